@@ -1,0 +1,10 @@
+/**
+ * ssl-kd's pipeline language: what a pipeline author imports. Pure: no I/O,
+ * no tensors. `runtime/` executes what this describes.
+ */
+export * as Artifact from "./Artifact.ts"
+export * as Config from "./Config.ts"
+export * as Pipeline from "./Pipeline.ts"
+export * as Stage from "./Stage.ts"
+export { StageContext, type Progress } from "./StageContext.ts"
+export { ConfigError, PipelineDefinitionError, UnknownNameError, type ConfigIssue, type DefinitionProblem, type NodeConfigIssues } from "./errors.ts"

@@ -1,0 +1,27 @@
+/** Typed errors of the artifact store. */
+import { Data } from "effect"
+
+/** A file-system operation on the store failed. */
+export class StoreIOError extends Data.TaggedError("StoreIOError")<{
+  readonly operation: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `cache store: cannot ${this.operation} ${this.path}: ${this.reason}`
+  }
+}
+
+/** An entry failed verification; it is quarantined and recomputed, never used. */
+export class CorruptEntryError extends Data.TaggedError("CorruptEntryError")<{
+  readonly key: string
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `cache entry ${this.key.slice(0, 12)} is corrupt (${this.reason}) at ${this.path}`
+  }
+}
+
+export const ioError = (operation: string, path: string) => (e: unknown) =>
+  new StoreIOError({ operation, path, reason: e instanceof Error ? e.message : String(e) })

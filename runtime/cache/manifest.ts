@@ -1,0 +1,36 @@
+/**
+ * The manifest of a cache entry: what produced it (stage, config, input keys,
+ * code fingerprint, dataset identity), when and where (timings, backend,
+ * versions), and a checksum per payload file. Written last into the entry's
+ * temp folder, so an entry without a valid manifest is never complete.
+ */
+import { Schema } from "effect"
+
+/** Bumped when the layout or key recipe changes; part of every cache key. */
+export const FORMAT_VERSION = 1
+
+export const PayloadFile = Schema.Struct({
+  name: Schema.String,
+  size: Schema.Int,
+  sha256: Schema.String,
+})
+export type PayloadFile = typeof PayloadFile.Type
+
+export const Manifest = Schema.Struct({
+  formatVersion: Schema.Int,
+  key: Schema.String,
+  stage: Schema.String,
+  node: Schema.String,
+  pipeline: Schema.String,
+  output: Schema.String,
+  config: Schema.Unknown,
+  inputs: Schema.Record(Schema.String, Schema.Unknown),
+  codeFingerprint: Schema.String,
+  datasetIdentity: Schema.NullOr(Schema.String),
+  reads: Schema.Array(Schema.String),
+  timings: Schema.Struct({ startedAt: Schema.String, finishedAt: Schema.String, durationMs: Schema.Finite }),
+  backend: Schema.String,
+  versions: Schema.Record(Schema.String, Schema.String),
+  files: Schema.Array(PayloadFile),
+})
+export type Manifest = typeof Manifest.Type

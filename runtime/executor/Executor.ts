@@ -1,0 +1,92 @@
+/**
+ * The executor service: plans a pipeline (keys and cache status, without
+ * running) and runs it. `layerLocal` runs everything in this process against
+ * a file store; another layer could run stages elsewhere with the same
+ * interface.
+ *
+ * @example
+ * const report = yield* Executor.use((e) => e.run(pipeline, { preset: "smoke" }))
+ */
+import * as os from "node:os"
+import * as path from "node:path"
+import { Context, Effect, Exit, Layer } from "effect"
+import type { Pipeline } from "../../dsl/Pipeline.ts"
+import { ArtifactStore, layerFile } from "../cache/Store.ts"
+import * as Fingerprint from "../fingerprint/Fingerprint.ts"
+import { ProgressDisplay } from "../progress/Progress.ts"
+import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
+import { executePlan } from "./execute.ts"
+import { makePlan, type Plan, type PlanError, type PlanOptions } from "./plan.ts"
+import { newRunId, writeRunRecord, type RunReport } from "./runRecord.ts"
+
+export interface RunOptions extends PlanOptions {
+  /** Recorded in the run record. */
+  readonly argv?: ReadonlyArray<string>
+  /** Called with the plan before execution starts (e.g. to print it). */
+  readonly onPlan?: (plan: Plan) => Effect.Effect<void>
+}
+
+export interface ExecutorShape {
+  readonly plan: (pipeline: Pipeline<any>, options?: PlanOptions) => Effect.Effect<Plan, PlanError>
+  readonly run: (pipeline: Pipeline<any>, options?: RunOptions) => Effect.Effect<RunReport, PlanError>
+  readonly storeRoot: string
+}
+
+export class Executor extends Context.Service<Executor, ExecutorShape>()("ssl-kd/Executor") {}
+
+export interface LocalOptions {
+  readonly cacheDir: string
+  /** Bound on concurrent fan-out items (default: CPU cores). */
+  readonly workers?: number
+}
+
+const make = (options: LocalOptions) =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<ArtifactStore | Fingerprint.Fingerprinter | DatasetIdentityLayer.DatasetIdentity | ProgressDisplay>()
+    const store = yield* ArtifactStore
+    const workers = Math.max(1, options.workers ?? os.availableParallelism())
+    const plan: ExecutorShape["plan"] = (pipeline, planOptions = {}) => makePlan(pipeline, planOptions).pipe(Effect.provide(context))
+    const run: ExecutorShape["run"] = (pipeline, runOptions = {}) =>
+      Effect.gen(function* () {
+        const startedAt = new Date()
+        const p = yield* plan(pipeline, runOptions)
+        if (runOptions.onPlan) yield* runOptions.onPlan(p)
+        const runId = newRunId(pipeline.name)
+        const record = (stages: RunReport["stages"], interrupted: boolean): RunReport => {
+          const finishedAt = new Date()
+          return {
+            runId,
+            pipeline: pipeline.name,
+            preset: runOptions.preset ?? null,
+            startedAt: startedAt.toISOString(),
+            finishedAt: finishedAt.toISOString(),
+            durationMs: finishedAt.getTime() - startedAt.getTime(),
+            ok: !interrupted && stages.every((s) => s.status !== "failed"),
+            interrupted,
+            argv: runOptions.argv ?? [],
+            stages,
+          }
+        }
+        const outcomes = yield* executePlan(p, { workers }).pipe(
+          Effect.provide(context),
+          Effect.onExit((exit) =>
+            Exit.isFailure(exit) ? writeRunRecord(store.root, record([], true)).pipe(Effect.asVoid) : Effect.void,
+          ),
+        )
+        const report = record(outcomes, false)
+        yield* writeRunRecord(store.root, report)
+        return report
+      })
+    return { plan, run, storeRoot: store.root } satisfies ExecutorShape
+  })
+
+/** Everything local: file store at `cacheDir`, memoized fingerprints and dataset digests. */
+export const layerLocal = (options: LocalOptions): Layer.Layer<Executor, never, ProgressDisplay> => {
+  const root = path.resolve(options.cacheDir)
+  const deps = Layer.mergeAll(
+    layerFile(root),
+    Fingerprint.layer(path.join(root, "memo", "fingerprints.json")),
+    DatasetIdentityLayer.layer(path.join(root, "memo", "digests.json")),
+  )
+  return Layer.effect(Executor, make(options)).pipe(Layer.provide(deps))
+}

@@ -1,0 +1,250 @@
+/**
+ * Execution of a plan. Every node is a fiber that waits for its inputs:
+ * independent stages run concurrently, fan-out items at most `concurrency`
+ * at once. A failed stage fails its descendants (reported as `failed` with
+ * an `UpstreamFailed` error); independent branches still finish, so their
+ * entries are cached for the next run. Interruption (Ctrl-C) stops running
+ * stages; their temp folders are removed and no entry is committed.
+ *
+ * Cached values are loaded lazily, only when a stage that runs needs them,
+ * and verified against their checksums as they are read; a corrupt entry
+ * found then is quarantined and recomputed.
+ */
+import * as fs from "node:fs/promises"
+import { Cause, Deferred, Effect, Exit, Layer, Semaphore } from "effect"
+import { StageContext } from "../../dsl/StageContext.ts"
+import type { Manifest } from "../cache/manifest.ts"
+import { ArtifactStore } from "../cache/Store.ts"
+import { ProgressDisplay } from "../progress/Progress.ts"
+import { OutputError, StageFailed, UpstreamFailed } from "./errors.ts"
+import type { Plan, PlannedNode } from "./plan.ts"
+import { RuntimeInfo } from "./RuntimeInfo.ts"
+
+export type NodeStatus = "ran" | "cached" | "failed"
+
+export interface NodeOutcome {
+  readonly name: string
+  readonly stage: string
+  readonly key: string
+  readonly status: NodeStatus
+  readonly durationMs: number
+  /** Why it ran (no entry, forced, corrupt entry) or how it was served. */
+  readonly reason: string | undefined
+  readonly error: { readonly _tag: string; readonly message: string } | undefined
+}
+
+export interface ExecuteOptions {
+  /** Default bound for fan-out groups without their own `concurrency`. */
+  readonly workers: number
+}
+
+type Failure = StageFailed | UpstreamFailed | OutputError
+
+const describeCause = (cause: Cause.Cause<unknown>): { tag: string; detail: string } => {
+  const err = Cause.squash(cause)
+  if (err !== null && typeof err === "object" && "_tag" in err) {
+    const tagged = err as { _tag: unknown; message?: unknown }
+    return { tag: String(tagged._tag), detail: String(tagged.message ?? "") }
+  }
+  if (err instanceof Error) return { tag: err.name, detail: err.message }
+  return { tag: "Error", detail: String(err) }
+}
+
+export const executePlan = (
+  plan: Plan,
+  options: ExecuteOptions,
+): Effect.Effect<ReadonlyArray<NodeOutcome>, never, ArtifactStore | ProgressDisplay> =>
+  Effect.gen(function* () {
+    const store = yield* ArtifactStore
+    const progress = yield* ProgressDisplay
+    const info = yield* RuntimeInfo
+    const byName = new Map(plan.nodes.map((n) => [n.node.name, n]))
+    const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
+    const values = new Map<string, Deferred.Deferred<unknown, Failure>>()
+    const results: Array<NodeOutcome> = []
+    for (const n of plan.nodes) outcomes.set(n.node.name, yield* Deferred.make<NodeOutcome>())
+
+    const groupSemaphores = new Map<string, Semaphore.Semaphore>()
+    for (const g of plan.pipeline.groups.values()) {
+      groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
+    }
+
+    // The value of a node, computed or loaded once, shared by every consumer.
+    const valueOf = (name: string): Effect.Effect<unknown, Failure> =>
+      Effect.gen(function* () {
+        const existing = values.get(name)
+        if (existing !== undefined) return yield* Deferred.await(existing)
+        const d = yield* Deferred.make<unknown, Failure>()
+        values.set(name, d)
+        const planned = byName.get(name)!
+        const exit = yield* Effect.exit(loadOrCompute(planned))
+        yield* Deferred.done(d, exit)
+        return yield* Deferred.await(d)
+      })
+
+    const inputValues = (p: PlannedNode): Effect.Effect<Record<string, unknown>, Failure> =>
+      Effect.gen(function* () {
+        const out: Record<string, unknown> = {}
+        for (const [input, keyOrItems] of Object.entries(p.inputKeys)) {
+          const from = p.node.inputs[input]!
+          if (typeof keyOrItems === "string") out[input] = yield* valueOf(from)
+          else {
+            const items: Array<{ item: string; value: unknown }> = []
+            for (const { item } of keyOrItems) items.push({ item, value: yield* valueOf(`${from}[${item}]`) })
+            out[input] = items
+          }
+        }
+        return out
+      })
+
+    const decodeManifest = (p: PlannedNode, manifest: Manifest) =>
+      store.readPayload(manifest).pipe(Effect.flatMap((files) => p.node.stage.output.decode(files)))
+
+    // Cached node whose value is needed: read it; if it turns out corrupt, recompute it.
+    const loadOrCompute = (p: PlannedNode): Effect.Effect<unknown, Failure> =>
+      Effect.gen(function* () {
+        if (p.status === "cached" && p.manifest !== undefined) {
+          const loaded = yield* Effect.result(decodeManifest(p, p.manifest))
+          if (loaded._tag === "Success") return loaded.success
+          yield* store.quarantine(p.key, loaded.failure.message).pipe(Effect.ignore)
+          yield* progress.log(p.node.name, `cached entry unusable (${loaded.failure.message}); recomputing`)
+          const r = yield* compute(p, `corrupt cache entry (${loaded.failure.message})`)
+          return r
+        }
+        return yield* compute(p, p.reason)
+      })
+
+    const runStage = (p: PlannedNode, inputs: Record<string, unknown>) =>
+      Effect.gen(function* () {
+        const scratchDir = store.scratchDir(p.key)
+        const ctx = StageContext.of({
+          node: p.node.name,
+          key: p.key,
+          scratchDir,
+          progress: (pr) => progress.progress(p.node.name, pr),
+          log: (message) => progress.log(p.node.name, message),
+        })
+        yield* Effect.promise(() => fs.mkdir(scratchDir, { recursive: true }))
+        // Stages may only require StageContext from the executor (see Stage.ServicesOf); the
+        // pipeline's other services are provided by the caller's layer.
+        const run: Effect.Effect<unknown, unknown, StageContext> = p.node.stage.run({ config: p.config, inputs })
+        return yield* run.pipe(Effect.provideService(StageContext, ctx))
+      })
+
+    const statusOverride = new Map<string, { status: NodeStatus; reason: string | undefined; durationMs: number }>()
+
+    // Run the stage under the key's lock and commit its entry.
+    const compute = (p: PlannedNode, reason: string | undefined): Effect.Effect<unknown, Failure> =>
+      store
+        .withKeyLock(
+          p.key,
+          `${plan.pipeline.name}:${p.node.name}`,
+          Effect.gen(function* () {
+            if (!plan.forced.has(p.node.name)) {
+              const again = yield* store.lookup(p.key, "full")
+              if (again._tag === "Hit") {
+                const v = yield* Effect.result(decodeManifest(p, again.manifest))
+                if (v._tag === "Success") {
+                  statusOverride.set(p.node.name, { status: "cached", reason: "computed meanwhile by another run", durationMs: 0 })
+                  return v.success
+                }
+              }
+              if (again._tag !== "Miss") yield* store.quarantine(p.key, again._tag === "Corrupt" ? again.reason : "undecodable").pipe(Effect.ignore)
+            }
+            const inputs = yield* inputValues(p)
+            const started = new Date()
+            yield* progress.started(p.node.name, reason ?? "")
+            const exit = yield* Effect.exit(runStage(p, inputs))
+            const finished = new Date()
+            const durationMs = finished.getTime() - started.getTime()
+            if (Exit.isFailure(exit)) {
+              if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
+              const { tag, detail } = describeCause(exit.cause)
+              yield* progress.finished(p.node.name, "failed", durationMs, `${tag}: ${detail}`)
+              return yield* new StageFailed({ node: p.node.name, stage: p.node.stage.name, errorTag: tag, detail })
+            }
+            const value = exit.value
+            const files = yield* Effect.try({
+              try: () => p.node.stage.output.encode(value),
+              catch: (e) => new OutputError({ node: p.node.name, detail: `encoding ${p.node.stage.output.name} failed: ${String(e)}` }),
+            })
+            yield* store.commit(
+              {
+                formatVersion: 1,
+                key: p.key,
+                stage: p.node.stage.name,
+                node: p.node.name,
+                pipeline: plan.pipeline.name,
+                output: p.node.stage.output.name,
+                config: p.canonicalConfig,
+                inputs: p.inputKeys,
+                codeFingerprint: p.codeFingerprint,
+                datasetIdentity: p.datasetIdentity,
+                reads: p.reads,
+                timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs },
+                backend: info.backend(),
+                versions: info.versions,
+              },
+              files,
+              { replace: plan.forced.has(p.node.name) },
+            )
+            yield* Effect.promise(() => fs.rm(store.scratchDir(p.key), { recursive: true, force: true }))
+            statusOverride.set(p.node.name, { status: "ran", reason, durationMs })
+            yield* progress.finished(p.node.name, "ran", durationMs)
+            return value
+          }),
+          (owner) => progress.log(p.node.name, `waiting for another run (pid ${owner?.pid ?? "?"}) computing the same entry`),
+        )
+        .pipe(
+          Effect.mapError((e): Failure => (e._tag === "StoreIOError" ? new OutputError({ node: p.node.name, detail: e.message }) : e)),
+        )
+
+    const runNode = (p: PlannedNode) =>
+      Effect.gen(function* () {
+        const name = p.node.name
+        let upstreamFailure: string | undefined
+        for (const dep of p.deps) {
+          const o = yield* Deferred.await(outcomes.get(dep)!)
+          if (o.status === "failed" && upstreamFailure === undefined) upstreamFailure = dep
+        }
+        const finish = (o: NodeOutcome) => Effect.andThen(Deferred.succeed(outcomes.get(name)!, o), Effect.sync(() => results.push(o)))
+        const base = { name, stage: p.node.stage.name, key: p.key }
+        if (upstreamFailure !== undefined) {
+          const err = new UpstreamFailed({ node: name, upstream: upstreamFailure })
+          yield* progress.finished(name, "failed", 0, err.message)
+          return yield* finish({ ...base, status: "failed", durationMs: 0, reason: undefined, error: { _tag: err._tag, message: err.message } })
+        }
+        if (p.status === "cached" && !p.deps.some((d) => statusOverride.get(d)?.status === "ran" && plan.forced.has(d))) {
+          yield* progress.finished(name, "cached", 0)
+          return yield* finish({ ...base, status: "cached", durationMs: 0, reason: "cache hit", error: undefined })
+        }
+        const sem = p.node.group === undefined ? undefined : groupSemaphores.get(p.node.group.name)
+        const work = Effect.exit(valueOf(name))
+        const exit = yield* sem === undefined ? work : Semaphore.withPermits(sem, 1)(work)
+        const s = statusOverride.get(name)
+        if (Exit.isSuccess(exit)) {
+          return yield* finish({ ...base, status: s?.status ?? "ran", durationMs: s?.durationMs ?? 0, reason: s?.reason ?? p.reason, error: undefined })
+        }
+        const failure = Cause.squash(exit.cause) as Failure
+        return yield* finish({
+          ...base,
+          status: "failed",
+          durationMs: s?.durationMs ?? 0,
+          reason: p.reason,
+          error: { _tag: failure._tag ?? "Error", message: failure.message ?? String(failure) },
+        })
+      })
+
+    yield* Effect.forEach(plan.nodes, runNode, { concurrency: "unbounded", discard: true })
+    yield* progress.close
+    const order = new Map(plan.nodes.map((n, i) => [n.node.name, i]))
+    // A node first served from the cache may have been recomputed later, when a
+    // consumer found its entry corrupt: report what actually happened.
+    const final = results.map((o) => {
+      const s = statusOverride.get(o.name)
+      return o.status === "cached" && s?.status === "ran" ? { ...o, status: "ran" as const, durationMs: s.durationMs, reason: s.reason } : o
+    })
+    return final.sort((a, b) => order.get(a.name)! - order.get(b.name)!)
+  })
+
+export type { Layer }

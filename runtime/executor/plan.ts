@@ -1,0 +1,147 @@
+/**
+ * Planning: decode every config, fingerprint every stage, identify every
+ * dataset and compute every cache key, in topological order, before anything
+ * runs. A key is sha256 of: format version, stage name, output artifact,
+ * canonical config (defaults applied), input keys, code fingerprint and
+ * dataset identity, so keys form a Merkle DAG and `plan` needs no execution.
+ */
+import * as path from "node:path"
+import { Effect, Schema } from "effect"
+import { resolveConfigs } from "../../dsl/Config.ts"
+import type { ConfigError, UnknownNameError } from "../../dsl/errors.ts"
+import { presetOverrides, resolveNodeNames, type Pipeline, type PipelineNode } from "../../dsl/Pipeline.ts"
+import { canonicalJson, sha256 } from "../cache/hash.ts"
+import { FORMAT_VERSION, type Manifest } from "../cache/manifest.ts"
+import { ArtifactStore, type StoreIOError } from "../cache/Store.ts"
+import type { DatasetIdentityError } from "../cache/fileIdentity.ts"
+import { Fingerprinter, type FingerprintError } from "../fingerprint/Fingerprint.ts"
+import { DatasetIdentity } from "./DatasetIdentity.ts"
+
+export interface PlanOptions {
+  readonly preset?: string | undefined
+  /** Node or fan-out group names to recompute (with their descendants). */
+  readonly force?: ReadonlyArray<string>
+  /** Command-line config overrides: node -> field -> value. */
+  readonly set?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
+}
+
+export interface PlannedNode {
+  readonly node: PipelineNode
+  readonly config: unknown
+  readonly canonicalConfig: unknown
+  /** Input name -> key, or [{item, key}] for fan-out inputs. */
+  readonly inputKeys: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly key: string }>>>
+  readonly deps: ReadonlyArray<string>
+  readonly codeFingerprint: string
+  readonly datasetIdentity: string | null
+  readonly reads: ReadonlyArray<string>
+  readonly key: string
+  readonly status: "cached" | "will-run"
+  /** Why it will run: no entry, forced, corrupt entry. */
+  readonly reason: string | undefined
+  readonly manifest: Manifest | undefined
+  readonly fingerprintMillis: number
+}
+
+export interface Plan {
+  readonly pipeline: Pipeline<any>
+  readonly preset: string | undefined
+  readonly nodes: ReadonlyArray<PlannedNode>
+  readonly forced: ReadonlySet<string>
+}
+
+export type PlanError = ConfigError | UnknownNameError | FingerprintError | DatasetIdentityError | StoreIOError
+
+/** Nodes reachable downstream from `roots` (inclusive). */
+const descendants = (pipeline: Pipeline<any>, roots: ReadonlyArray<string>): Set<string> => {
+  const out = new Set(roots)
+  for (const n of pipeline.nodes) {
+    const deps = Object.values(n.inputs).flatMap((d) => pipeline.nodes.filter((m) => m.name === d || m.group?.name === d).map((m) => m.name))
+    if (deps.some((d) => out.has(d))) out.add(n.name)
+  }
+  return out
+}
+
+export const makePlan = (
+  pipeline: Pipeline<any>,
+  options: PlanOptions = {},
+): Effect.Effect<Plan, PlanError, ArtifactStore | Fingerprinter | DatasetIdentity> =>
+  Effect.gen(function* () {
+    const store = yield* ArtifactStore
+    const fingerprinter = yield* Fingerprinter
+    const identity = yield* DatasetIdentity
+    const overrides = yield* presetOverrides(pipeline, options.preset)
+    for (const target of Object.keys(options.set ?? {})) yield* resolveNodeNames(pipeline, target)
+    const configs = yield* resolveConfigs(pipeline, overrides, options.set ?? {})
+    const forcedRoots: Array<string> = []
+    for (const f of options.force ?? []) forcedRoots.push(...(yield* resolveNodeNames(pipeline, f)))
+    const forced = descendants(pipeline, forcedRoots)
+
+    const keys = new Map<string, string>()
+    const planned: Array<PlannedNode> = []
+    for (const node of pipeline.nodes) {
+      const config = configs.get(node.name)
+      const canonicalConfig = Schema.encodeSync(node.stage.config)(config)
+      const inputKeys: Record<string, string | ReadonlyArray<{ item: string; key: string }>> = {}
+      const deps: Array<string> = []
+      for (const [input, from] of Object.entries(node.inputs)) {
+        const group = pipeline.groups.get(from)
+        if (group !== undefined) {
+          const items = group.items.map((item) => {
+            const name = `${from}[${item}]`
+            deps.push(name)
+            return { item, key: keys.get(name)! }
+          })
+          inputKeys[input] = items
+        } else {
+          deps.push(from)
+          inputKeys[input] = keys.get(from)!
+        }
+      }
+      const fp = yield* fingerprinter.fingerprint(node.stage)
+      const reads = node.stage.reads(config).map((p) => path.resolve(p))
+      const datasetIdentity = reads.length === 0 ? null : yield* identity.identify(reads)
+      const key = sha256(
+        canonicalJson({
+          format: FORMAT_VERSION,
+          stage: node.stage.name,
+          output: node.stage.output.name,
+          config: canonicalConfig,
+          inputs: inputKeys,
+          code: fp.fingerprint,
+          data: datasetIdentity,
+        }),
+      )
+      keys.set(node.name, key)
+      let status: PlannedNode["status"] = "will-run"
+      let reason: string | undefined
+      let manifest: Manifest | undefined
+      if (forced.has(node.name)) reason = "forced"
+      else {
+        const found = yield* store.lookup(key, "size")
+        if (found._tag === "Hit") {
+          status = "cached"
+          manifest = found.manifest
+        } else if (found._tag === "Corrupt") reason = `corrupt cache entry (${found.reason})`
+        else reason = "no cached entry"
+      }
+      planned.push({
+        node,
+        config,
+        canonicalConfig,
+        inputKeys,
+        deps,
+        codeFingerprint: fp.fingerprint,
+        datasetIdentity,
+        reads,
+        key,
+        status,
+        reason,
+        manifest,
+        fingerprintMillis: fp.millis,
+      })
+    }
+    yield* fingerprinter.flush
+    yield* identity.flush
+    return { pipeline, preset: options.preset, nodes: planned, forced }
+  })

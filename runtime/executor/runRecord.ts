@@ -1,0 +1,57 @@
+/** Run records: one JSON file per run in the store's `runs/` folder. */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Effect } from "effect"
+import type { NodeOutcome } from "./execute.ts"
+
+export interface RunReport {
+  readonly runId: string
+  readonly pipeline: string
+  readonly preset: string | null
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly durationMs: number
+  readonly ok: boolean
+  readonly interrupted: boolean
+  readonly argv: ReadonlyArray<string>
+  readonly stages: ReadonlyArray<NodeOutcome>
+}
+
+export const newRunId = (pipeline: string): string =>
+  `${new Date().toISOString().replace(/[:.]/g, "-")}-${pipeline.replace(/[^A-Za-z0-9_-]/g, "_")}-${process.pid}`
+
+/** Write a run record atomically; returns its path. Failures to write are reported, not fatal. */
+export const writeRunRecord = (storeRoot: string, report: RunReport): Effect.Effect<string | undefined> =>
+  Effect.promise(async () => {
+    const dir = path.join(storeRoot, "runs")
+    const file = path.join(dir, `${report.runId}.json`)
+    try {
+      await fs.mkdir(dir, { recursive: true })
+      await fs.writeFile(`${file}.tmp`, JSON.stringify(report, null, 2))
+      await fs.rename(`${file}.tmp`, file)
+      return file
+    } catch {
+      return undefined
+    }
+  })
+
+/** All run records, newest first (unreadable ones skipped). */
+export const readRunRecords = (storeRoot: string): Effect.Effect<ReadonlyArray<RunReport>> =>
+  Effect.promise(async () => {
+    const dir = path.join(storeRoot, "runs")
+    let names: Array<string> = []
+    try {
+      names = (await fs.readdir(dir)).filter((n) => n.endsWith(".json")).sort().reverse()
+    } catch {
+      return []
+    }
+    const out: Array<RunReport> = []
+    for (const n of names) {
+      try {
+        out.push(JSON.parse(await fs.readFile(path.join(dir, n), "utf8")) as RunReport)
+      } catch {
+        // a record being written or damaged: skip
+      }
+    }
+    return out
+  })

@@ -1,0 +1,153 @@
+/**
+ * Code fingerprints of stages (ts-morph): sha256 over the normalized text of
+ * the stage's declaration and of every project-local function, class,
+ * constant and type it reaches transitively, across files, plus the names and
+ * versions of the external packages it imports. Comments and formatting do not
+ * count; moving code between files does not either.
+ *
+ * Results are memoized by file content: a stage whose files all hash as
+ * before reuses its fingerprint without parsing anything (persisted in the
+ * store's `memo/fingerprints.json`).
+ */
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Context, Data, Effect, Layer } from "effect"
+import { Project, SyntaxKind } from "ts-morph"
+import type { AnyStage, SourceLocation } from "../../dsl/Stage.ts"
+import { computeClosure, type ParsedModule } from "./internal/closure.ts"
+import { indexModule } from "./internal/moduleIndex.ts"
+
+export class FingerprintError extends Data.TaggedError("FingerprintError")<{
+  readonly stage: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `cannot fingerprint the code of stage ${this.stage}: ${this.reason}`
+  }
+}
+
+export interface StageFingerprint {
+  readonly fingerprint: string
+  /** Files the closure read (absolute path -> content sha256). */
+  readonly files: ReadonlyMap<string, string>
+  /** Number of declarations and packages hashed. */
+  readonly parts: number
+  readonly fromMemo: boolean
+  readonly millis: number
+}
+
+export interface FingerprinterShape {
+  readonly fingerprint: (stage: AnyStage) => Effect.Effect<StageFingerprint, FingerprintError>
+  /** Persist the memo (no-op for the in-memory fingerprinter). */
+  readonly flush: Effect.Effect<void>
+}
+
+export class Fingerprinter extends Context.Service<Fingerprinter, FingerprinterShape>()("ssl-kd/Fingerprinter") {}
+
+interface MemoEntry {
+  readonly fingerprint: string
+  readonly parts: number
+  readonly files: Record<string, string>
+}
+
+const sha = (text: string | Uint8Array) => createHash("sha256").update(text).digest("hex")
+
+const locationKey = (stage: AnyStage, loc: SourceLocation) => `${stage.name}@${loc.file}:${loc.line}:${loc.column}`
+
+/**
+ * A fingerprinter with an optional persisted memo file. One ts-morph project
+ * is kept per instance; each file is parsed once per distinct content.
+ */
+export const makeFingerprinter = (memoFile: string | undefined): FingerprinterShape => {
+  const project = new Project({
+    skipAddingFilesFromTsConfig: true,
+    skipFileDependencyResolution: true,
+    skipLoadingLibFiles: true,
+    compilerOptions: { allowJs: true },
+  })
+  const modules = new Map<string, ParsedModule>()
+  let memo: Record<string, MemoEntry> | undefined
+  let dirty = false
+
+  const loadMemo = () => {
+    if (memo !== undefined) return memo
+    memo = {}
+    if (memoFile !== undefined) {
+      try {
+        memo = JSON.parse(readFileSync(memoFile, "utf8")) as Record<string, MemoEntry>
+      } catch {
+        memo = {}
+      }
+    }
+    return memo
+  }
+
+  const load = (file: string): ParsedModule => {
+    const text = readFileSync(file, "utf8")
+    const digest = sha(text)
+    const known = modules.get(file)
+    if (known !== undefined && known.sha256 === digest) return known
+    const sf = project.createSourceFile(file, text, { overwrite: true })
+    const m: ParsedModule = { sf, index: indexModule(sf), sha256: digest }
+    modules.set(file, m)
+    return m
+  }
+
+  const compute = (stage: AnyStage, loc: SourceLocation): Omit<StageFingerprint, "fromMemo" | "millis"> => {
+    const m = load(loc.file)
+    const pos = m.sf.compilerNode.getPositionOfLineAndCharacter(loc.line - 1, loc.column - 1)
+    let node = m.sf.getDescendantAtPos(pos)
+    while (node !== undefined && node.getParent()?.getKind() !== SyntaxKind.SourceFile) node = node.getParent()
+    if (node === undefined) throw new Error(`no top-level statement at ${loc.file}:${loc.line}:${loc.column}`)
+    const closure = computeClosure({ file: loc.file, statement: node }, load)
+    const fingerprint = sha(closure.parts.join("\n\u0000\n"))
+    return { fingerprint, files: closure.files, parts: closure.parts.length }
+  }
+
+  const memoHit = (entry: MemoEntry | undefined): boolean => {
+    if (entry === undefined) return false
+    for (const [file, digest] of Object.entries(entry.files)) {
+      try {
+        if (sha(readFileSync(file)) !== digest) return false
+      } catch {
+        return false
+      }
+    }
+    return true
+  }
+
+  return {
+    fingerprint: (stage) =>
+      Effect.try({
+        try: (): StageFingerprint => {
+          const t0 = performance.now()
+          const loc = stage.location
+          if (loc === undefined) throw new Error("its declaration site is unknown (declare stages with Stage.make at a module's top level)")
+          const table = loadMemo()
+          const k = locationKey(stage, loc)
+          const entry = table[k]
+          if (entry !== undefined && memoHit(entry)) {
+            return { fingerprint: entry.fingerprint, files: new Map(Object.entries(entry.files)), parts: entry.parts, fromMemo: true, millis: performance.now() - t0 }
+          }
+          const r = compute(stage, loc)
+          table[k] = { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files) }
+          dirty = true
+          return { ...r, fromMemo: false, millis: performance.now() - t0 }
+        },
+        catch: (e) => new FingerprintError({ stage: stage.name, reason: e instanceof Error ? e.message : String(e) }),
+      }),
+    flush: Effect.promise(async () => {
+      if (memoFile === undefined || !dirty || memo === undefined) return
+      await fs.mkdir(path.dirname(memoFile), { recursive: true })
+      const tmp = `${memoFile}.${process.pid}.tmp`
+      await fs.writeFile(tmp, JSON.stringify(memo))
+      await fs.rename(tmp, memoFile)
+      dirty = false
+    }),
+  }
+}
+
+/** Fingerprinter whose memo lives in `memoFile` (the store's `memo/fingerprints.json`). */
+export const layer = (memoFile: string | undefined): Layer.Layer<Fingerprinter> => Layer.sync(Fingerprinter, () => makeFingerprinter(memoFile))
