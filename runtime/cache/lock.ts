@@ -88,3 +88,41 @@ export const withLock = <A, E, R>(
   const release = Effect.promise(() => fs.rm(file, { force: true }))
   return Effect.acquireUseRelease(acquire, () => effect, () => release)
 }
+
+/** Live runs registered in `locksDir` (markers of dead processes are removed). */
+export const liveRuns = (locksDir: string): Effect.Effect<ReadonlyArray<{ pid: number; purpose: string }>> =>
+  Effect.promise(async () => {
+    let names: Array<string> = []
+    try {
+      names = (await fs.readdir(locksDir)).filter((n) => n.startsWith("run-") && n.endsWith(".lock"))
+    } catch {
+      return []
+    }
+    const out: Array<{ pid: number; purpose: string }> = []
+    for (const n of names) {
+      const owner = await readOwner(path.join(locksDir, n))
+      if (owner === undefined) continue
+      if (owner.host === os.hostname() && !alive(owner.pid)) await fs.rm(path.join(locksDir, n), { force: true })
+      else out.push({ pid: owner.pid, purpose: owner.purpose })
+    }
+    return out
+  })
+
+/**
+ * Register a run for its duration (so `cache gc` leaves the store alone), after
+ * waiting for any garbage collection in progress to finish.
+ */
+export const withRunMarker = <A, E, R>(locksDir: string, purpose: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreIOError, R> => {
+  const marker = path.join(locksDir, `run-${process.pid}-${Math.random().toString(36).slice(2, 10)}.lock`)
+  const gcLock = path.join(locksDir, "gc.lock")
+  const register = Effect.tryPromise({
+    try: async () => {
+      await fs.mkdir(locksDir, { recursive: true })
+      await fs.writeFile(marker, JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString(), purpose }))
+    },
+    catch: ioError("register run in", locksDir),
+  })
+  // Hold the gc lock just long enough to register: gc cannot start between our check and our marker.
+  const acquire = withLock(gcLock, `run ${purpose}`, register)
+  return Effect.acquireUseRelease(acquire, () => effect, () => Effect.promise(() => fs.rm(marker, { force: true })))
+}

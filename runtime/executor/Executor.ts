@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Effect, Exit, Layer } from "effect"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
+import { withRunMarker } from "../cache/lock.ts"
 import { ArtifactStore, layerFile } from "../cache/Store.ts"
 import * as Fingerprint from "../fingerprint/Fingerprint.ts"
 import { ProgressDisplay } from "../progress/Progress.ts"
@@ -76,7 +77,7 @@ const make = (options: LocalOptions) =>
         const report = record(outcomes, false)
         yield* writeRunRecord(store.root, report)
         return report
-      })
+      }).pipe((body) => withRunMarker(path.join(store.root, "locks"), `${pipeline.name}${runOptions.preset ? `:${runOptions.preset}` : ""}`, body))
     return { plan, run, storeRoot: store.root } satisfies ExecutorShape
   })
 

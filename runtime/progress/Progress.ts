@@ -77,7 +77,8 @@ export const makeLines = (write: (line: string) => void, now: () => number = Dat
     finished: (node, status, millis, detail) =>
       Effect.sync(() => {
         live.delete(node)
-        write(`[${node}] ${symbol[status]} in ${formatDuration(millis)}${detail ? ` (${detail})` : ""}`)
+        const time = status === "cached" ? "" : ` in ${formatDuration(millis)}`
+        write(`[${node}] ${symbol[status]}${time}${detail ? ` (${detail})` : ""}`)
       }),
     close: Effect.void,
   }
@@ -128,7 +129,8 @@ export const makeTTY = (stream: { write: (s: string) => unknown; columns?: numbe
     finished: (node, status, millis, detail) =>
       Effect.sync(() => {
         live.delete(node)
-        above(`${status === "failed" ? "x" : "✓"} ${node} ${symbol[status]} in ${formatDuration(millis)}${detail ? ` (${detail})` : ""}`)
+        const time = status === "cached" ? "" : ` in ${formatDuration(millis)}`
+        above(`${status === "failed" ? "x" : "✓"} ${node} ${symbol[status]}${time}${detail ? ` (${detail})` : ""}`)
       }),
     close: Effect.sync(erase),
   }

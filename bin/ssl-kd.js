@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point of the `ssl-kd` command: TypeScript sources (and the user's
+// pipeline files) run through tsx, so there is no build step.
+import { register } from "tsx/esm/api"
+
+register()
+const { main } = await import("../runtime/cli/main.ts")
+const code = await main(process.argv.slice(2), {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  cwd: process.cwd(),
+  isTTY: Boolean(process.stderr.isTTY),
+})
+process.exitCode = code

@@ -1,0 +1,80 @@
+/**
+ * `ssl-kd cache ls|verify|gc [--cache-dir D] [--json]`
+ *
+ * - `ls`: every entry with its stage, node, pipeline, size and date.
+ * - `verify`: checks every payload file against its checksum; lists corrupt
+ *   entries (exit 1 if any); `--repair` moves them to `corrupt/` so the next
+ *   run recomputes them.
+ * - `gc [--keep-runs N] [--dry-run]`: removes what no recent run used (see
+ *   `runtime/cache/gc.ts`).
+ */
+import { Effect } from "effect"
+import { collectGarbage } from "../../cache/gc.ts"
+import { makeFileStore } from "../../cache/Store.ts"
+import { parse, requirePositional, UsageError } from "../args.ts"
+import type { CliCommand } from "../Command.ts"
+import { cacheDirOf, short, table } from "../session.ts"
+
+const usage = "ssl-kd cache ls|verify|gc [--cache-dir D] [--json] [--repair] [--keep-runs N] [--dry-run]"
+
+const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`)
+
+export const command: CliCommand = {
+  name: "cache",
+  summary: "list, verify or garbage-collect the artifact store",
+  usage,
+  run: (argv, io) =>
+    Effect.gen(function* () {
+      const { values, positionals } = yield* parse("cache", usage, argv, {
+        "cache-dir": { type: "string" },
+        json: { type: "boolean" },
+        repair: { type: "boolean" },
+        "keep-runs": { type: "string" },
+        "dry-run": { type: "boolean" },
+      })
+      const sub = yield* requirePositional("cache", usage, positionals, 0, "a sub-command (ls, verify or gc)")
+      const store = makeFileStore(cacheDirOf(io, values["cache-dir"]))
+      if (sub === "ls" || sub === "verify") {
+        const level = sub === "ls" ? "size" : "full"
+        const rows: Array<{ key: string; status: "ok" | "corrupt"; stage?: string; node?: string; pipeline?: string; bytes?: number; createdAt?: string; reason?: string }> = []
+        for (const key of yield* store.keys()) {
+          const r = yield* store.lookup(key, level)
+          if (r._tag === "Hit") {
+            const m = r.manifest
+            rows.push({ key, status: "ok", stage: m.stage, node: m.node, pipeline: m.pipeline, bytes: m.files.reduce((a, f) => a + f.size, 0), createdAt: m.timings.finishedAt })
+          } else if (r._tag === "Corrupt") {
+            rows.push({ key, status: "corrupt", reason: r.reason })
+            if (sub === "verify" && values.repair === true) yield* store.quarantine(key, r.reason)
+          }
+        }
+        const corrupt = rows.filter((r) => r.status === "corrupt")
+        if (values.json === true) io.out(JSON.stringify({ store: store.root, entries: rows, corrupt: corrupt.length }))
+        else {
+          io.out(
+            table([
+              ["key", "status", "stage", "node", "pipeline", "size", "created"],
+              ...rows.map((r) => [short(r.key), r.status, r.stage ?? "", r.node ?? "", r.pipeline ?? "", r.bytes === undefined ? "" : bytes(r.bytes), r.createdAt ?? r.reason ?? ""]),
+            ]),
+          )
+          io.err(`${rows.length} entries in ${store.root}${sub === "verify" ? `, ${corrupt.length} corrupt${corrupt.length > 0 && values.repair !== true ? " (run with --repair to quarantine them)" : ""}` : ""}`)
+          for (const c of corrupt) io.err(`corrupt ${c.key}: ${c.reason}`)
+        }
+        return sub === "verify" && corrupt.length > 0 ? 1 : 0
+      }
+      if (sub === "gc") {
+        const keepRuns = values["keep-runs"] === undefined ? 1 : Number(values["keep-runs"])
+        if (!Number.isInteger(keepRuns) || keepRuns < 0) {
+          return yield* new UsageError({ command: "cache gc", usage, problem: `--keep-runs ${values["keep-runs"]}: expected a whole number >= 0` })
+        }
+        const report = yield* collectGarbage(store, { keepRuns, dryRun: values["dry-run"] === true })
+        if (values.json === true) io.out(JSON.stringify(report))
+        else {
+          io.out(
+            `${values["dry-run"] === true ? "would remove" : "removed"} ${report.removedEntries.length} entries (kept ${report.keptEntries}), ${report.removedTemp} temp folders, ${report.removedCorrupt} quarantined entries, ${report.removedScratch} scratch folders: ${bytes(report.freedBytes)}`,
+          )
+        }
+        return 0
+      }
+      return yield* new UsageError({ command: "cache", usage, problem: `unknown sub-command "${sub}": expected ls, verify or gc` })
+    }),
+}

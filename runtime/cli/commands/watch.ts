@@ -1,0 +1,165 @@
+/**
+ * `ssl-kd watch <pipeline.ts> [--preset P] [--set ...] [--also PATH]... [--no-typecheck]`
+ *
+ * Runs the pipeline, then again on every save of a source file of the
+ * project (chokidar), so only stale stages rerun. Each run is a child
+ * `ssl-kd run` process: a change during a run interrupts it (no partial entry
+ * is kept) and starts a fresh one. Before each run the pipeline is
+ * type-checked; a syntax or type error is reported and the watcher waits for
+ * the next save.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { existsSync } from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { watch as chokidarWatch } from "chokidar"
+import { Effect } from "effect"
+import { makeTypeChecker } from "../../watch/typecheck.ts"
+import { parse, requirePositional } from "../args.ts"
+import type { CliCommand, CliIO } from "../Command.ts"
+import { cacheDirOf } from "../session.ts"
+
+const usage = "ssl-kd watch <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--also PATH]... [--json] [--no-typecheck] [--cache-dir D]"
+
+const BIN = fileURLToPath(new URL("../../../bin/ssl-kd.js", import.meta.url))
+const SOURCE = /\.(m?ts|tsx|m?js|json)$/
+
+const projectRoot = (file: string): string => {
+  let dir = path.dirname(file)
+  while (true) {
+    if (existsSync(path.join(dir, "package.json"))) return dir
+    const parent = path.dirname(dir)
+    if (parent === dir) return path.dirname(file)
+    dir = parent
+  }
+}
+
+interface WatchLoop {
+  readonly trigger: (why: string) => void
+  readonly stop: () => Promise<void>
+}
+
+const startLoop = (io: CliIO, pipelineFile: string, runArgs: ReadonlyArray<string>, typecheck: boolean): WatchLoop => {
+  const checker = typecheck ? makeTypeChecker(pipelineFile) : undefined
+  let child: ChildProcess | undefined
+  let pending: string | undefined
+  let busy = false
+  let stopped = false
+
+  const stopChild = () =>
+    new Promise<void>((resolve) => {
+      const c = child
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return resolve()
+      const timer = setTimeout(() => c.kill("SIGKILL"), 15_000)
+      c.once("exit", () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      c.kill("SIGINT")
+    })
+
+  const cycle = async () => {
+    if (busy || stopped) return
+    busy = true
+    while (pending !== undefined && !stopped) {
+      const why = pending
+      pending = undefined
+      await stopChild()
+      io.err(`ssl-kd watch: ${why}`)
+      if (checker !== undefined) {
+        const errors = checker.check()
+        if (errors.length > 0) {
+          io.err(`ssl-kd watch: the pipeline does not type-check (${errors.length} error${errors.length > 1 ? "s" : ""}); waiting for the next save:`)
+          for (const e of errors.slice(0, 20)) io.err(`  ${e}`)
+          continue
+        }
+      }
+      if (pending !== undefined) continue
+      const c = spawn(process.execPath, [BIN, "run", pipelineFile, ...runArgs], { stdio: ["ignore", "pipe", "pipe"] })
+      child = c
+      c.stdout?.on("data", (d: Buffer) => io.out(d.toString().replace(/\n$/, "")))
+      c.stderr?.on("data", (d: Buffer) => io.err(d.toString().replace(/\n$/, "")))
+      c.once("exit", (code, signal) => {
+        if (child === c) child = undefined
+        if (!stopped) io.err(`ssl-kd watch: run ${signal !== null || code === 130 ? "interrupted" : code === 0 ? "finished" : `failed (exit ${code})`}; waiting for changes`)
+      })
+    }
+    busy = false
+  }
+
+  return {
+    trigger: (why) => {
+      pending = why
+      if (child !== undefined) void stopChild()
+      void cycle()
+    },
+    stop: async () => {
+      stopped = true
+      await stopChild()
+    },
+  }
+}
+
+export const command: CliCommand = {
+  name: "watch",
+  summary: "rerun stale stages on every save",
+  usage,
+  run: (argv, io) =>
+    Effect.gen(function* () {
+      const { values, positionals } = yield* parse("watch", usage, argv, {
+        preset: { type: "string" },
+        set: { type: "string", multiple: true },
+        also: { type: "string", multiple: true },
+        json: { type: "boolean" },
+        "no-typecheck": { type: "boolean" },
+        "cache-dir": { type: "string" },
+        workers: { type: "string" },
+      })
+      const file = path.resolve(io.cwd, yield* requirePositional("watch", usage, positionals, 0, "the pipeline file"))
+      const cacheDir = cacheDirOf(io, values["cache-dir"])
+      const runArgs = [
+        "--cache-dir",
+        cacheDir,
+        ...(values.preset ? ["--preset", values.preset] : []),
+        ...(values.set ?? []).flatMap((s) => ["--set", s]),
+        ...(values.json === true ? ["--json"] : []),
+        ...(values.workers ? ["--workers", values.workers] : []),
+      ]
+      const root = projectRoot(file)
+      const loop = startLoop(io, file, runArgs, values["no-typecheck"] !== true)
+      const watcher = chokidarWatch([root, ...(values.also ?? []).map((p) => path.resolve(io.cwd, p))], {
+        ignoreInitial: true,
+        ignored: (p: string) => {
+          const rel = path.relative(root, p)
+          return rel.split(path.sep).some((part) => part === "node_modules" || (part.startsWith(".") && part !== "." && part !== "..")) || p.startsWith(cacheDir)
+        },
+        awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 },
+      })
+      let debounce: NodeJS.Timeout | undefined
+      const changed = new Set<string>()
+      watcher.on("all", (_event, p) => {
+        const isAlso = (values.also ?? []).some((a) => p.startsWith(path.resolve(io.cwd, a)))
+        if (!isAlso && !SOURCE.test(p)) return
+        changed.add(path.relative(io.cwd, p))
+        clearTimeout(debounce)
+        debounce = setTimeout(() => {
+          const list = [...changed]
+          changed.clear()
+          loop.trigger(`changed: ${list.slice(0, 5).join(", ")}${list.length > 5 ? ` and ${list.length - 5} more` : ""}`)
+        }, 150)
+      })
+      yield* Effect.promise(() => new Promise<void>((resolve) => watcher.once("ready", () => resolve())))
+      io.err(`ssl-kd watch: watching ${root} (Ctrl-C to stop)`)
+      loop.trigger("starting")
+      // Runs until interrupted (Ctrl-C); then stops the child run and the watcher.
+      return yield* Effect.never.pipe(
+        Effect.ensuring(
+          Effect.promise(async () => {
+            clearTimeout(debounce)
+            await loop.stop()
+            await watcher.close()
+          }),
+        ),
+      )
+    }),
+}

@@ -1,0 +1,69 @@
+/** What the pipeline commands share: common flags, the executor layer, and the JSON shape of results. */
+import * as path from "node:path"
+import { Layer } from "effect"
+import { layerLocal } from "../executor/Executor.ts"
+import type { NodeOutcome } from "../executor/execute.ts"
+import type { Plan } from "../executor/plan.ts"
+import { layerFor, layerSilent } from "../progress/Progress.ts"
+import type { CliIO } from "./Command.ts"
+
+export const commonOptions = {
+  "cache-dir": { type: "string" },
+  workers: { type: "string" },
+  preset: { type: "string" },
+  set: { type: "string", multiple: true },
+  json: { type: "boolean" },
+  quiet: { type: "boolean" },
+} as const
+
+export const DEFAULT_CACHE_DIR = ".ssl-kd"
+
+export const cacheDirOf = (io: CliIO, flag: string | undefined) => path.resolve(io.cwd, flag ?? process.env.SSL_KD_CACHE_DIR ?? DEFAULT_CACHE_DIR)
+
+export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined }) => {
+  const workers = values.workers === undefined ? undefined : Number(values.workers)
+  const progress = values.quiet === true ? layerSilent : layerFor(process.stderr)
+  return layerLocal({ cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined && workers > 0 ? { workers } : {}) }).pipe(
+    Layer.provide(progress),
+  )
+}
+
+export const short = (key: string) => key.slice(0, 12)
+
+export type JsonStatus = "ran" | "cached" | "failed" | "will-run"
+
+export interface JsonStage {
+  readonly name: string
+  readonly stage: string
+  readonly key: string
+  readonly status: JsonStatus
+  readonly reason?: string
+  readonly durationMs?: number
+  readonly error?: { readonly _tag: string; readonly message: string }
+}
+
+export const planStages = (plan: Plan): ReadonlyArray<JsonStage> =>
+  plan.nodes.map((n) => ({
+    name: n.node.name,
+    stage: n.node.stage.name,
+    key: n.key,
+    status: n.status === "cached" ? "cached" : "will-run",
+    ...(n.reason === undefined ? {} : { reason: n.reason }),
+  }))
+
+export const runStages = (outcomes: ReadonlyArray<NodeOutcome>): ReadonlyArray<JsonStage> =>
+  outcomes.map((o) => ({
+    name: o.name,
+    stage: o.stage,
+    key: o.key,
+    status: o.status,
+    durationMs: o.durationMs,
+    ...(o.reason === undefined ? {} : { reason: o.reason }),
+    ...(o.error === undefined ? {} : { error: o.error }),
+  }))
+
+/** A fixed-width table for human output. */
+export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? []
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n")
+}
