@@ -56,7 +56,10 @@ export const decodeNodeConfig = (
     Effect.mapError((err) => {
       const issues: Array<ConfigIssue> = formatter(err.issue).issues.map((i) => {
         const path = (i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as Array<PropertyKey>
-        return { field: path.map(String).join("."), expected: i.message, actual: render(valueAt(merged, path)) }
+        const actual = render(valueAt(merged, path))
+        // Fields with defaults accept `undefined` on the encoded side; once a value is given, that is noise.
+        const expected = actual === undefined ? i.message : i.message.replace(/ \| undefined\b/g, "")
+        return { field: path.map(String).join("."), expected, actual }
       })
       return new ConfigError({ pipeline: pipeline.name, nodes: [{ node: node.name, stage: node.stage.name, issues }] })
     }),

@@ -7,7 +7,7 @@ export interface GraphNode {
   readonly deps: ReadonlyArray<string>
 }
 
-/** Topological order, or the nodes of one cycle (`a -> b -> a`). */
+/** Topological order (declaration order among ready nodes), or the nodes of one cycle. */
 export const topoSort = (
   nodes: ReadonlyArray<GraphNode>,
 ): { readonly order: ReadonlyArray<string> } | { readonly cycle: ReadonlyArray<string> } => {
@@ -21,9 +21,11 @@ export const topoSort = (
       dependents.get(d)!.push(n.name)
     }
   }
+  const position = new Map(nodes.map((n, i) => [n.name, i]))
   const ready = nodes.filter((n) => indegree.get(n.name) === 0).map((n) => n.name)
   const order: Array<string> = []
   while (ready.length > 0) {
+    ready.sort((a, b) => position.get(a)! - position.get(b)!)
     const name = ready.shift()!
     order.push(name)
     for (const m of dependents.get(name)!) {

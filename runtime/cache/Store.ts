@@ -100,7 +100,7 @@ const checkEntry = async (dir: string, key: string, level: VerifyLevel): Promise
     } catch {
       return { reason: `payload file ${f.name} is missing` }
     }
-    if (size !== f.size) return { reason: `payload file ${f.name} has ${size} bytes, manifest says ${f.size}` }
+    if (size !== f.size) return { reason: `payload file ${f.name} has ${size} bytes, manifest says ${f.size} bytes` }
     if (level === "full" && sha256(await fs.readFile(file)) !== f.sha256) {
       return { reason: `payload file ${f.name} fails its sha256 checksum` }
     }

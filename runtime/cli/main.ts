@@ -7,12 +7,13 @@ import { Cause, Effect, Exit, Fiber } from "effect"
 import type { CliCommand, CliIO } from "./Command.ts"
 import { suggest } from "../../dsl/internal/didYouMean.ts"
 import { command as cache } from "./commands/cache.ts"
+import { command as data } from "./commands/data.ts"
 import { command as graph } from "./commands/graph.ts"
 import { command as plan } from "./commands/plan.ts"
 import { command as run } from "./commands/run.ts"
 import { command as watch } from "./commands/watch.ts"
 
-export const commands: ReadonlyArray<CliCommand> = [run, plan, graph, cache, watch]
+export const commands: ReadonlyArray<CliCommand> = [run, plan, graph, cache, watch, data]
 
 const help = (io: CliIO) => {
   io.out(

@@ -72,7 +72,7 @@ describe("executor", () => {
     const plan = await planPipeline(dir, pipeline())
     const total = plan.nodes.find((n) => n.node.name === "total")!
     expect(total.status).toBe("will-run")
-    expect(total.reason).toMatch(/corrupt cache entry \(payload file value.json has \d+ bytes, manifest says \d+\)/)
+    expect(total.reason).toMatch(/corrupt cache entry \(payload file value.json has \d+ bytes, manifest says \d+ bytes\)/)
     const again = await runPipeline(dir, pipeline())
     expect(statuses(again).total).toBe("ran")
     expect(again.stages.find((s) => s.name === "total")!.reason).toMatch(/corrupt/)

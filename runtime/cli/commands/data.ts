@@ -8,6 +8,7 @@
  * shape, pixel mean/std and identity hash (the one cache keys use). A missing
  * or bad file ends in the reader's typed error (file, byte offset).
  */
+import * as path from "node:path"
 import { Data, Effect } from "effect"
 import { channelStats, countPerClass } from "../../../plugins/datasets/ImageSet.ts"
 import { datasetIdentity } from "../../../plugins/datasets/identity.ts"
@@ -84,7 +85,7 @@ export const parseDataArgs = (argv: ReadonlyArray<string>): Effect.Effect<Args, 
 const inspect = (args: Args, io: CliIO) =>
   Effect.gen(function* () {
     const registry = makeDefaultRegistry()
-    const opts = { split: args.split, ...(args.dataDir === undefined ? {} : { dataDir: args.dataDir }) }
+    const opts = { split: args.split, ...(args.dataDir === undefined ? {} : { dataDir: path.resolve(io.cwd, args.dataDir) }) }
     const spec = yield* registry.resolve(args.dataset as string, opts)
     const files = yield* registry.files(spec)
     const started = performance.now()

@@ -1,0 +1,37 @@
+/**
+ * Datasets and the input pipeline: readers (IDX, CIFAR binary, image folders,
+ * synthetic), the dataset registry and spec, dataset identity for cache keys,
+ * seeded augmentation (random resized crop, flip, normalization, DINO
+ * multi-crop, MAE masking), subsets, and a prefetching batch loader whose
+ * batches are plain typed arrays (`tensors.ts` turns them into tf tensors).
+ *
+ * @example
+ * const registry = makeDefaultRegistry()
+ * const spec = yield* registry.resolve("fashion-mnist", { split: "train" })
+ * const set = yield* registry.load(spec)
+ * const loader = yield* makeLoader(set, { batchSize: 64, normalization: spec.normalization, augmentation: randomCrop({ size: 28 }) })
+ */
+export * from "./errors.ts"
+export * from "./ImageSet.ts"
+export * from "./spec.ts"
+export type { DatasetReader } from "./reader.ts"
+export * from "./registry.ts"
+export * from "./builtins.ts"
+export { datasetIdentity } from "./identity.ts"
+export { Rng, hashKeys } from "./prng.ts"
+export {
+  type Augmentation,
+  AugmentationConfigError,
+  compileAugmentation,
+  masked,
+  multiCrop,
+  randomCrop,
+  resize,
+} from "./augment/augmentation.ts"
+export { maskedCount } from "./augment/masking.ts"
+export * from "./loader.ts"
+export * from "./subset.ts"
+export { idxReader, IdxOptions } from "./readers/idx.ts"
+export { cifarReader, CifarOptions } from "./readers/cifar.ts"
+export { imageFolderReader, ImageFolderOptions } from "./readers/imageFolder.ts"
+export { syntheticReader, SyntheticOptions, syntheticVariants, type SyntheticVariant } from "./readers/synthetic.ts"
