@@ -6,14 +6,17 @@
 import { Cause, Effect, Exit, Fiber } from "effect"
 import type { CliCommand, CliIO } from "./Command.ts"
 import { suggest } from "../../dsl/internal/didYouMean.ts"
-import { command as cache } from "./commands/cache.ts"
-import { command as data } from "./commands/data.ts"
-import { command as graph } from "./commands/graph.ts"
-import { command as plan } from "./commands/plan.ts"
-import { command as run } from "./commands/run.ts"
-import { command as watch } from "./commands/watch.ts"
 
-export const commands: ReadonlyArray<CliCommand> = [run, plan, graph, cache, watch, data]
+/** Sub-commands, each loaded only when dispatched (start-up stays fast). */
+export const commands: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly load: () => Promise<{ readonly command: CliCommand }> }> = [
+  { name: "run", summary: "run a pipeline, reusing cached stages", load: () => import("./commands/run.ts") },
+  { name: "plan", summary: "show what would run or be served from the cache, without running", load: () => import("./commands/plan.ts") },
+  { name: "graph", summary: "print a pipeline's DAG as mermaid, dot or json", load: () => import("./commands/graph.ts") },
+  { name: "cache", summary: "list, verify or garbage-collect the artifact store", load: () => import("./commands/cache.ts") },
+  { name: "watch", summary: "rerun stale stages on every save", load: () => import("./commands/watch.ts") },
+  { name: "data", summary: "inspect datasets (counts per class, shape, identity hash)", load: () => import("./commands/data.ts") },
+  { name: "extract", summary: "run a ViT checkpoint on images; write logits, features, attention maps", load: () => import("./commands/extract.ts") },
+]
 
 const help = (io: CliIO) => {
   io.out(
@@ -22,7 +25,9 @@ const help = (io: CliIO) => {
       "",
       "usage: ssl-kd <command> [options]",
       "",
-      ...commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}\n           ${c.usage}`),
+      ...commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`),
+      "",
+      "`ssl-kd <command> --help` shows a command's options.",
       "",
       "Cache: .ssl-kd/ in the working directory (--cache-dir or SSL_KD_CACHE_DIR to move it).",
     ].join("\n"),
@@ -36,11 +41,16 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIO): Promise<numb
     help(io)
     return name === undefined ? 2 : 0
   }
-  const cmd = commands.find((c) => c.name === name)
-  if (cmd === undefined) {
+  const entry = commands.find((c) => c.name === name)
+  if (entry === undefined) {
     const hint = suggest(name, commands.map((c) => c.name))
     io.err(`ssl-kd: unknown command "${name}".${hint.length > 0 ? ` Did you mean "${hint[0]}"?` : ""} Run \`ssl-kd help\`.`)
     return 2
+  }
+  const { command: cmd } = await entry.load()
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(`${cmd.summary}\nusage: ${cmd.usage}`)
+    return 0
   }
   const fiber = Effect.runFork(cmd.run(rest, io))
   let interrupted = false

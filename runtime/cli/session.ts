@@ -1,6 +1,8 @@
 /** What the pipeline commands share: common flags, the executor layer, and the JSON shape of results. */
 import * as path from "node:path"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import type { BackendInfo, TensorBackend } from "../backend/TensorBackend.ts"
+import { defaultVersions, type RuntimeInfoShape } from "../executor/RuntimeInfo.ts"
 import { layerLocal } from "../executor/Executor.ts"
 import type { NodeOutcome } from "../executor/execute.ts"
 import type { Plan } from "../executor/plan.ts"
@@ -8,6 +10,7 @@ import { layerFor, layerSilent } from "../progress/Progress.ts"
 import type { CliIO } from "./Command.ts"
 
 export const commonOptions = {
+  backend: { type: "string" },
   "cache-dir": { type: "string" },
   workers: { type: "string" },
   preset: { type: "string" },
@@ -66,4 +69,37 @@ export const runStages = (outcomes: ReadonlyArray<NodeOutcome>): ReadonlyArray<J
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? []
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n")
+}
+
+/**
+ * The tensor backend for stages, selected on first use (a fully cached run
+ * never loads tfjs) and announced on stderr; plus the runtime facts recorded
+ * in manifests, which name that backend once it is selected.
+ */
+export const tensorServices = (io: CliIO, flag: string | undefined) => {
+  let selected: BackendInfo | undefined
+  // tfjs is imported only when a stage first needs it.
+  const layer: Layer.Layer<TensorBackend, unknown> = Layer.unwrap(
+    Effect.promise(() => import("../backend/TensorBackend.ts")).pipe(
+      Effect.map(({ describeBackend, selectBackend, TensorBackend }) =>
+        Layer.effect(
+          TensorBackend,
+          selectBackend({ flag, env: process.env.SSL_KD_BACKEND }).pipe(
+            Effect.tap((info) =>
+              Effect.sync(() => {
+                selected = info
+                io.err(describeBackend(info))
+              }),
+            ),
+            Effect.map((info) => ({ info })),
+          ),
+        ),
+      ),
+    ),
+  )
+  const runtimeInfo: RuntimeInfoShape = {
+    backend: () => (selected === undefined ? "none" : `${selected.name} ${selected.version} (${selected.detail})`),
+    versions: defaultVersions(),
+  }
+  return { layer, runtimeInfo }
 }

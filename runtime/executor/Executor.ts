@@ -25,6 +25,8 @@ export interface RunOptions extends PlanOptions {
   readonly argv?: ReadonlyArray<string>
   /** Called with the plan before execution starts (e.g. to print it). */
   readonly onPlan?: (plan: Plan) => Effect.Effect<void>
+  /** Services for stages besides `StageContext`, built lazily (see `ExecuteOptions`). */
+  readonly stageServices?: Layer.Layer<any, any, never>
 }
 
 export interface ExecutorShape {
@@ -68,7 +70,10 @@ const make = (options: LocalOptions) =>
             stages,
           }
         }
-        const outcomes = yield* executePlan(p, { workers }).pipe(
+        const outcomes = yield* executePlan(p, {
+          workers,
+          ...(runOptions.stageServices === undefined ? {} : { stageServices: runOptions.stageServices }),
+        }).pipe(
           Effect.provide(context),
           Effect.onExit((exit) =>
             Exit.isFailure(exit) ? writeRunRecord(store.root, record([], true)).pipe(Effect.asVoid) : Effect.void,

@@ -11,7 +11,7 @@
  * found then is quarantined and recomputed.
  */
 import * as fs from "node:fs/promises"
-import { Cause, Deferred, Effect, Exit, Layer, Semaphore } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Layer, Scope, Semaphore } from "effect"
 import { StageContext } from "../../dsl/StageContext.ts"
 import type { Manifest } from "../cache/manifest.ts"
 import { ArtifactStore } from "../cache/Store.ts"
@@ -36,6 +36,12 @@ export interface NodeOutcome {
 export interface ExecuteOptions {
   /** Default bound for fan-out groups without their own `concurrency`. */
   readonly workers: number
+  /**
+   * Services stages may require besides `StageContext` (e.g. the tensor
+   * backend). Built once, lazily, when the first stage runs, so a fully
+   * cached run never pays for them; released when execution ends.
+   */
+  readonly stageServices?: Layer.Layer<any, any, never>
 }
 
 type Failure = StageFailed | UpstreamFailed | OutputError
@@ -64,6 +70,10 @@ export const executePlan = (
     const results: Array<NodeOutcome> = []
     for (const n of plan.nodes) outcomes.set(n.node.name, yield* Deferred.make<NodeOutcome>())
 
+    const scope = yield* Scope.make()
+    const services = yield* Effect.cached(
+      options.stageServices === undefined ? Effect.succeed(Context.empty()) : Layer.buildWithScope(options.stageServices, scope),
+    )
     const groupSemaphores = new Map<string, Semaphore.Semaphore>()
     for (const g of plan.pipeline.groups.values()) {
       groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
@@ -128,7 +138,8 @@ export const executePlan = (
         // Stages may only require StageContext from the executor (see Stage.ServicesOf); the
         // pipeline's other services are provided by the caller's layer.
         const run: Effect.Effect<unknown, unknown, StageContext> = p.node.stage.run({ config: p.config, inputs })
-        return yield* run.pipe(Effect.provideService(StageContext, ctx))
+        const context = yield* services
+        return yield* run.pipe(Effect.provideService(StageContext, ctx), Effect.provideContext(context))
       })
 
     const statusOverride = new Map<string, { status: NodeStatus; reason: string | undefined; durationMs: number }>()
@@ -235,7 +246,9 @@ export const executePlan = (
         })
       })
 
-    yield* Effect.forEach(plan.nodes, runNode, { concurrency: "unbounded", discard: true })
+    yield* Effect.forEach(plan.nodes, runNode, { concurrency: "unbounded", discard: true }).pipe(
+      Effect.ensuring(Scope.close(scope, Exit.void)),
+    )
     yield* progress.close
     const order = new Map(plan.nodes.map((n, i) => [n.node.name, i]))
     // A node first served from the cache may have been recomputed later, when a
@@ -247,4 +260,3 @@ export const executePlan = (
     return final.sort((a, b) => order.get(a.name)! - order.get(b.name)!)
   })
 
-export type { Layer }

@@ -14,10 +14,8 @@ import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Context, Data, Effect, Layer } from "effect"
-import { Project, SyntaxKind } from "ts-morph"
 import type { AnyStage, SourceLocation } from "../../dsl/Stage.ts"
-import { computeClosure, type ParsedModule } from "./internal/closure.ts"
-import { indexModule } from "./internal/moduleIndex.ts"
+import type { Computer } from "./internal/compute.ts"
 
 export class FingerprintError extends Data.TaggedError("FingerprintError")<{
   readonly stage: string
@@ -57,19 +55,14 @@ const sha = (text: string | Uint8Array) => createHash("sha256").update(text).dig
 const locationKey = (stage: AnyStage, loc: SourceLocation) => `${stage.name}@${loc.file}:${loc.line}:${loc.column}`
 
 /**
- * A fingerprinter with an optional persisted memo file. One ts-morph project
- * is kept per instance; each file is parsed once per distinct content.
+ * A fingerprinter with an optional persisted memo file. ts-morph (and the
+ * TypeScript compiler it carries) is loaded only on a memo miss, so a rerun
+ * of an unchanged project never pays for it.
  */
 export const makeFingerprinter = (memoFile: string | undefined): FingerprinterShape => {
-  const project = new Project({
-    skipAddingFilesFromTsConfig: true,
-    skipFileDependencyResolution: true,
-    skipLoadingLibFiles: true,
-    compilerOptions: { allowJs: true },
-  })
-  const modules = new Map<string, ParsedModule>()
   let memo: Record<string, MemoEntry> | undefined
   let dirty = false
+  let computer: Promise<Computer> | undefined
 
   const loadMemo = () => {
     if (memo !== undefined) return memo
@@ -82,28 +75,6 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
       }
     }
     return memo
-  }
-
-  const load = (file: string): ParsedModule => {
-    const text = readFileSync(file, "utf8")
-    const digest = sha(text)
-    const known = modules.get(file)
-    if (known !== undefined && known.sha256 === digest) return known
-    const sf = project.createSourceFile(file, text, { overwrite: true })
-    const m: ParsedModule = { sf, index: indexModule(sf), sha256: digest }
-    modules.set(file, m)
-    return m
-  }
-
-  const compute = (stage: AnyStage, loc: SourceLocation): Omit<StageFingerprint, "fromMemo" | "millis"> => {
-    const m = load(loc.file)
-    const pos = m.sf.compilerNode.getPositionOfLineAndCharacter(loc.line - 1, loc.column - 1)
-    let node = m.sf.getDescendantAtPos(pos)
-    while (node !== undefined && node.getParent()?.getKind() !== SyntaxKind.SourceFile) node = node.getParent()
-    if (node === undefined) throw new Error(`no top-level statement at ${loc.file}:${loc.line}:${loc.column}`)
-    const closure = computeClosure({ file: loc.file, statement: node }, load)
-    const fingerprint = sha(closure.parts.join("\n\u0000\n"))
-    return { fingerprint, files: closure.files, parts: closure.parts.length }
   }
 
   const memoHit = (entry: MemoEntry | undefined): boolean => {
@@ -120,8 +91,8 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
 
   return {
     fingerprint: (stage) =>
-      Effect.try({
-        try: (): StageFingerprint => {
+      Effect.tryPromise({
+        try: async (): Promise<StageFingerprint> => {
           const t0 = performance.now()
           const loc = stage.location
           if (loc === undefined) throw new Error("its declaration site is unknown (declare stages with Stage.make at a module's top level)")
@@ -131,7 +102,8 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
           if (entry !== undefined && memoHit(entry)) {
             return { fingerprint: entry.fingerprint, files: new Map(Object.entries(entry.files)), parts: entry.parts, fromMemo: true, millis: performance.now() - t0 }
           }
-          const r = compute(stage, loc)
+          computer ??= import("./internal/compute.ts").then((m) => m.makeComputer())
+          const r = (await computer).compute(loc)
           table[k] = { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files) }
           dirty = true
           return { ...r, fromMemo: false, millis: performance.now() - t0 }

@@ -1,14 +1,16 @@
 /**
- * Incremental type checking of a pipeline file and everything it imports,
- * with the TypeScript bundled in ts-morph. The previous program is reused, so
- * after the first check only edited files are re-checked.
+ * Type checking of a pipeline file and everything it imports, with ts-morph
+ * (its bundled TypeScript and lib files). The project is kept between checks;
+ * edited files are refreshed from disk before each check.
  */
 import * as path from "node:path"
-import { ts } from "ts-morph"
+import { Project, ts } from "ts-morph"
 
 export interface TypeChecker {
   /** Formatted diagnostics (empty when the program type-checks). */
   readonly check: () => ReadonlyArray<string>
+  /** Absolute paths of the project files the entry imports, transitively (itself included). */
+  readonly files: () => ReadonlySet<string>
 }
 
 const DEFAULTS: ts.CompilerOptions = {
@@ -24,23 +26,32 @@ const DEFAULTS: ts.CompilerOptions = {
 export const makeTypeChecker = (entry: string): TypeChecker => {
   const abs = path.resolve(entry)
   const configFile = ts.findConfigFile(path.dirname(abs), ts.sys.fileExists, "tsconfig.json")
-  let options = DEFAULTS
-  if (configFile !== undefined) {
-    const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })
-    if (parsed !== undefined) options = { ...parsed.options, noEmit: true }
+  const project =
+    configFile === undefined
+      ? new Project({ compilerOptions: DEFAULTS })
+      : new Project({ tsConfigFilePath: configFile, skipAddingFilesFromTsConfig: true, compilerOptions: { noEmit: true } })
+  const refresh = () => {
+    for (const sf of project.getSourceFiles()) {
+      if (!sf.getFilePath().includes("/node_modules/")) sf.refreshFromFileSystemSync()
+    }
+    if (project.getSourceFile(abs) === undefined) project.addSourceFileAtPath(abs)
+    project.resolveSourceFileDependencies()
   }
-  let previous: ts.Program | undefined
-  const host = ts.createCompilerHost(options)
   return {
+    files: () => {
+      refresh()
+      return new Set(project.getSourceFiles().map((sf) => path.resolve(sf.getFilePath())).filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`)))
+    },
     check: () => {
-      const program = ts.createProgram({ rootNames: [abs], options, host, ...(previous === undefined ? {} : { oldProgram: previous }) })
-      previous = program
-      const diagnostics = ts.getPreEmitDiagnostics(program)
+      refresh()
+      const diagnostics = project.getPreEmitDiagnostics()
       return diagnostics.map((d) => {
-        const text = ts.flattenDiagnosticMessageText(d.messageText, "\n")
-        if (d.file === undefined || d.start === undefined) return text
-        const { line, character } = d.file.getLineAndCharacterOfPosition(d.start)
-        return `${path.relative(process.cwd(), d.file.fileName)}:${line + 1}:${character + 1}: ${text}`
+        const text = ts.flattenDiagnosticMessageText(d.compilerObject.messageText, "\n")
+        const file = d.getSourceFile()
+        const start = d.getStart()
+        if (file === undefined || start === undefined) return text
+        const { line, column } = file.getLineAndColumnAtPos(start)
+        return `${path.relative(process.cwd(), file.getFilePath())}:${line}:${column}: ${text}`
       })
     },
   }

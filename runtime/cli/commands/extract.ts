@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect } from "effect"
-import { floatState, getEntry, loadVitState, readSafetensors, timmCheckpointFilter, writeSafetensors } from "../../../plugins/checkpoints/index.ts"
+import { entryToFloat32, floatState, getEntry, loadVitState, readSafetensors, timmCheckpointFilter, writeSafetensors } from "../../../plugins/checkpoints/index.ts"
 import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, type VitModel } from "../../../plugins/models/index.ts"
 import { describeBackend, selectBackend } from "../../backend/TensorBackend.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
@@ -138,7 +138,7 @@ const extract = (argv: ReadonlyArray<string>, io: CliIO) =>
 
     const input = yield* readSafetensors(args.input)
     const entry = yield* getEntry(input, "images")
-    const images = floatState({ ...input, tensors: new Map([["images", entry]]) }).get("images")?.data ?? new Float32Array()
+    const images = entryToFloat32(entry)
 
     const outputs = yield* Effect.acquireUseRelease(
       Effect.sync(() => createVit(args.arch, config)),

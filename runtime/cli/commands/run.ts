@@ -12,9 +12,11 @@ import { Executor } from "../../executor/Executor.ts"
 import { parse, parseSets, requirePositional } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
-import { commonOptions, executorLayer, runStages, short, table } from "../session.ts"
+import { RuntimeInfo } from "../../executor/RuntimeInfo.ts"
+import { commonOptions, executorLayer, runStages, short, table, tensorServices } from "../session.ts"
 
-const usage = "ssl-kd run <pipeline.ts> [--preset P] [--force STAGE]... [--set NODE.FIELD=VALUE]... [--json] [--cache-dir D] [--workers N]"
+const usage =
+  "ssl-kd run <pipeline.ts> [--preset P] [--force STAGE]... [--set NODE.FIELD=VALUE]... [--json] [--cache-dir D] [--workers N] [--backend node-gpu|node|wasm|cpu]"
 
 export const command: CliCommand = {
   name: "run",
@@ -26,19 +28,21 @@ export const command: CliCommand = {
       const file = yield* requirePositional("run", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("run", usage, values.set ?? [])
       const pipeline = yield* loadPipeline(file, io.cwd)
+      const tensors = tensorServices(io, values.backend)
       const report = yield* Executor.use((e) =>
         e.run(pipeline, {
           preset: values.preset,
           force: values.force ?? [],
           set,
           argv: ["run", ...argv],
+          stageServices: tensors.layer,
           onPlan: (plan) =>
             Effect.sync(() => {
               const toRun = plan.nodes.filter((n) => n.status === "will-run").length
               io.err(`ssl-kd: pipeline ${pipeline.name}${values.preset ? ` (preset ${values.preset})` : ""}: ${toRun} to run, ${plan.nodes.length - toRun} cached`)
             }),
         }),
-      ).pipe(Effect.provide(executorLayer(io, values)))
+      ).pipe(Effect.provide(executorLayer(io, values)), Effect.provideService(RuntimeInfo, tensors.runtimeInfo))
       if (values.json === true) {
         io.out(JSON.stringify({ pipeline: report.pipeline, preset: report.preset, runId: report.runId, ok: report.ok, durationMs: report.durationMs, stages: runStages(report.stages) }))
       } else {

@@ -2,14 +2,14 @@
  * `ssl-kd watch <pipeline.ts> [--preset P] [--set ...] [--also PATH]... [--no-typecheck]`
  *
  * Runs the pipeline, then again on every save of a source file of the
- * project (chokidar), so only stale stages rerun. Each run is a child
+ * project that the pipeline imports, directly or not (chokidar; `--also` adds
+ * data files or folders), so only stale stages rerun. Each run is a child
  * `ssl-kd run` process: a change during a run interrupts it (no partial entry
  * is kept) and starts a fresh one. Before each run the pipeline is
  * type-checked; a syntax or type error is reported and the watcher waits for
  * the next save.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { existsSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { watch as chokidarWatch } from "chokidar"
@@ -24,23 +24,22 @@ const usage = "ssl-kd watch <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE].
 const BIN = fileURLToPath(new URL("../../../bin/ssl-kd.js", import.meta.url))
 const SOURCE = /\.(m?ts|tsx|m?js|json)$/
 
-const projectRoot = (file: string): string => {
-  let dir = path.dirname(file)
-  while (true) {
-    if (existsSync(path.join(dir, "package.json"))) return dir
-    const parent = path.dirname(dir)
-    if (parent === dir) return path.dirname(file)
-    dir = parent
-  }
-}
-
 interface WatchLoop {
   readonly trigger: (why: string) => void
   readonly stop: () => Promise<void>
+  /** Whether a changed file can affect the pipeline (it is in its import graph). */
+  readonly affects: (file: string) => boolean
 }
 
-const startLoop = (io: CliIO, pipelineFile: string, runArgs: ReadonlyArray<string>, typecheck: boolean): WatchLoop => {
-  const checker = typecheck ? makeTypeChecker(pipelineFile) : undefined
+const startLoop = (
+  io: CliIO,
+  pipelineFile: string,
+  runArgs: ReadonlyArray<string>,
+  typecheck: boolean,
+  onDeps: (files: ReadonlySet<string>) => void,
+): WatchLoop => {
+  const checker = makeTypeChecker(pipelineFile)
+  let deps: ReadonlySet<string> = new Set([pipelineFile])
   let child: ChildProcess | undefined
   let pending: string | undefined
   let busy = false
@@ -66,7 +65,10 @@ const startLoop = (io: CliIO, pipelineFile: string, runArgs: ReadonlyArray<strin
       pending = undefined
       await stopChild()
       io.err(`ssl-kd watch: ${why}`)
-      if (checker !== undefined) {
+      // Grows only: a file an edit stops importing (or a broken edit hides) is still watched.
+      deps = new Set([...deps, ...checker.files()])
+      onDeps(deps)
+      if (typecheck) {
         const errors = checker.check()
         if (errors.length > 0) {
           io.err(`ssl-kd watch: the pipeline does not type-check (${errors.length} error${errors.length > 1 ? "s" : ""}); waiting for the next save:`)
@@ -97,6 +99,7 @@ const startLoop = (io: CliIO, pipelineFile: string, runArgs: ReadonlyArray<strin
       stopped = true
       await stopChild()
     },
+    affects: (file) => deps.has(path.resolve(file)),
   }
 }
 
@@ -114,6 +117,7 @@ export const command: CliCommand = {
         "no-typecheck": { type: "boolean" },
         "cache-dir": { type: "string" },
         workers: { type: "string" },
+        backend: { type: "string" },
       })
       const file = path.resolve(io.cwd, yield* requirePositional("watch", usage, positionals, 0, "the pipeline file"))
       const cacheDir = cacheDirOf(io, values["cache-dir"])
@@ -124,22 +128,22 @@ export const command: CliCommand = {
         ...(values.set ?? []).flatMap((s) => ["--set", s]),
         ...(values.json === true ? ["--json"] : []),
         ...(values.workers ? ["--workers", values.workers] : []),
+        ...(values.backend ? ["--backend", values.backend] : []),
       ]
-      const root = projectRoot(file)
-      const loop = startLoop(io, file, runArgs, values["no-typecheck"] !== true)
-      const watcher = chokidarWatch([root, ...(values.also ?? []).map((p) => path.resolve(io.cwd, p))], {
-        ignoreInitial: true,
-        ignored: (p: string) => {
-          const rel = path.relative(root, p)
-          return rel.split(path.sep).some((part) => part === "node_modules" || (part.startsWith(".") && part !== "." && part !== "..")) || p.startsWith(cacheDir)
-        },
-        awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 },
+      const also = (values.also ?? []).map((p) => path.resolve(io.cwd, p))
+      // Watch the pipeline's own import graph (grown after each check) and `--also` paths.
+      const watcher = chokidarWatch([file, ...also], { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 25 } })
+      const watched = new Set<string>([file])
+      const loop = startLoop(io, file, runArgs, values["no-typecheck"] !== true, (deps) => {
+        const fresh = [...deps].filter((d) => !watched.has(d))
+        for (const d of fresh) watched.add(d)
+        if (fresh.length > 0) watcher.add(fresh)
       })
       let debounce: NodeJS.Timeout | undefined
       const changed = new Set<string>()
       watcher.on("all", (_event, p) => {
-        const isAlso = (values.also ?? []).some((a) => p.startsWith(path.resolve(io.cwd, a)))
-        if (!isAlso && !SOURCE.test(p)) return
+        const isAlso = also.some((a) => path.resolve(p).startsWith(a))
+        if (!isAlso && !(SOURCE.test(p) && loop.affects(p))) return
         changed.add(path.relative(io.cwd, p))
         clearTimeout(debounce)
         debounce = setTimeout(() => {
@@ -149,7 +153,7 @@ export const command: CliCommand = {
         }, 150)
       })
       yield* Effect.promise(() => new Promise<void>((resolve) => watcher.once("ready", () => resolve())))
-      io.err(`ssl-kd watch: watching ${root} (Ctrl-C to stop)`)
+      io.err(`ssl-kd watch: watching ${path.relative(io.cwd, file)} and the files it imports${also.length > 0 ? `, and ${also.join(", ")}` : ""} (Ctrl-C to stop)`)
       loop.trigger("starting")
       // Runs until interrupted (Ctrl-C); then stops the child run and the watcher.
       return yield* Effect.never.pipe(

@@ -1,0 +1,20 @@
+/**
+ * Analyses of trained models: the paper's Figure 1 measure (mean attention
+ * distance per layer and head) and DINO's k-NN evaluation on frozen features.
+ *
+ * @example
+ * const meter = new AttentionDistanceMeter({ patchSize: 16 })
+ * const { top1 } = yield* knnClassify({ trainFeatures, trainLabels, testFeatures, testLabels }, { numClasses: 10 })
+ */
+export {
+  attentionDistance,
+  AttentionDistanceMeter,
+  type AttentionDistanceOptions,
+  type AttentionDistanceResult,
+  attentionDistanceSums,
+  attentionGrid,
+  patchDistances,
+} from "./attentionDistance.ts"
+export { InvalidAnalysisOption, InvalidAttentionShape, KnnInputMismatch } from "./errors.ts"
+export { checkKnn, knnClassify, type KnnInput, type KnnOptions, type KnnResult } from "./knn.ts"
+export { checkLineChart, type LineChart, lineChartSvg, type LineSeries, svgToPng } from "./plot.ts"

@@ -1,0 +1,13 @@
+/**
+ * Checkpoints: safetensors read/write (F32, F16, BF16, and reading every
+ * format dtype), validated against malformed files, and ViT weights under
+ * timm's names.
+ */
+export * from "./errors.ts"
+export { decodeSafetensors, maxHeaderBytes, type SafetensorsContents, type TensorEntry } from "./safetensors/decode.ts"
+export { type Dtype, dtypeSizes, type FloatDtype } from "./safetensors/dtype.ts"
+export { encodeSafetensors, type TensorToWrite } from "./safetensors/encode.ts"
+export { entryToFloat32, entryToTensor, getEntry, readSafetensors, writeSafetensors } from "./safetensors/file.ts"
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./safetensors/halfFloat.ts"
+export { type FilterOptions, type FilterResult, type FloatTensor, timmCheckpointFilter } from "./timmFilter.ts"
+export { floatState, loadVitCheckpoint, loadVitState, type LoadOptions, saveVitCheckpoint, type SaveOptions } from "./vitCheckpoint.ts"

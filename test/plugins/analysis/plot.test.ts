@@ -1,0 +1,54 @@
+/**
+ * The attention-distance line chart: deterministic SVG with axis labels,
+ * ticks, one polyline and legend entry per teacher, escaped names, typed
+ * refusals; and a PNG of the SVG's size through sharp.
+ */
+import sharp from "sharp"
+import { describe, expect, it } from "vitest"
+import { InvalidAnalysisOption, lineChartSvg, svgToPng } from "../../../plugins/analysis/index.ts"
+
+const chart = {
+  title: "Mean attention distance",
+  series: [
+    { name: "DINO", values: [40, 55, 70, 90] },
+    { name: "MAE <MIM>", values: [35, 30, 28, 25] },
+  ],
+}
+
+describe("lineChartSvg", () => {
+  it("is deterministic and carries labels, ticks, lines and legend", () => {
+    const svg = lineChartSvg(chart)
+    expect(lineChartSvg(chart)).toBe(svg)
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="400"')).toBe(true)
+    expect(svg).toContain(">layer</text>")
+    expect(svg).toContain(">mean attention distance (px)</text>")
+    expect(svg).toContain(">Mean attention distance</text>")
+    expect(svg.match(/<polyline /g)?.length).toBe(2)
+    expect(svg.match(/<circle /g)?.length).toBe(8)
+    expect(svg).toContain(">DINO</text>")
+    expect(svg).toContain(">MAE &lt;MIM&gt;</text>")
+    // y ticks 0, 20, ..., 100 (max 90); x ticks 1..4.
+    for (const t of ["0", "20", "40", "60", "80", "100"]) expect(svg).toContain(`text-anchor="end">${t}</text>`)
+    for (const l of ["1", "2", "3", "4"]) expect(svg).toContain(`text-anchor="middle">${l}</text>`)
+  })
+
+  it("places points on the scale: the last point at the top right of the plot area", () => {
+    const svg = lineChartSvg({ series: [{ name: "a", values: [0, 100] }], width: 200, height: 100 })
+    // Margins 64/16 left/right, 16/48 top/bottom: x 64..184, y 52 (value 0) .. 16 (value 100).
+    expect(svg).toContain('points="64,52 184,16"')
+  })
+
+  it("refuses an empty chart or non-finite values", () => {
+    expect(() => lineChartSvg({ series: [] })).toThrowError(InvalidAnalysisOption)
+    expect(() => lineChartSvg({ series: [{ name: "x", values: [1, Number.NaN] }] })).toThrowError(/series "x" = NaN is invalid; expected finite values/)
+  })
+})
+
+describe("svgToPng", () => {
+  it("renders a PNG of the SVG's pixel size", async () => {
+    const png = await svgToPng(lineChartSvg(chart))
+    expect(Array.from(png.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+    const meta = await sharp(png).metadata()
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 640, 400])
+  })
+})
