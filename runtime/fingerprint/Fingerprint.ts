@@ -106,7 +106,7 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
           const r = (await computer).compute(loc)
           table[k] = { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files) }
           dirty = true
-          return { ...r, fromMemo: false, millis: performance.now() - t0 }
+          return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0 }
         },
         catch: (e) => new FingerprintError({ stage: stage.name, reason: e instanceof Error ? e.message : String(e) }),
       }),

@@ -13,6 +13,8 @@ export interface Computed {
   readonly fingerprint: string
   readonly files: ReadonlyMap<string, string>
   readonly parts: number
+  /** External packages reached, as `pkg:name@version`. */
+  readonly packages: ReadonlyArray<string>
 }
 
 export interface Computer {
@@ -47,7 +49,12 @@ export const makeComputer = (): Computer => {
       while (node !== undefined && node.getParent()?.getKind() !== SyntaxKind.SourceFile) node = node.getParent()
       if (node === undefined) throw new Error(`no top-level statement at ${loc.file}:${loc.line}:${loc.column}`)
       const closure = computeClosure({ file: loc.file, statement: node }, load)
-      return { fingerprint: sha(closure.parts.join("\n\u0000\n")), files: closure.files, parts: closure.parts.length }
+      return {
+        fingerprint: sha(closure.parts.join("\n\u0000\n")),
+        files: closure.files,
+        parts: closure.parts.length,
+        packages: closure.parts.filter((p) => p.startsWith("pkg:")),
+      }
     },
   }
 }
