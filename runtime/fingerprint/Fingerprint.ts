@@ -11,9 +11,8 @@
  */
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import { Context, Data, Effect, Layer } from "effect"
+import { makeJsonMemo } from "../cache/jsonMemo.ts"
 import type { AnyStage, SourceLocation } from "../../dsl/Stage.ts"
 import type { Computer } from "./internal/compute.ts"
 
@@ -60,22 +59,8 @@ const locationKey = (stage: AnyStage, loc: SourceLocation) => `${stage.name}@${l
  * of an unchanged project never pays for it.
  */
 export const makeFingerprinter = (memoFile: string | undefined): FingerprinterShape => {
-  let memo: Record<string, MemoEntry> | undefined
-  let dirty = false
+  const memo = makeJsonMemo<MemoEntry>(memoFile)
   let computer: Promise<Computer> | undefined
-
-  const loadMemo = () => {
-    if (memo !== undefined) return memo
-    memo = {}
-    if (memoFile !== undefined) {
-      try {
-        memo = JSON.parse(readFileSync(memoFile, "utf8")) as Record<string, MemoEntry>
-      } catch {
-        memo = {}
-      }
-    }
-    return memo
-  }
 
   const memoHit = (entry: MemoEntry | undefined): boolean => {
     if (entry === undefined) return false
@@ -96,28 +81,19 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
           const t0 = performance.now()
           const loc = stage.location
           if (loc === undefined) throw new Error("its declaration site is unknown (declare stages with Stage.make at a module's top level)")
-          const table = loadMemo()
           const k = locationKey(stage, loc)
-          const entry = table[k]
+          const entry = memo.get(k)
           if (entry !== undefined && memoHit(entry)) {
             return { fingerprint: entry.fingerprint, files: new Map(Object.entries(entry.files)), parts: entry.parts, fromMemo: true, millis: performance.now() - t0 }
           }
           computer ??= import("./internal/compute.ts").then((m) => m.makeComputer())
           const r = (await computer).compute(loc)
-          table[k] = { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files) }
-          dirty = true
+          memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files) })
           return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0 }
         },
         catch: (e) => new FingerprintError({ stage: stage.name, reason: e instanceof Error ? e.message : String(e) }),
       }),
-    flush: Effect.promise(async () => {
-      if (memoFile === undefined || !dirty || memo === undefined) return
-      await fs.mkdir(path.dirname(memoFile), { recursive: true })
-      const tmp = `${memoFile}.${process.pid}.tmp`
-      await fs.writeFile(tmp, JSON.stringify(memo))
-      await fs.rename(tmp, memoFile)
-      dirty = false
-    }),
+    flush: memo.flush,
   }
 }
 
