@@ -19,7 +19,7 @@
 import { Effect } from "effect"
 import type { ArtifactType, Many } from "./Artifact.ts"
 import { PipelineDefinitionError, UnknownNameError, type DefinitionProblem } from "./errors.ts"
-import { suggest } from "./internal/didYouMean.ts"
+import { suggest } from "./Names.ts"
 import { topoSort } from "./internal/graph.ts"
 import type { AnyStage, ConfigInput, InputSpec, ServicesOf } from "./Stage.ts"
 

@@ -16,7 +16,7 @@ import {
   UnknownReaderError,
 } from "./errors.ts"
 import type { ImageSet } from "./ImageSet.ts"
-import { closest } from "./internal/suggest.ts"
+import { suggest } from "../../dsl/Names.ts"
 import type { DatasetReader } from "./reader.ts"
 import type { DatasetSpec, Split } from "./spec.ts"
 
@@ -91,7 +91,7 @@ export class DatasetRegistry {
     const e = this.entries.get(name)
     if (e !== undefined) return Effect.succeed(e)
     const known = this.names()
-    return Effect.fail(new UnknownDatasetError({ dataset: name, known, suggestion: closest(name, known) }))
+    return Effect.fail(new UnknownDatasetError({ dataset: name, known, suggestion: suggest(name, known)[0] }))
   }
 
   /** The reader keyed `name`, or an `UnknownReaderError` with a suggestion. */
@@ -99,7 +99,7 @@ export class DatasetRegistry {
     const r = this.readers.get(name)
     if (r !== undefined) return Effect.succeed(r)
     const known = this.readerNames()
-    return Effect.fail(new UnknownReaderError({ reader: name, known, suggestion: closest(name, known) }))
+    return Effect.fail(new UnknownReaderError({ reader: name, known, suggestion: suggest(name, known)[0] }))
   }
 
   /** Resolves a dataset name to a concrete spec for one split. */

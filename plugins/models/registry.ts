@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import { DuplicateModel, InvalidModelConfig, UnknownModel } from "./errors.ts"
-import { suggest } from "./internal/didYouMean.ts"
+import { suggest } from "../../dsl/Names.ts"
 import { validateConfig, type VitConfig } from "./vit/config.ts"
 import { createVit, type VitModel } from "./vit/model.ts"
 

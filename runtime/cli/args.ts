@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util"
 import { Data, Effect } from "effect"
-import { suggest } from "../../dsl/internal/didYouMean.ts"
+import { suggest } from "../../dsl/Names.ts"
 
 export class UsageError extends Data.TaggedError("UsageError")<{
   readonly command: string

@@ -5,7 +5,7 @@
  */
 import { Cause, Effect, Exit, Fiber } from "effect"
 import type { CliCommand, CliIO } from "./Command.ts"
-import { suggest } from "../../dsl/internal/didYouMean.ts"
+import { suggest } from "../../dsl/Names.ts"
 
 /** Sub-commands, each loaded only when dispatched (start-up stays fast). */
 export const commands: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly load: () => Promise<{ readonly command: CliCommand }> }> = [

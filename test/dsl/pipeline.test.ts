@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { Artifact, Config, Pipeline, PipelineDefinitionError, Stage } from "../../dsl/index.ts"
-import { suggest } from "../../dsl/internal/didYouMean.ts"
+import { suggest } from "../../dsl/Names.ts"
 import { describeTotals, generate, sum } from "./sampleStages.ts"
 
 const problemsOf = (f: () => unknown): ReadonlyArray<{ kind: string; message: string }> => {

@@ -1,4 +1,9 @@
-/** Levenshtein distance, for "did you mean" suggestions. */
+/**
+ * "Did you mean" for unknown names (stages, presets, datasets, models,
+ * teachers): one implementation for every registry and error message.
+ */
+
+/** Levenshtein distance. */
 export const editDistance = (a: string, b: string): number => {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
@@ -16,9 +21,10 @@ export const editDistance = (a: string, b: string): number => {
 /** Known names close to `name` (distance <= max(2, len/3)), best first; or containing it. */
 export const suggest = (name: string, known: Iterable<string>): ReadonlyArray<string> => {
   const limit = Math.max(2, Math.floor(name.length / 3))
+  const lower = name.toLowerCase()
   return [...known]
     .map((k) => ({ k, d: editDistance(name.toLowerCase(), k.toLowerCase()) }))
-    .filter(({ k, d }) => d <= limit || k.includes(name) || name.includes(k))
+    .filter(({ k, d }) => d <= limit || (lower.length >= 3 && k.toLowerCase().includes(lower)))
     .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
     .slice(0, 3)
     .map(({ k }) => k)
