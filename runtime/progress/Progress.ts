@@ -34,6 +34,7 @@ interface Live {
   readonly startedAt: number
   last: StageProgress | undefined
   lastLineAt: number
+  /** Last tenth of progress printed (plain lines). */
   lastFraction: number
 }
 
@@ -67,8 +68,9 @@ export const makeLines = (write: (line: string) => void, now: () => number = Dat
         l.last = p
         const t = now()
         const fraction = p.total > 0 ? p.done / p.total : 0
-        if (fraction - l.lastFraction >= 0.1 || t - l.lastLineAt >= 15_000) {
-          l.lastFraction = fraction
+        const decile = Math.floor(fraction * 10 + 1e-9)
+        if (decile > l.lastFraction || t - l.lastLineAt >= 15_000) {
+          l.lastFraction = decile
           l.lastLineAt = t
           write(`[${node}] ${p.done}/${p.total} (${Math.round(fraction * 100)}%) ${eta(l, p, t)}${p.note ? ` ${p.note}` : ""}`)
         }
