@@ -38,5 +38,22 @@ for (const name of benches) {
     results[name] = line === undefined ? { error: "no JSON output" } : JSON.parse(line)
   } else process.stdout.write(r.stdout)
 }
-if (json) console.log(JSON.stringify({ node: process.version, cpus: (await import("node:os")).cpus().length, results }))
+/** The headline figures, at the top level of the JSON (as issues 3 and 7 specify). */
+const headline = (): Record<string, unknown> => {
+  const top: Record<string, unknown> = {}
+  const vit = results["vit"] as Record<string, unknown> | undefined
+  if (vit !== undefined && !("error" in vit)) {
+    top["backend"] = vit["backend"]
+    top["vitTiTrainImgPerSec"] = vit["trainStepImgPerSec"]
+    top["vitTiForwardImgPerSec"] = vit["forwardImgPerSec"]
+  }
+  const speed = results["speed"] as Record<string, unknown> | undefined
+  if (speed !== undefined && !("error" in speed)) {
+    for (const k of ["backend", "vitTiTrainImgPerSec", "vitTiForwardImgPerSec", "torchVitTiTrainImgPerSec", "torchBf16VitTiTrainImgPerSec", "ratioVsTorch"]) {
+      if (k in speed) top[k] = speed[k]
+    }
+  }
+  return top
+}
+if (json) console.log(JSON.stringify({ ...headline(), node: process.version, cpus: (await import("node:os")).cpus().length, results }))
 process.exitCode = failed > 0 ? 1 : 0
