@@ -4,7 +4,9 @@
  */
 export * as Artifact from "./Artifact.ts"
 export * as Config from "./Config.ts"
+export * as Names from "./Names.ts"
 export * as Pipeline from "./Pipeline.ts"
 export * as Stage from "./Stage.ts"
 export { StageContext, type Progress } from "./StageContext.ts"
 export { ConfigError, PipelineDefinitionError, UnknownNameError, type ConfigIssue, type DefinitionProblem, type NodeConfigIssues } from "./errors.ts"
+export * as Teacher from "./Teacher.ts"

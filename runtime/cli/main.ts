@@ -16,6 +16,7 @@ export const commands: ReadonlyArray<{ readonly name: string; readonly summary: 
   { name: "watch", summary: "rerun stale stages on every save", load: () => import("./commands/watch.ts") },
   { name: "data", summary: "inspect datasets (counts per class, shape, identity hash)", load: () => import("./commands/data.ts") },
   { name: "extract", summary: "run a ViT checkpoint on images; write logits, features, attention maps", load: () => import("./commands/extract.ts") },
+  { name: "teachers", summary: "list the registered SSL teachers: family, architecture, weight source", load: () => import("./commands/teachers.ts") },
 ]
 
 const help = (io: CliIO) => {

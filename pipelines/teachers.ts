@@ -1,0 +1,69 @@
+/**
+ * The SSL teachers of the paper (sec. 3), pretrained locally and compared:
+ * DINO (contrastive) and MAE (masked image modeling) pretrained from scratch
+ * on the training images without labels, a random-init ViT of the same shape
+ * as the reference; each judged by k-NN top-1 on the labeled test set
+ * (frozen features), and the paper's Figure 1 (mean attention distance per
+ * layer) drawn for all three. k-NN runs on the class token (DINO's
+ * protocol) and on the mean patch token (MAE's `global_pool="avg"`).
+ *
+ *   ssl-kd run pipelines/teachers.ts --preset smoke   # synthetic data, seconds
+ *   ssl-kd run pipelines/teachers.ts --preset demo    # Fashion-MNIST, minutes on 2 cores
+ *
+ * At the paper's scale, replace the pretraining nodes by
+ * `teachers/load-checkpoint` with `{ teacher: "dino", checkpoint: "vit_base_patch16_224.dino.safetensors" }`.
+ */
+import { Pipeline } from "../dsl/index.ts"
+import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
+import { randomTeacher } from "../plugins/stages/teachers/load.ts"
+import { knnEvaluate } from "../plugins/stages/teachers/analysis/knnStage.ts"
+import { attentionDistance } from "../plugins/stages/teachers/analysis/attentionStage.ts"
+import { attentionFigure } from "../plugins/stages/teachers/analysis/figureStage.ts"
+
+/** The teachers' shape at demo scale: ViT width 96, 4 blocks, 3 heads, 28 px in 7 px patches (16 patches + cls). */
+const demoArch = { arch: "vitMicroPatch7_28", embedDim: 96, depth: 4, numHeads: 3 }
+const smokeArch = { arch: "vitMicroPatch7_28", embedDim: 0, depth: 0, numHeads: 0 }
+const demoData = { dataset: "fashion-mnist", trainCount: 3000 }
+const smokeData = { dataset: "synthetic-shapes", trainCount: 64 }
+const demoEval = { dataset: "fashion-mnist", trainCount: 3000, testCount: 1000 }
+const smokeEval = { dataset: "synthetic-shapes", trainCount: 64, testCount: 32 }
+const smokeDino = { ...smokeData, ...smokeArch, epochs: 2, batchSize: 16, warmupEpochs: 0, outDim: 64, headHiddenDim: 32, headBottleneckDim: 16, localCrops: 2, localSize: 14 }
+const smokeMae = { ...smokeData, ...smokeArch, epochs: 2, batchSize: 16, warmupEpochs: 0, decoderDim: 16, decoderDepth: 1, decoderHeads: 2 }
+const demoDino = {
+  ...demoData, ...demoArch, epochs: 6, batchSize: 64, lr: 0.005, warmupEpochs: 1, momentumTeacher: 0.99,
+  outDim: 1024, headHiddenDim: 256, headBottleneckDim: 64, localCrops: 4, localSize: 14,
+  warmupTeacherTemp: 0.04, teacherTemp: 0.04, freezeLastLayerEpochs: 1,
+}
+const demoMae = { ...demoData, ...demoArch, epochs: 6, batchSize: 64, lr: 0.004, warmupEpochs: 1, decoderDim: 64, decoderDepth: 2, decoderHeads: 4 }
+
+export default Pipeline.make("teachers")
+  .describe("DINO and MAE teachers pretrained locally; k-NN top-1 against a random-init ViT; attention distance per layer (Figure 1)")
+  .stage("dino", dinoTeacher.pretrain, { config: demoDino })
+  .stage("mae", maeTeacher.pretrain, { config: demoMae })
+  .stage("random", randomTeacher, { config: { teacher: "dino", dataset: demoData.dataset, ...demoArch } })
+  .stage("knn-dino", knnEvaluate, { inputs: { teacher: "dino" }, config: demoEval })
+  .stage("knn-mae", knnEvaluate, { inputs: { teacher: "mae" }, config: demoEval })
+  .stage("knn-random", knnEvaluate, { inputs: { teacher: "random" }, config: demoEval })
+  .stage("knn-dino-mean", knnEvaluate, { inputs: { teacher: "dino" }, config: { ...demoEval, pooling: "mean-patch" } })
+  .stage("knn-mae-mean", knnEvaluate, { inputs: { teacher: "mae" }, config: { ...demoEval, pooling: "mean-patch" } })
+  .stage("knn-random-mean", knnEvaluate, { inputs: { teacher: "random" }, config: { ...demoEval, pooling: "mean-patch" } })
+  .stage("attention-dino", attentionDistance, { inputs: { teacher: "dino" }, config: { dataset: "fashion-mnist", testCount: 256 } })
+  .stage("attention-mae", attentionDistance, { inputs: { teacher: "mae" }, config: { dataset: "fashion-mnist", testCount: 256 } })
+  .stage("attention-random", attentionDistance, { inputs: { teacher: "random" }, config: { dataset: "fashion-mnist", testCount: 256 } })
+  .stage("figure1", attentionFigure, { inputs: { contrastive: "attention-dino", masked: "attention-mae", reference: "attention-random" } })
+  .preset("demo", { dino: demoDino, mae: demoMae })
+  .preset("smoke", {
+    dino: smokeDino,
+    mae: smokeMae,
+    random: { dataset: smokeData.dataset, ...smokeArch },
+    "knn-dino": smokeEval,
+    "knn-mae": smokeEval,
+    "knn-random": smokeEval,
+    "knn-dino-mean": smokeEval,
+    "knn-mae-mean": smokeEval,
+    "knn-random-mean": smokeEval,
+    "attention-dino": { dataset: "synthetic-shapes", testCount: 16 },
+    "attention-mae": { dataset: "synthetic-shapes", testCount: 16 },
+    "attention-random": { dataset: "synthetic-shapes", testCount: 16 },
+  })
+  .build()

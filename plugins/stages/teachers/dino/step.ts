@@ -1,0 +1,75 @@
+/**
+ * One DINO training step (Caron et al. 2021, Algorithm 1):
+ *
+ *   t = g_t(global views)                     teacher: no gradient
+ *   s = g_s(global views ++ local views)      student, view-major rows
+ *   loss = H(t, s) over pairs of different views (eq. 3; `dinoLoss`)
+ *   student ← AdamW(clip(∇loss)), last layer frozen for the first epochs
+ *   c ← m c + (1 - m) mean(t)                 (eq. 4; `updateCenter`)
+ *   θ_t ← λ θ_t + (1 - λ) θ_s                 (`emaUpdate`)
+ *
+ * with the learning rate, weight decay, teacher momentum and temperature
+ * taken from their schedules at this step or epoch.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { ImageBatch } from "../../../datasets/loader.ts"
+import { imagesToTensor } from "../../../datasets/tensors.ts"
+import { forwardFeatures, poolClassToken } from "../../../models/vit/forward.ts"
+import type { VitModel } from "../../../models/vit/model.ts"
+import { dinoLoss, updateCenter } from "../../../objectives/dino.ts"
+import { type DinoHead, dinoHeadForward } from "../../../objectives/dinoHead.ts"
+import { emaUpdate } from "../../../objectives/ema.ts"
+import type { Schedule } from "../../../objectives/schedules.ts"
+import { clipPerParameter } from "../../../training/clip.ts"
+import type { DinoPretrainConfig } from "./config.ts"
+import type { DinoNetworks } from "./networks.ts"
+
+export interface DinoSchedules {
+  readonly lr: Schedule
+  readonly weightDecay: Schedule
+  readonly momentum: Schedule
+  /** Per epoch. */
+  readonly teacherTemp: Schedule
+}
+
+/** Backbone class token through the projection head: g(x) = head(ViT(x)[CLS]). */
+const project = (model: VitModel, head: DinoHead, images: tf.Tensor): tf.Tensor =>
+  dinoHeadForward(head, poolClassToken(forwardFeatures(model, images)))
+
+/** Runs one step on a batch's multi-crop views (0-1 global, 2.. local); returns the loss. */
+export const dinoStep = (
+  n: DinoNetworks,
+  c: DinoPretrainConfig,
+  views: ReadonlyArray<ImageBatch>,
+  epoch: number,
+  globalStep: number,
+  s: DinoSchedules,
+): number =>
+  tf.tidy(() => {
+    const tensors = views.map((v) => imagesToTensor(v))
+    const globals = tf.concat(tensors.slice(0, 2), 0)
+    const locals = tensors.length > 2 ? tf.concat(tensors.slice(2), 0) : undefined
+    const teacherOut = project(n.teacher, n.teacherHead, globals)
+    const names = new Map([...n.trainable].map(([k, v]) => [v.name, k]))
+    const { value, grads } = tf.variableGrads(() => {
+      const g = project(n.student, n.studentHead, globals)
+      const student = locals === undefined ? g : tf.concat([g, project(n.student, n.studentHead, locals)], 0)
+      return dinoLoss(student, teacherOut, n.center, {
+        studentViews: views.length,
+        teacherTemp: s.teacherTemp.at(epoch),
+        studentTemp: c.studentTemp,
+      })
+    }, [...n.trainable.values()])
+    const frozen = epoch < c.freezeLastLayerEpochs
+    const byName = new Map(
+      Object.entries(grads).flatMap(([varName, g]) => {
+        const name = names.get(varName)
+        return name === undefined || (frozen && name.startsWith("head.last_layer.")) ? [] : [[name, g] as const]
+      }),
+    )
+    const clipped = clipPerParameter(byName, c.clipGrad)
+    n.optimizer.step(clipped, s.lr.at(globalStep), s.weightDecay.at(globalStep))
+    n.center.assign(updateCenter(n.center, teacherOut, c.centerMomentum))
+    emaUpdate(n.teacherParams, n.studentParams, s.momentum.at(globalStep))
+    return value.dataSync()[0] ?? Number.NaN
+  })

@@ -1,0 +1,64 @@
+/**
+ * The epoch loop shared by the pretraining stages: resume from the scratch
+ * folder's checkpoint, run the remaining epochs step by step (each step an
+ * Effect, so Ctrl-C stops between steps), record the loss of every step and
+ * the mean of every epoch, refuse a non-finite loss, report progress, and
+ * checkpoint after every epoch (`resume.ts`).
+ */
+import type * as tf from "@tensorflow/tfjs-core"
+import { Effect } from "effect"
+import { StageContext } from "../../dsl/index.ts"
+import { NonFiniteLoss, TeacherStepError } from "../teachers/errors.ts"
+import { loadResume, saveResume } from "./resume.ts"
+
+export interface EpochLoop {
+  /** Stage name, for errors. */
+  readonly stage: string
+  /** Identity of the run's settings (see `ResumeMeta.run`). */
+  readonly run: string
+  /** Every variable the training changes: checkpointed and restored. */
+  readonly vars: ReadonlyMap<string, tf.Variable>
+  readonly epochs: number
+  readonly stepsPerEpoch: number
+  /** One optimisation step; returns its loss. May throw (tensor errors): reported as {@link TeacherStepError}. */
+  readonly step: (epoch: number, index: number, globalStep: number) => number
+}
+
+export interface EpochLoopResult {
+  readonly epochLosses: ReadonlyArray<number>
+  readonly stepLosses: ReadonlyArray<number>
+  /** Epochs run by this call (the rest were restored from the checkpoint). */
+  readonly epochsRunHere: number
+  readonly startEpoch: number
+}
+
+/** Runs `loop` from its last checkpointed epoch to the end. */
+export const runEpochs = (loop: EpochLoop) =>
+  Effect.gen(function* () {
+    const ctx = yield* StageContext
+    const resumed = yield* loadResume(ctx.scratchDir, loop.vars, loop.run)
+    const startEpoch = resumed?.epochsDone ?? 0
+    const epochLosses = [...(resumed?.epochLosses ?? [])]
+    const stepLosses = [...(resumed?.stepLosses ?? [])]
+    const total = loop.epochs * loop.stepsPerEpoch
+    if (resumed !== undefined) yield* ctx.log(`resuming at epoch ${startEpoch + 1} of ${loop.epochs} from ${ctx.scratchDir}`)
+    for (let epoch = startEpoch; epoch < loop.epochs; epoch++) {
+      let sum = 0
+      for (let index = 0; index < loop.stepsPerEpoch; index++) {
+        const globalStep = epoch * loop.stepsPerEpoch + index
+        const loss = yield* Effect.try({
+          try: () => loop.step(epoch, index, globalStep),
+          catch: (e) => new TeacherStepError({ stage: loop.stage, epoch, step: index, reason: e instanceof Error ? e.message : String(e) }),
+        })
+        if (!Number.isFinite(loss)) return yield* new NonFiniteLoss({ stage: loop.stage, epoch, step: index, value: loss })
+        stepLosses.push(loss)
+        sum += loss
+        yield* ctx.progress({ done: globalStep + 1, total, note: `epoch ${epoch + 1}/${loop.epochs} loss ${loss.toFixed(4)}` })
+        yield* Effect.yieldNow
+      }
+      epochLosses.push(sum / loop.stepsPerEpoch)
+      yield* saveResume(ctx.scratchDir, loop.vars, { run: loop.run, epochsDone: epoch + 1, epochLosses, stepLosses })
+      yield* ctx.log(`epoch ${epoch + 1}/${loop.epochs}: mean loss ${(sum / loop.stepsPerEpoch).toFixed(4)} (checkpointed)`)
+    }
+    return { epochLosses, stepLosses, epochsRunHere: loop.epochs - startEpoch, startEpoch } satisfies EpochLoopResult
+  })
