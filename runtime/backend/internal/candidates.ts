@@ -1,14 +1,16 @@
 /**
  * The backends ssl-kd can run on, in preference order (DESIGN.md, "Tensor
- * backend"): tfjs-node-gpu, tfjs-node, wasm, cpu. The two native ones are
- * optional packages, probed by a dynamic import that may fail.
+ * backend"): tfjs-node-gpu, tfjs-node, native, wasm, cpu. The two tfjs-node
+ * ones are optional packages, probed by a dynamic import that may fail;
+ * `native` is this repository's oneDNN kernel layer (runtime/backend/native),
+ * present only once `npm run build:native` has built its addon.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { wasmBinaryPaths } from "./wasmPaths.ts"
 
 /** What a loaded backend reports about itself (recorded in cache manifests). */
 export interface BackendInfo {
-  /** ssl-kd's name: `node-gpu`, `node`, `wasm` or `cpu`. */
+  /** ssl-kd's name: `node-gpu`, `node`, `native`, `wasm` or `cpu`. */
   readonly name: BackendName
   /** Version of the npm package that provides it. */
   readonly version: string
@@ -16,7 +18,7 @@ export interface BackendInfo {
   readonly detail: string
 }
 
-export const backendNames = ["node-gpu", "node", "wasm", "cpu"] as const
+export const backendNames = ["node-gpu", "node", "native", "wasm", "cpu"] as const
 export type BackendName = (typeof backendNames)[number]
 
 export const isBackendName = (s: string): s is BackendName => backendNames.some((n) => n === s)
@@ -50,6 +52,26 @@ const importOptional = (specifier: string): Promise<unknown> => import(specifier
 
 const nativeDetail = (): string => `tfjs-core ${tf.version_core}, libtensorflow`
 
+let nativeModule: typeof import("../native/NativeBackend.ts") | undefined
+let nativeLibrary = "oneDNN"
+let fallbackAnnounced = false
+
+/**
+ * Loads the native kernel layer; when its addon is absent, says so once on
+ * stderr (the line of `nativeFallbackLine`) and fails, so selection moves on.
+ */
+const loadNative = async (): Promise<string> => {
+  nativeModule = await import("../native/NativeBackend.ts")
+  const r = nativeModule.loadNativeBackend()
+  if (!r.ok) {
+    if (!fallbackAnnounced && r.error._tag !== "NativeDisabled") process.stderr.write(`${nativeModule.nativeFallbackLine(r.error)}\n`)
+    fallbackAnnounced = true
+    throw r.error
+  }
+  nativeLibrary = r.library
+  return tf.version_core
+}
+
 export const candidates: ReadonlyArray<Candidate> = [
   {
     name: "node-gpu",
@@ -64,6 +86,13 @@ export const candidates: ReadonlyArray<Candidate> = [
     pkg: "@tensorflow/tfjs-node",
     load: async () => readVersion(await importOptional("@tensorflow/tfjs-node"), "version"),
     detail: nativeDetail,
+  },
+  {
+    name: "native",
+    tfName: "native",
+    pkg: "ssl-kd native kernels (native/)",
+    load: loadNative,
+    detail: () => `tfjs-core ${tf.version_core}, cpu backend with native kernels (${nativeLibrary}), ${nativeModule?.nativeMatmulPrecision() ?? "f32"} matmuls`,
   },
   {
     name: "wasm",

@@ -23,7 +23,7 @@ describe("TensorBackend", () => {
     const available = await Effect.runPromise(availableBackends())
     expect(available).toContain("wasm")
     expect(available).toContain("cpu")
-    const order = ["node-gpu", "node", "wasm", "cpu"]
+    const order = ["node-gpu", "node", "native", "wasm", "cpu"]
     expect(defaultBackend.name).toBe(order.find((n) => available.some((a) => a === n)))
     const info = await Effect.runPromise(selectBackend())
     expect(info).toEqual(defaultBackend)
@@ -59,7 +59,7 @@ describe("TensorBackend", () => {
   it("an unknown backend name fails with the known names", async () => {
     const err = await fail("webgl")
     expect(err._tag).toBe("UnknownBackendName")
-    expect(err.message).toContain("node-gpu, node, wasm, cpu")
+    expect(err.message).toContain("node-gpu, node, native, wasm, cpu")
     expect(err.message).toContain("--backend")
   })
 

@@ -1,0 +1,257 @@
+// N-API entry points of the ssl-kd native kernel layer. Every tensor argument
+// is a Float32Array whose memory the kernel reads or writes in place; output
+// arrays are allocated by the caller. Shapes are validated here against the
+// array lengths so a bad call throws a TypeError instead of reading past a buffer.
+#include <node_api.h>
+#include <cstring>
+#include <exception>
+#include <string>
+#include "kernels.h"
+#include "napi_args.h"
+
+namespace sslkd {
+
+napi_value throwType(napi_env env, const char* msg) {
+  napi_throw_type_error(env, "SSLKD_NATIVE_ARG", msg);
+  return nullptr;
+}
+
+bool argF32(napi_env env, napi_value v, F32View* out, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  napi_typedarray_type type;
+  void* data = nullptr;
+  size_t length = 0;
+  if (is) napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
+  if (!is || type != napi_float32_array) {
+    throwType(env, (std::string(what) + " must be a Float32Array").c_str());
+    return false;
+  }
+  out->data = static_cast<float*>(data);
+  out->length = length;
+  return true;
+}
+
+bool argInt(napi_env env, napi_value v, int64_t* out, const char* what) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    throwType(env, (std::string(what) + " must be an integer").c_str());
+    return false;
+  }
+  return true;
+}
+
+bool argBool(napi_env env, napi_value v, bool* out, const char* what) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) {
+    throwType(env, (std::string(what) + " must be a boolean").c_str());
+    return false;
+  }
+  return true;
+}
+
+bool argInts(napi_env env, napi_value v, std::vector<int64_t>* out, const char* what) {
+  bool is = false;
+  napi_is_array(env, v, &is);
+  uint32_t n = 0;
+  if (!is || napi_get_array_length(env, v, &n) != napi_ok) {
+    throwType(env, (std::string(what) + " must be an array of integers").c_str());
+    return false;
+  }
+  out->resize(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    if (!argInt(env, e, &(*out)[i], what)) return false;
+  }
+  return true;
+}
+
+bool argStr(napi_env env, napi_value v, char* buf, size_t cap, const char* what) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, cap, &len) != napi_ok) {
+    throwType(env, (std::string(what) + " must be a string").c_str());
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+template <size_t N>
+bool args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != N) {
+    throwType(env, ("expected " + std::to_string(N) + " arguments").c_str());
+    return false;
+  }
+  return true;
+}
+
+napi_value runGuarded(napi_env env, const char* name, void (*body)(void*), void* ctx) {
+  try {
+    body(ctx);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "SSLKD_NATIVE_KERNEL", (std::string(name) + ": " + e.what()).c_str());
+  }
+  return nullptr;
+}
+
+// matmul(a, b, out, batchA, batchB, m, k, n, transA, transB, bf16)
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  napi_value v[11];
+  if (!args(env, info, v)) return nullptr;
+  struct Ctx {
+    F32View a, b, o;
+    int64_t ba, bb, m, k, n;
+    bool ta, tb, bf;
+  } c;
+  if (!argF32(env, v[0], &c.a, "a") || !argF32(env, v[1], &c.b, "b") || !argF32(env, v[2], &c.o, "out") ||
+      !argInt(env, v[3], &c.ba, "batchA") || !argInt(env, v[4], &c.bb, "batchB") || !argInt(env, v[5], &c.m, "m") ||
+      !argInt(env, v[6], &c.k, "k") || !argInt(env, v[7], &c.n, "n") || !argBool(env, v[8], &c.ta, "transA") ||
+      !argBool(env, v[9], &c.tb, "transB") || !argBool(env, v[10], &c.bf, "bf16")) {
+    return nullptr;
+  }
+  const int64_t batch = c.ba > c.bb ? c.ba : c.bb;
+  if (c.ba < 1 || c.bb < 1 || (c.ba != c.bb && c.ba != 1 && c.bb != 1) || c.m < 1 || c.k < 1 || c.n < 1 ||
+      static_cast<int64_t>(c.a.length) != c.ba * c.m * c.k || static_cast<int64_t>(c.b.length) != c.bb * c.k * c.n ||
+      static_cast<int64_t>(c.o.length) != batch * c.m * c.n) {
+    return throwType(env, "matmul: array lengths do not match batch/m/k/n");
+  }
+  return runGuarded(env, "matmul", [](void* p) {
+    auto* x = static_cast<Ctx*>(p);
+    matmul(x->a.data, x->b.data, x->o.data, x->ba, x->bb, x->m, x->k, x->n, x->ta, x->tb, x->bf);
+  }, &c);
+}
+
+// binary(op, a, b, out, outShape, aStrides, bStrides)
+napi_value Binary(napi_env env, napi_callback_info info) {
+  napi_value v[7];
+  if (!args(env, info, v)) return nullptr;
+  int64_t op;
+  F32View a, b, o;
+  std::vector<int64_t> shape, sa, sb;
+  if (!argInt(env, v[0], &op, "op") || !argF32(env, v[1], &a, "a") || !argF32(env, v[2], &b, "b") ||
+      !argF32(env, v[3], &o, "out") || !argInts(env, v[4], &shape, "outShape") || !argInts(env, v[5], &sa, "aStrides") ||
+      !argInts(env, v[6], &sb, "bStrides")) {
+    return nullptr;
+  }
+  if (op < 0 || op > static_cast<int64_t>(BinaryOp::Minimum)) return throwType(env, "binary: unknown op");
+  if (sa.size() != shape.size() || sb.size() != shape.size()) return throwType(env, "binary: stride ranks differ");
+  int64_t total = 1, lastA = 0, lastB = 0;
+  for (size_t d = 0; d < shape.size(); d++) {
+    total *= shape[d];
+    lastA += (shape[d] - 1) * sa[d];
+    lastB += (shape[d] - 1) * sb[d];
+  }
+  if (static_cast<int64_t>(o.length) != total || lastA >= static_cast<int64_t>(a.length) ||
+      lastB >= static_cast<int64_t>(b.length) || a.length == 0 || b.length == 0) {
+    return throwType(env, "binary: shape/strides do not fit the arrays");
+  }
+  binary(static_cast<BinaryOp>(op), a.data, b.data, o.data, shape, sa, sb);
+  return nullptr;
+}
+
+// unary(op, x, out)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  napi_value v[3];
+  if (!args(env, info, v)) return nullptr;
+  int64_t op;
+  F32View x, o;
+  if (!argInt(env, v[0], &op, "op") || !argF32(env, v[1], &x, "x") || !argF32(env, v[2], &o, "out")) return nullptr;
+  if (op < 0 || op > static_cast<int64_t>(UnaryOp::Relu)) return throwType(env, "unary: unknown op");
+  if (x.length != o.length) return throwType(env, "unary: x and out differ in length");
+  unary(static_cast<UnaryOp>(op), x.data, o.data, static_cast<int64_t>(x.length));
+  return nullptr;
+}
+
+// softmax(x, out, cols)
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  napi_value v[3];
+  if (!args(env, info, v)) return nullptr;
+  F32View x, o;
+  int64_t cols;
+  if (!argF32(env, v[0], &x, "x") || !argF32(env, v[1], &o, "out") || !argInt(env, v[2], &cols, "cols")) return nullptr;
+  if (cols < 1 || x.length != o.length || x.length % cols != 0) return throwType(env, "softmax: bad shape");
+  softmax(x.data, o.data, static_cast<int64_t>(x.length) / cols, cols);
+  return nullptr;
+}
+
+// reduce(kind, x, out, outer, mid, inner)
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  napi_value v[6];
+  if (!args(env, info, v)) return nullptr;
+  int64_t kind, outer, mid, inner;
+  F32View x, o;
+  if (!argInt(env, v[0], &kind, "kind") || !argF32(env, v[1], &x, "x") || !argF32(env, v[2], &o, "out") ||
+      !argInt(env, v[3], &outer, "outer") || !argInt(env, v[4], &mid, "mid") || !argInt(env, v[5], &inner, "inner")) {
+    return nullptr;
+  }
+  if (kind < 0 || kind > 3 || outer < 1 || mid < 1 || inner < 1 ||
+      static_cast<int64_t>(x.length) != outer * mid * inner || static_cast<int64_t>(o.length) != outer * inner) {
+    return throwType(env, "reduce: bad shape");
+  }
+  reduce(static_cast<int>(kind), x.data, o.data, outer, mid, inner);
+  return nullptr;
+}
+
+// transpose(x, out, shape, perm)
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  napi_value v[4];
+  if (!args(env, info, v)) return nullptr;
+  F32View x, o;
+  std::vector<int64_t> shape, perm;
+  if (!argF32(env, v[0], &x, "x") || !argF32(env, v[1], &o, "out") || !argInts(env, v[2], &shape, "shape") ||
+      !argInts(env, v[3], &perm, "perm")) {
+    return nullptr;
+  }
+  int64_t total = 1;
+  std::vector<bool> seen(shape.size(), false);
+  for (int64_t d : shape) total *= d;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(shape.size()) || seen[p]) return throwType(env, "transpose: bad perm");
+    seen[p] = true;
+  }
+  if (shape.empty() || perm.size() != shape.size() || static_cast<int64_t>(x.length) != total || x.length != o.length) {
+    return throwType(env, "transpose: bad shape");
+  }
+  transpose(x.data, o.data, shape, perm);
+  return nullptr;
+}
+
+// setThreads(n)
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value v[1];
+  if (!args(env, info, v)) return nullptr;
+  int64_t n;
+  if (!argInt(env, v[0], &n, "threads")) return nullptr;
+  if (n < 1 || n > 1024) return throwType(env, "setThreads: expected 1..1024");
+  setThreads(static_cast<int>(n));
+  return nullptr;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value s;
+  const std::string text = dnnlInfo();
+  napi_create_string_utf8(env, text.c_str(), text.size(), &s);
+  return s;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+}  // namespace sslkd
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, sslkd::Init)

@@ -1,0 +1,33 @@
+// The native kernels behind the tfjs `native` backend. All operate on
+// contiguous row-major float32 buffers owned by JavaScript (no copies).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sslkd {
+
+/** out[b] = op(A[b]) · op(B[b]) for b < batch; batchA/batchB are 1 (broadcast) or batch. */
+void matmul(const float* a, const float* b, float* out, int64_t batchA, int64_t batchB, int64_t m, int64_t k,
+            int64_t n, bool transA, bool transB, bool bf16);
+
+/** Names the oneDNN version, the ISA it dispatched to and the thread count. */
+std::string dnnlInfo();
+/** Threads for the oneDNN matmuls (OpenMP); the other kernels are single-threaded. */
+void setThreads(int n);
+
+enum class BinaryOp { Add, Sub, Mul, Div, SquaredDifference, Maximum, Minimum };
+enum class UnaryOp { Erf, Exp, Log, Neg, Rsqrt, Sqrt, Square, Reciprocal, Abs, Tanh, Sigmoid, Relu };
+
+/** Broadcasting binary op; outShape rank r, aStrides/bStrides have 0 on broadcast axes. */
+void binary(BinaryOp op, const float* a, const float* b, float* out, const std::vector<int64_t>& outShape,
+            const std::vector<int64_t>& aStrides, const std::vector<int64_t>& bStrides);
+void unary(UnaryOp op, const float* x, float* out, int64_t n);
+/** Softmax over the last axis of [rows, cols]. */
+void softmax(const float* x, float* out, int64_t rows, int64_t cols);
+/** Reduces a tensor viewed as [outer, mid, inner] over mid. kind: 0 sum, 1 mean, 2 max, 3 min. */
+void reduce(int kind, const float* x, float* out, int64_t outer, int64_t mid, int64_t inner);
+/** General transpose: out = permute(x, perm) for x of shape `shape`. */
+void transpose(const float* x, float* out, const std::vector<int64_t>& shape, const std::vector<int64_t>& perm);
+
+}  // namespace sslkd

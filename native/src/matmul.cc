@@ -1,0 +1,148 @@
+// Batched matrix products on oneDNN's matmul primitive, f32 or bf16 inputs
+// with f32 accumulation and output. Transposed operands are described by
+// strides (no copy); primitives are created once per shape and cached.
+#include <oneapi/dnnl/dnnl.hpp>
+#include <cstring>
+#include <mutex>
+#include <omp.h>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include "kernels.h"
+
+namespace sslkd {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& cpuStream() {
+  static dnnl::stream s(cpuEngine());
+  return s;
+}
+
+struct Cached {
+  dnnl::matmul prim;
+  memory::desc a, b, c;
+};
+
+std::unordered_map<std::string, Cached>& cache() {
+  static std::unordered_map<std::string, Cached> c;
+  return c;
+}
+
+/** Logical [batch, rows, cols] of an operand stored [batch, rows, cols], or [batch, cols, rows] when transposed. */
+memory::desc operandDesc(int64_t batch, int64_t rows, int64_t cols, bool trans, dt type, bool batched) {
+  if (!batched) {
+    memory::dims strides = trans ? memory::dims{1, rows} : memory::dims{cols, 1};
+    return memory::desc({rows, cols}, type, strides);
+  }
+  memory::dims strides = trans ? memory::dims{rows * cols, 1, rows} : memory::dims{rows * cols, cols, 1};
+  return memory::desc({batch, rows, cols}, type, strides);
+}
+
+/** Threads for large products (`setThreads`, else OpenMP's default: the core count). */
+int& maxThreads() {
+  static int n = omp_get_max_threads();
+  return n;
+}
+
+/**
+ * Below this many flops a product runs on one thread: waking a second
+ * OpenMP thread costs microseconds when the cores are idle and milliseconds
+ * when other processes hold them, more than the product itself.
+ */
+constexpr double kParallelFlops = 4e6;
+
+const Cached& primitive(int64_t batchA, int64_t batchB, int64_t m, int64_t k, int64_t n, bool transA, bool transB,
+                        bool bf16, int nthr) {
+  std::ostringstream key;
+  key << batchA << ',' << batchB << ',' << m << ',' << k << ',' << n << ',' << transA << transB << bf16 << ',' << nthr;
+  auto& c = cache();
+  auto it = c.find(key.str());
+  if (it != c.end()) return it->second;
+  const bool batched = batchA != 1 || batchB != 1;
+  const int64_t batch = batchA > batchB ? batchA : batchB;
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  Cached e;
+  e.a = operandDesc(batchA, m, k, transA, in, batched);
+  e.b = operandDesc(batchB, k, n, transB, in, batched);
+  e.c = batched ? memory::desc({batch, m, n}, dt::f32, tag::abc) : memory::desc({m, n}, dt::f32, tag::ab);
+  dnnl::matmul::desc d(e.a, e.b, e.c);
+  dnnl::matmul::primitive_desc pd(d, cpuEngine());
+  e.prim = dnnl::matmul(pd);
+  return c.emplace(key.str(), std::move(e)).first->second;
+}
+
+/** f32 -> bf16 with round-to-nearest-even (NaN kept quiet). */
+void toBf16(const float* src, uint16_t* dst, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t u;
+    std::memcpy(&u, &src[i], 4);
+    const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    dst[i] = nan ? static_cast<uint16_t>((u >> 16) | 0x40u) : static_cast<uint16_t>(rounded);
+  }
+}
+
+}  // namespace
+
+void matmul(const float* a, const float* b, float* out, int64_t batchA, int64_t batchB, int64_t m, int64_t k,
+            int64_t n, bool transA, bool transB, bool bf16) {
+  static std::mutex lock;  // the primitive cache and scratch buffers are shared
+  std::lock_guard<std::mutex> guard(lock);
+  const double flops = 2.0 * static_cast<double>(batchA > batchB ? batchA : batchB) * m * k * n;
+  const int nthr = flops < kParallelFlops ? 1 : maxThreads();
+  omp_set_num_threads(nthr);  // oneDNN sizes its parallel regions by omp_get_max_threads()
+  const Cached& p = primitive(batchA, batchB, m, k, n, transA, transB, bf16, nthr);
+  auto& eng = cpuEngine();
+  if (!bf16) {
+    memory ma(p.a, eng, const_cast<float*>(a)), mb(p.b, eng, const_cast<float*>(b)), mc(p.c, eng, out);
+    p.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  } else {
+    static std::vector<uint16_t> sa, sb;
+    const int64_t na = batchA * m * k, nb = batchB * k * n;
+    if (static_cast<int64_t>(sa.size()) < na) sa.resize(na);
+    if (static_cast<int64_t>(sb.size()) < nb) sb.resize(nb);
+    toBf16(a, sa.data(), na);
+    toBf16(b, sb.data(), nb);
+    memory ma(p.a, eng, sa.data()), mb(p.b, eng, sb.data()), mc(p.c, eng, out);
+    p.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  }
+  cpuStream().wait();
+}
+
+void setThreads(int n) {
+  maxThreads() = n;
+  omp_set_num_threads(n);
+}
+
+std::string dnnlInfo() {
+  const dnnl_version_t* v = dnnl_version();
+  const char* isa = "unknown";
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_amx: isa = "avx512_core_amx"; break;
+    case dnnl_cpu_isa_avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl_cpu_isa_avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl_cpu_isa_avx512_core: isa = "avx512_core"; break;
+    case dnnl_cpu_isa_avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl_cpu_isa_avx2: isa = "avx2"; break;
+    case dnnl_cpu_isa_avx: isa = "avx"; break;
+    case dnnl_cpu_isa_sse41: isa = "sse41"; break;
+    default: break;
+  }
+  std::ostringstream s;
+  s << "oneDNN " << v->major << '.' << v->minor << '.' << v->patch << ", " << isa << ", " << maxThreads()
+    << (maxThreads() == 1 ? " thread" : " threads");
+  return s.str();
+}
+
+}  // namespace sslkd

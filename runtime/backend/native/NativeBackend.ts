@@ -1,0 +1,42 @@
+/**
+ * The optional native CPU kernel layer (issue 7): a tfjs backend named
+ * `native` that is tfjs-backend-cpu with BatchMatMul on oneDNN (f32, or bf16
+ * inputs with f32 accumulation) and softmax, transpose, reductions and
+ * elementwise ops in OpenMP C++ (the addon in `native/`, built by
+ * `npm run build:native`). Without the built addon, {@link loadNativeBackend}
+ * returns why, and backend selection moves on to wasm, saying so once.
+ *
+ * @example
+ * const r = loadNativeBackend()
+ * if (r.ok) { await tf.setBackend("native"); setNativeMatmulPrecision("bf16") }
+ */
+import "@tensorflow/tfjs-backend-cpu"
+import type { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "./errors.ts"
+import { loadAddon } from "./internal/addon.ts"
+import { nativeTfName } from "./internal/backend.ts"
+import { registerNativeBackend } from "./internal/register.ts"
+
+export { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "./errors.ts"
+export { nativeAddonPath } from "./internal/addon.ts"
+export { type MatmulPrecision, nativeTfName } from "./internal/backend.ts"
+export { nativeKernelNames, nativeKernelTimes, nativeMatmulPrecision, setNativeMatmulPrecision } from "./internal/register.ts"
+
+/** Why the native layer is not available. */
+export type NativeUnavailable = NativeAddonMissing | NativeAddonLoadFailed | NativeDisabled
+
+/** The registered backend's library line ("oneDNN 2.6.3, avx512_core_bf16"), or why there is none. */
+export type NativeLoad =
+  | { readonly ok: true; readonly tfName: typeof nativeTfName; readonly library: string }
+  | { readonly ok: false; readonly error: NativeUnavailable }
+
+/** Loads the addon and registers the `native` backend (idempotent). */
+export const loadNativeBackend = (): NativeLoad => {
+  const addon = loadAddon()
+  if ("_tag" in addon) return { ok: false, error: addon }
+  registerNativeBackend(addon)
+  return { ok: true, tfName: nativeTfName, library: addon.info() }
+}
+
+/** The one line printed when selection skips the native layer: what is missing, and what runs instead. */
+export const nativeFallbackLine = (error: NativeUnavailable, next = "wasm"): string =>
+  `ssl-kd: ${error.message}; using the ${next} backend`

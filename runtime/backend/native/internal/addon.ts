@@ -1,0 +1,67 @@
+/**
+ * Loads the N-API addon built from `native/` (oneDNN matmuls, OpenMP
+ * elementwise kernels). Its functions read and write Float32Arrays in place:
+ * tfjs cpu-backend buffers go in without a copy.
+ */
+import { existsSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "../errors.ts"
+
+/** The addon's exports (native/src/addon.cc); every call is synchronous. */
+export interface NativeAddon {
+  /** out[b] = op(a[b])·op(b[b]); batchA/batchB are 1 (broadcast) or the batch size. */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, k: number, n: number, transA: boolean, transB: boolean, bf16: boolean): void
+  /** Broadcasting binary op (codes in kernels/elementwise.ts); strides are 0 on broadcast axes. */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: ReadonlyArray<number>, aStrides: ReadonlyArray<number>, bStrides: ReadonlyArray<number>): void
+  unary(op: number, x: Float32Array, out: Float32Array): void
+  /** Softmax over the last axis of length `cols`. */
+  softmax(x: Float32Array, out: Float32Array, cols: number): void
+  /** x viewed as [outer, mid, inner] reduced over mid; kind 0 sum, 1 mean, 2 max, 3 min. */
+  reduce(kind: number, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void
+  transpose(x: Float32Array, out: Float32Array, shape: ReadonlyArray<number>, perm: ReadonlyArray<number>): void
+  /** Threads for large matmuls (the other kernels are single-threaded). */
+  setThreads(n: number): void
+  /** "oneDNN 2.6.3, avx512_core_bf16, 2 threads": the library version, the ISA it dispatches to, matmul threads. */
+  info(): string
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..")
+
+/** Where `npm run build:native` puts the addon; `SSL_KD_NATIVE_ADDON` overrides it. */
+export const nativeAddonPath = (): string =>
+  process.env["SSL_KD_NATIVE_ADDON"] ?? join(repoRoot, "native", "build", "Release", "ssl_kd_native.node")
+
+const isAddon = (m: unknown): m is NativeAddon =>
+  typeof m === "object" && m !== null &&
+  ["matmul", "binary", "unary", "softmax", "reduce", "transpose", "setThreads", "info"].every((f) => typeof Reflect.get(m, f) === "function")
+
+/** Applies `SSL_KD_NATIVE_THREADS` (matmul threads; default: OpenMP's, the core count). */
+const configure = (addon: NativeAddon): NativeAddon => {
+  const n = Number(process.env["SSL_KD_NATIVE_THREADS"])
+  if (Number.isInteger(n) && n >= 1) addon.setThreads(n)
+  return addon
+}
+
+/** Opens the addon at `path` (not memoised; {@link loadAddon} is the process-wide entry). */
+export const openAddon = (path: string): NativeAddon | NativeAddonMissing | NativeAddonLoadFailed => {
+  if (!existsSync(path)) return new NativeAddonMissing({ path })
+  try {
+    // Idle OpenMP threads sleep instead of spinning: on a shared 2-core machine a spinning
+    // worker steals the core the next kernel needs (measured: 2-thread matmuls 2x slower).
+    process.env["OMP_WAIT_POLICY"] ??= "PASSIVE"
+    const m: unknown = createRequire(import.meta.url)(path)
+    return isAddon(m) ? configure(m) : new NativeAddonLoadFailed({ path, cause: "it does not export the expected kernels" })
+  } catch (e) {
+    return new NativeAddonLoadFailed({ path, cause: e instanceof Error ? (e.message.split("\n")[0] ?? e.message) : String(e) })
+  }
+}
+
+let loaded: NativeAddon | NativeAddonMissing | NativeAddonLoadFailed | NativeDisabled | undefined
+
+/** The addon, or why it is not there; loaded once per process. `SSL_KD_NATIVE=off` disables it. */
+export const loadAddon = (): NativeAddon | NativeAddonMissing | NativeAddonLoadFailed | NativeDisabled => {
+  loaded ??= (process.env["SSL_KD_NATIVE"] ?? "").toLowerCase() === "off" ? new NativeDisabled() : openAddon(nativeAddonPath())
+  return loaded
+}
