@@ -10,7 +10,10 @@
  *
  * η and λ are arguments of every step (schedules live in the stage config),
  * and the moments are variables exposed by name, so a resumed run continues
- * with the same optimizer state.
+ * with the same optimizer state. As in PyTorch, t counts the steps of each
+ * parameter: a parameter without a gradient (DINO's frozen last layer,
+ * `grad = None`) is skipped and its t does not advance, so its first real
+ * update gets the full bias correction.
  */
 import * as tf from "@tensorflow/tfjs-core"
 
@@ -28,6 +31,8 @@ export class AdamW {
   readonly #m = new Map<string, tf.Variable>()
   readonly #v = new Map<string, tf.Variable>()
   readonly #step: tf.Variable
+  /** Per-parameter step counts t, in `#params` order. */
+  readonly #steps: tf.Variable
   readonly #b1: number
   readonly #b2: number
   readonly #eps: number
@@ -42,11 +47,12 @@ export class AdamW {
       this.#v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)))
     }
     this.#step = tf.tidy(() => tf.variable(tf.scalar(0), false))
+    this.#steps = tf.tidy(() => tf.variable(tf.zeros([params.size]), false))
   }
 
-  /** The optimizer's state variables by name (`adamw.m.<param>`, `adamw.v.<param>`, `adamw.step`), for checkpoints. */
+  /** The optimizer's state variables by name (`adamw.m.<param>`, `adamw.v.<param>`, `adamw.step`, `adamw.steps`), for checkpoints. */
   state(): ReadonlyMap<string, tf.Variable> {
-    const out = new Map<string, tf.Variable>([["adamw.step", this.#step]])
+    const out = new Map<string, tf.Variable>([["adamw.step", this.#step], ["adamw.steps", this.#steps]])
     for (const [n, m] of this.#m) out.set(`adamw.m.${n}`, m)
     for (const [n, v] of this.#v) out.set(`adamw.v.${n}`, v)
     return out
@@ -54,15 +60,20 @@ export class AdamW {
 
   /** One update from `grads` (by parameter name; a missing gradient leaves its parameter and moments unchanged). */
   step(grads: ReadonlyMap<string, tf.Tensor>, lr: number, weightDecay: number): void {
+    const steps = Float32Array.from(this.#steps.dataSync())
     const t = (this.#step.dataSync()[0] ?? 0) + 1
-    const c1 = 1 - this.#b1 ** t
-    const c2 = 1 - this.#b2 ** t
     tf.tidy(() => {
+      let i = -1
       for (const [name, p] of this.#params) {
+        i++
         const g = grads.get(name)
         const m = this.#m.get(name)
         const v = this.#v.get(name)
         if (g === undefined || m === undefined || v === undefined) continue
+        const ti = (steps[i] ?? 0) + 1
+        steps[i] = ti
+        const c1 = 1 - this.#b1 ** ti
+        const c2 = 1 - this.#b2 ** ti
         m.assign(tf.add(tf.mul(m, this.#b1), tf.mul(g, 1 - this.#b1)))
         v.assign(tf.add(tf.mul(v, this.#b2), tf.mul(tf.square(g), 1 - this.#b2)))
         const decayed = decays(name, p.shape) && weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p
@@ -70,10 +81,11 @@ export class AdamW {
         p.assign(tf.sub(decayed, tf.mul(update, lr)))
       }
       this.#step.assign(tf.scalar(t))
+      this.#steps.assign(tf.tensor1d(steps))
     })
   }
 
   dispose(): void {
-    for (const x of [...this.#m.values(), ...this.#v.values(), this.#step]) x.dispose()
+    for (const x of [...this.#m.values(), ...this.#v.values(), this.#step, this.#steps]) x.dispose()
   }
 }

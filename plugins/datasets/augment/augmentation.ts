@@ -7,14 +7,16 @@
  *   (scale 0.4-1) and N local crops (scale 0.05-0.4) at a smaller size.
  * - `masked`: MAE's input (He et al., 2022): a random resized crop + flip and
  *   a random patch mask of exactly `round(maskRatio * numPatches)` patches.
- * Every view is normalized with the dataset's mean/std. Colour jitter, blur
- * and solarization of the DINO recipe are not implemented.
+ * Every view is normalized with the dataset's mean/std. Multi-crop can add
+ * DINO's brightness/contrast jitter (every view) and solarization (second
+ * global view) (`photometric.ts`); blur is not implemented.
  */
 import { Data, Effect } from "effect"
 import type { ImageSet } from "../ImageSet.ts"
 import type { Rng } from "../prng.ts"
 import type { Normalization } from "../spec.ts"
 import { drawPatchMask, maskedCount } from "./masking.ts"
+import { applyPhotometric } from "./photometric.ts"
 import { type CropBox, fullBox, pixelMap, renderCrop, sampleResizedCrop } from "./resizedCrop.ts"
 
 type Range = readonly [number, number]
@@ -39,6 +41,11 @@ export interface MultiCropAugment {
   readonly localCrops: number
   readonly ratio: Range
   readonly flip: number
+  /** Brightness/contrast jitter strength on every view (DINO 0.4; default 0: off), applied with probability `jitterProb` (0.8). */
+  readonly jitter: number
+  readonly jitterProb: number
+  /** Solarization probability of the second global view (DINO 0.2; default 0). */
+  readonly solarize: number
 }
 /** MAE masking on top of a random resized crop. */
 export interface MaskedAugment {
@@ -63,7 +70,7 @@ export const randomCrop = (o: { size: number } & Partial<Omit<RandomCropAugment,
 /** DINO multi-crop with DINO's defaults: scales 0.4-1 / 0.05-0.4, local size 96/224 of global, 6 local crops. */
 export const multiCrop = (o: { globalSize: number } & Partial<Omit<MultiCropAugment, "kind" | "globalSize">>): MultiCropAugment => ({
   kind: "multi-crop", globalScale: [0.4, 1], localScale: [0.05, 0.4], localSize: Math.max(1, Math.round((o.globalSize * 96) / 224)),
-  localCrops: 6, ratio: RATIO, flip: 0.5, ...o,
+  localCrops: 6, ratio: RATIO, flip: 0.5, jitter: 0, jitterProb: 0.8, solarize: 0, ...o,
 })
 /** MAE masking with MAE's defaults: ratio 0.75, crop scale 0.2-1. */
 export const masked = (o: { size: number; patchSize: number } & Partial<Omit<MaskedAugment, "kind" | "size" | "patchSize">>): MaskedAugment => ({
@@ -151,6 +158,9 @@ export const compileAugmentation = (
         yield* range(aug.localScale, "localScale", 0, 1)
         yield* range(aug.ratio, "ratio", 0, Infinity)
         yield* prob(aug.flip, "flip")
+        yield* check(aug.jitter >= 0 && aug.jitter <= 1, "jitter", aug.jitter, "a strength in [0, 1]")
+        yield* prob(aug.jitterProb, "jitterProb")
+        yield* prob(aug.solarize, "solarize")
         yield* check(Number.isInteger(aug.localCrops) && aug.localCrops >= 0 && aug.localCrops <= 64, "localCrops", aug.localCrops, "an integer in 0..64")
         const sizes = [aug.globalSize, aug.globalSize, ...new Array<number>(aug.localCrops).fill(aug.localSize)]
         return {
@@ -160,6 +170,8 @@ export const compileAugmentation = (
             sizes.forEach((s, v) => {
               const box = sampleResizedCrop(rng, h, w, v < 2 ? aug.globalScale : aug.localScale, aug.ratio)
               draw(set, i, box, rng.float() < aug.flip, s, out.views[v] as Float32Array, slot)
+              const photo = { jitter: aug.jitter, jitterProb: aug.jitterProb, solarizeProb: v === 1 ? aug.solarize : 0 }
+              applyPhotometric(rng, photo, map, out.views[v] as Float32Array, slot * c * s * s, c, s * s)
             })
           },
         }

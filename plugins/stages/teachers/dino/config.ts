@@ -53,5 +53,8 @@ export const DinoPretrainConfig = Schema.Struct({
   localSize: Config.withDefault(Int(1), 14),
   localScaleMin: Config.withDefault(Unit, 0.05),
   localScaleMax: Config.withDefault(Unit, 0.4),
+  /** Photometric views: brightness/contrast jitter strength [0.4, p 0.8] on every view, solarization [p 0.2] of the second global view. */
+  colorJitter: Config.withDefault(Unit, 0.4),
+  solarize: Config.withDefault(Unit, 0.2),
 })
 export type DinoPretrainConfig = typeof DinoPretrainConfig.Type

@@ -55,6 +55,8 @@ export const pretrainDino = Stage.make({
           localSize: c.localSize,
           localScale: [c.localScaleMin, c.localScaleMax],
           localCrops: c.localCrops,
+          jitter: c.colorJitter,
+          solarize: c.solarize,
         }),
       })
       const itersPerEpoch = loader.batchesPerEpoch
