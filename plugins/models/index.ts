@@ -28,5 +28,6 @@ export {
   poolClassToken,
   resolveBlockIndices,
 } from "./vit/forward.ts"
+export { initSeed } from "./initSeed.ts"
 export { createVit, disposeVit, param, trainableParams, type VitModel } from "./vit/model.ts"
 export { countParams, type ParamGroup, type ParamSpec, paramSpecs, type TrainableSelection, trainableNames } from "./vit/params.ts"

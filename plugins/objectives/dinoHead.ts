@@ -12,6 +12,7 @@
  * the prefix `head.` (pass `prefix: "head."`), the backbone `backbone.`.
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { initSeed } from "../models/initSeed.ts"
 import { gelu } from "../models/ops/gelu.ts"
 import { linear } from "../models/ops/linear.ts"
 import { InvalidObjectiveConfig, ShapeMismatch } from "./errors.ts"
@@ -96,12 +97,15 @@ export const dinoHeadLastLayerNames = (c: DinoHeadConfig): ReadonlyArray<string>
  */
 export const createDinoHead = (config: DinoHeadConfig, seed = 0): DinoHead => {
   const params = new Map<string, tf.Variable>()
-  dinoHeadParamSpecs(config).forEach((s, i) => {
+  const prefix = resolved(config).prefix
+  dinoHeadParamSpecs(config).forEach((s) => {
     const shape = [...s.shape]
+    // One stream per DINOHead parameter, whatever the prefix, apart from the backbone's streams.
+    const drawSeed = initSeed(seed, `DINOHead.${s.name.slice(prefix.length)}`)
     const init = s.init === "zeros" ? tf.zeros(shape)
       : s.init === "ones" ? tf.ones(shape)
-      : s.init === "trunc02" ? tf.truncatedNormal(shape, 0, 0.02, "float32", seed * 1000 + i)
-      : tf.randomUniform(shape, -1 / Math.sqrt(shape[1] ?? 1), 1 / Math.sqrt(shape[1] ?? 1), "float32", seed * 1000 + i)
+      : s.init === "trunc02" ? tf.truncatedNormal(shape, 0, 0.02, "float32", drawSeed)
+      : tf.randomUniform(shape, -1 / Math.sqrt(shape[1] ?? 1), 1 / Math.sqrt(shape[1] ?? 1), "float32", drawSeed)
     params.set(s.name, tf.variable(init, s.trainable))
     init.dispose()
   })

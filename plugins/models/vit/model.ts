@@ -5,6 +5,7 @@
  * conv init for the patch projection, LayerNorm 1/0).
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { initSeed } from "../initSeed.ts"
 import type { VitConfig } from "./config.ts"
 import { type ParamSpec, paramSpecs, type TrainableSelection, trainableNames } from "./params.ts"
 
@@ -35,11 +36,15 @@ const initTensor = (s: ParamSpec, c: VitConfig, seed: number): tf.Tensor => {
   }
 }
 
-/** Allocates a model with fresh, seeded parameters. Dispose with {@link disposeVit}. */
+/**
+ * Allocates a model with fresh, seeded parameters: each parameter draws from
+ * its own stream, `initSeed(seed, timm name)`, so the same seed gives the same
+ * weights in any process and any order. Dispose with {@link disposeVit}.
+ */
 export const createVit = (arch: string, config: VitConfig, seed = 0): VitModel => {
   const params = new Map<string, tf.Variable>()
-  paramSpecs(config).forEach((s, i) => {
-    const init = initTensor(s, config, seed * 1000 + i)
+  paramSpecs(config).forEach((s) => {
+    const init = initTensor(s, config, initSeed(seed, s.name))
     params.set(s.name, tf.variable(init, true))
     init.dispose()
   })

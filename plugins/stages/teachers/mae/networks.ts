@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { gridSize, type VitConfig } from "../../../models/vit/config.ts"
+import { initSeed } from "../../../models/initSeed.ts"
 import { createVit, disposeVit, type VitModel } from "../../../models/vit/model.ts"
 import { AdamW } from "../../../training/adamw.ts"
 import type { MaePretrainConfig } from "./config.ts"
@@ -25,14 +26,15 @@ export interface MaeNetworks {
 const rename = (k: string): string | undefined =>
   k.startsWith("blocks.") ? `decoder_${k}` : k.startsWith("norm.") ? `decoder_${k}` : k === "pos_embed" ? "decoder_pos_embed" : undefined
 
-const variable = (shape: Array<number>, seed: number, zeros = false): tf.Variable =>
-  tf.tidy(() => tf.variable(zeros ? tf.zeros(shape) : tf.truncatedNormal(shape, 0, 0.02, "float32", seed), true))
+/** A trunc-normal(0.02) decoder parameter drawn from its own stream of the run's seed, or zeros. */
+const variable = (shape: Array<number>, seed: number, name: string, zeros = false): tf.Variable =>
+  tf.tidy(() => tf.variable(zeros ? tf.zeros(shape) : tf.truncatedNormal(shape, 0, 0.02, "float32", initSeed(seed, `MAE.${name}`)), true))
 
 /** Allocates encoder, decoder and optimizer. Dispose with {@link disposeMaeNetworks}. */
 export const createMaeNetworks = (arch: string, vit: VitConfig, c: MaePretrainConfig): MaeNetworks => {
   const encoder = createVit(arch, vit, c.seed)
   const decoderConfig: VitConfig = { ...vit, embedDim: c.decoderDim, depth: c.decoderDepth, numHeads: c.decoderHeads, numClasses: 0 }
-  const full = createVit(`${arch}-mae-decoder`, decoderConfig, c.seed + 7919)
+  const full = createVit(`${arch}-mae-decoder`, decoderConfig, initSeed(c.seed, "MAE.decoder"))
   const params = new Map<string, tf.Variable>()
   const view = new Map<string, tf.Variable>()
   for (const [k, v] of full.params) {
@@ -44,11 +46,11 @@ export const createMaeNetworks = (arch: string, vit: VitConfig, c: MaePretrainCo
     }
   }
   const pixels = vit.patchSize * vit.patchSize * vit.inChans
-  params.set("mask_token", variable([1, 1, c.decoderDim], c.seed + 1))
-  params.set("decoder_embed.weight", variable([c.decoderDim, vit.embedDim], c.seed + 2))
-  params.set("decoder_embed.bias", variable([c.decoderDim], 0, true))
-  params.set("decoder_pred.weight", variable([pixels, c.decoderDim], c.seed + 3))
-  params.set("decoder_pred.bias", variable([pixels], 0, true))
+  params.set("mask_token", variable([1, 1, c.decoderDim], c.seed, "mask_token"))
+  params.set("decoder_embed.weight", variable([c.decoderDim, vit.embedDim], c.seed, "decoder_embed.weight"))
+  params.set("decoder_embed.bias", variable([c.decoderDim], c.seed, "decoder_embed.bias", true))
+  params.set("decoder_pred.weight", variable([pixels, c.decoderDim], c.seed, "decoder_pred.weight"))
+  params.set("decoder_pred.bias", variable([pixels], c.seed, "decoder_pred.bias", true))
   const trainable = new Map([...encoder.params, ...params])
   return {
     encoder,
