@@ -18,3 +18,12 @@ export {
 export { InvalidAnalysisOption, InvalidAttentionShape, KnnInputMismatch } from "./errors.ts"
 export { checkKnn, knnClassify, type KnnInput, type KnnOptions, type KnnResult } from "./knn.ts"
 export { checkLineChart, type LineChart, lineChartSvg, type LineSeries, svgToPng } from "./plot.ts"
+export {
+  argmaxHead,
+  attentionConfidence,
+  AttentionConfidenceMeter,
+  type AttentionConfidenceOptions,
+  type AttentionConfidenceResult,
+  attentionConfidenceSums,
+  checkAttentionConfidence,
+} from "./attentionConfidence.ts"

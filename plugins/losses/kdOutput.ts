@@ -1,0 +1,96 @@
+/**
+ * `kd-output`: KD on output distributions from two teachers, the paper's
+ * eq. 1 (Hinton et al. 2015 with two teachers):
+ *
+ *   L_KD = l1 · KL(p_CL || p_S) + (1 - l1) · KL(p_MIM || p_S),   l1 = 0.5
+ *   p_X  = softmax(z_X / T),   KL(p || q) = Σ_k p_k (log p_k - log q_k)
+ *
+ * KL has the teacher as its first argument (forward KL, the student covers
+ * the teacher's mass, as `F.kl_div(log_softmax(z_s/T), softmax(z_t/T))`), is
+ * summed over classes and averaged over the batch (`reduction="batchmean"`).
+ *
+ * Temperature: T = 1 by default (the paper states none). Each KL is
+ * multiplied by T², as in Hinton et al. (sec. 2): the soft targets' gradients
+ * scale as 1/T², so the factor keeps the KD term's weight against the CE
+ * terms unchanged when T changes. At T = 1 the factor is 1.
+ *
+ * Teacher logits pass through {@link stopGradient}: no gradient reaches the
+ * teachers from this term (sec. 3.4); they learn from their own CE only.
+ * A term whose weight is 0 is skipped, and that teacher's logits may be
+ * absent (single-teacher KD: l1 = 1 or l1 = 0).
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Schema } from "effect"
+import { Config } from "../../dsl/index.ts"
+import { stopGradient } from "../objectives/stopGradient.ts"
+import { LossShapeMismatch, MissingLossInput, shapeText } from "./errors.ts"
+import { klFromLogits } from "./internal/kl.ts"
+import { defineLoss, type LossResult, need } from "./loss.ts"
+
+/**
+ * T² · mean_b KL(softmax(z_t/T) || softmax(z_s/T)), a scalar; gradients flow
+ * into `student` only. Throws {@link LossShapeMismatch} when the shapes differ.
+ */
+export const softTargetKl = (student: tf.Tensor, teacher: tf.Tensor, temperature = 1, loss = "kd-output", field = "teacher logits"): tf.Scalar => {
+  const [b, k] = student.shape
+  if (student.rank !== 2 || b === undefined || k === undefined || b === 0) {
+    throw new LossShapeMismatch({ loss, field: "student logits", shape: student.shape, expected: "[B, K] with B > 0" })
+  }
+  if (teacher.rank !== 2 || teacher.shape[0] !== b || teacher.shape[1] !== k) {
+    throw new LossShapeMismatch({ loss, field, shape: teacher.shape, expected: `${shapeText(student.shape)}, the student logits' shape` })
+  }
+  return tf.tidy(() => {
+    const logQ = tf.logSoftmax(tf.div(student, temperature), -1)
+    const logP = tf.logSoftmax(tf.div(stopGradient(teacher), temperature), -1)
+    return tf.mul(tf.div(tf.sum(klFromLogits(logP, logQ)), b), temperature * temperature)
+  })
+}
+
+export interface KdOutputOptions {
+  /** l1: weight of the CL teacher, in [0, 1] (default 0.5). */
+  readonly lambda?: number
+  /** T > 0 (default 1). */
+  readonly temperature?: number
+}
+
+/**
+ * Eq. 1 on tensors: `cl` / `mim` logits may be undefined when their weight
+ * (l1, 1 - l1) is 0. Components `cl` and `mim`: each T²·KL, unweighted.
+ */
+export const kdOutput = (student: tf.Tensor, cl: tf.Tensor | undefined, mim: tf.Tensor | undefined, o: KdOutputOptions = {}): LossResult => {
+  const l1 = o.lambda ?? 0.5
+  const t = o.temperature ?? 1
+  const terms: Array<[string, number, tf.Tensor | undefined]> = [["cl", l1, cl], ["mim", 1 - l1, mim]]
+  const components: Record<string, tf.Scalar> = {}
+  const weighted: Array<tf.Scalar> = []
+  for (const [role, w, z] of terms) {
+    if (w === 0) continue
+    if (z === undefined) throw new MissingLossInput({ loss: "kd-output", field: `${role} logits (weight ${w})`, available: ["student logits"] })
+    const kl = softTargetKl(student, z, t, "kd-output", `${role} logits`)
+    components[role] = kl
+    weighted.push(tf.mul(kl, w))
+  }
+  const total = weighted.length === 0 ? tf.scalar(0) : weighted.length === 1 ? weighted[0]! : tf.addN(weighted)
+  return { total, components }
+}
+
+const Unit = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+
+/** The registry entry: params `{ lambda = 0.5, temperature = 1, student = "student", cl = "cl", mim = "mim" }` (roles). */
+export const kdOutputLoss = defineLoss({
+  key: "kd-output",
+  description: "eq. 1: l1·KL(p_CL || p_S) + (1 - l1)·KL(p_MIM || p_S) on softened outputs, T² scaled",
+  params: Schema.Struct({
+    lambda: Config.withDefault(Unit, 0.5),
+    temperature: Config.withDefault(Schema.Finite.check(Schema.isGreaterThan(0)), 1),
+    student: Config.withDefault(Schema.String, "student"),
+    cl: Config.withDefault(Schema.String, "cl"),
+    mim: Config.withDefault(Schema.String, "mim"),
+  }),
+  make: (p) => (inputs) => {
+    const z = need("kd-output", inputs, p.student, "logits")
+    const cl = p.lambda === 0 ? undefined : need("kd-output", inputs, p.cl, "logits")
+    const mim = p.lambda === 1 ? undefined : need("kd-output", inputs, p.mim, "logits")
+    return kdOutput(z, cl, mim, { lambda: p.lambda, temperature: p.temperature })
+  },
+})
