@@ -1,0 +1,95 @@
+/**
+ * The pieces of `paper/adapt-teacher` (sec. 3.1) that touch tensors: the
+ * seeded, augmented training loader at the teacher's input size, one CE step
+ * on the selected parameters with AdamW, and top-1 over a loader.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect } from "effect"
+import { randomCrop } from "../../datasets/augment/augmentation.ts"
+import type { ImageSet } from "../../datasets/ImageSet.ts"
+import { type Batch, type Loader, makeLoader } from "../../datasets/loader.ts"
+import { labelsToTensor } from "../../datasets/tensors.ts"
+import { crossEntropy } from "../../losses/ce.ts"
+import { forward } from "../../models/vit/forward.ts"
+import type { VitModel } from "../../models/vit/model.ts"
+import type { TeacherInfo } from "../../teachers/artifact.ts"
+import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import type { AdamW } from "../../training/adamw.ts"
+import { teacherInput } from "../teachers/analysis/inputs.ts"
+
+export interface TrainLoaderOptions {
+  readonly batchSize: number
+  readonly seed: number
+  /** Lower bound of the random resized crop's area fraction (upper: 1). */
+  readonly cropScaleMin: number
+  /** Horizontal flip probability. */
+  readonly flip: number
+}
+
+/**
+ * Shuffled batches of random resized crops + flips (DeiT/torchvision) at the
+ * teacher's input size, pixels in [0, 1]; `teacherInput` then repeats grey
+ * channels and applies the teacher's normalization. Batch (e, b) is a pure
+ * function of (seed, e, b), which makes a resumed run see the same batches.
+ */
+export const trainLoader = (stage: string, set: ImageSet, info: TeacherInfo, o: TrainLoaderOptions) =>
+  Effect.gen(function* () {
+    const c = info.config.inChans
+    if (set.channels !== c && set.channels !== 1) {
+      return yield* new TeacherStageConfigError({ stage, field: "dataset", value: `${set.name} (${set.channels} channels)`, expected: `${c} channels, or 1 (grey, repeated) for teacher ${info.teacher}` })
+    }
+    const plain = { mean: new Array<number>(set.channels).fill(0), std: new Array<number>(set.channels).fill(1) }
+    return yield* makeLoader(set, {
+      batchSize: o.batchSize,
+      normalization: plain,
+      seed: o.seed,
+      dropLast: true,
+      augmentation: randomCrop({ size: info.config.imgSize, scale: [o.cropScaleMin, 1], flip: o.flip }),
+    })
+  })
+
+/**
+ * One step of eq. 4's CE term for a teacher alone: CE(head(f(x)), y), its
+ * gradient with respect to `params` only (the frozen rest gets none), one
+ * AdamW update; returns the loss. Throws on a tensor failure or a label
+ * outside the head (`LabelOutOfRange`).
+ */
+export const adaptStep = (
+  model: VitModel,
+  params: ReadonlyMap<string, tf.Variable>,
+  optimizer: AdamW,
+  info: TeacherInfo,
+  batch: Batch,
+  lr: number,
+  weightDecay: number,
+): number =>
+  tf.tidy(() => {
+    const x = teacherInput(batch.images, info)
+    const labels = labelsToTensor(batch.labels)
+    const { value, grads } = tf.variableGrads(() => crossEntropy(forward(model, x), labels), [...params.values()])
+    // `variableGrads` keys gradients by the tfjs variable's own name: map them back to timm names.
+    const timmName = new Map([...params].map(([name, v]) => [v.name, name]))
+    const byName = new Map(Object.entries(grads).flatMap(([varName, g]) => {
+      const name = timmName.get(varName)
+      return name === undefined ? [] : [[name, g] as const]
+    }))
+    optimizer.step(byName, lr, weightDecay)
+    return value.dataSync()[0] ?? Number.NaN
+  })
+
+/** Top-1 of the model's head over every batch of epoch 0 of `loader` (an unaugmented, in-order loader). */
+export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader) =>
+  Effect.gen(function* () {
+    let correct = 0
+    let seen = 0
+    for (let b = 0; b < loader.batchesPerEpoch; b++) {
+      const batch = loader.batch(0, b)
+      correct += tf.tidy(() => {
+        const predicted = tf.argMax(forward(model, teacherInput(batch.images, info)), 1)
+        return tf.sum(tf.cast(tf.equal(predicted, labelsToTensor(batch.labels)), "int32")).dataSync()[0] ?? 0
+      })
+      seen += batch.labels.length
+      yield* Effect.yieldNow
+    }
+    return seen === 0 ? 0 : correct / seen
+  })
