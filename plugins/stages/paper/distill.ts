@@ -1,0 +1,211 @@
+/**
+ * `paper/joint-distill`: the paper's one-stage joint optimization (sec. 3.4,
+ * eq. 4). A student ViT learns from two adapted teachers, a contrastive (CL,
+ * e.g. DINO) and a masked-image-modeling one (MIM, e.g. MAE), while the
+ * teachers keep training their Partial-1 parameters on their own CE:
+ *
+ *   L = CE_S + CE_CL + CE_MIM + L_KD + L_Attn
+ *
+ * with L_KD the output KD of eq. 1 (l1 = 0.5, T = 1) and L_Attn the attention
+ * KD of eq. 3 (l2 = 0) between heads 1, 2 of the student's distilled layer
+ * and each teacher's head chosen by Attention Confidence (eq. 2, the
+ * `HeadSelection` inputs, which also fix each teacher's layer). The loss is a
+ * config field (`losses`, composed from the registry), so ablations change
+ * terms and weights, not code. Every model sees the same augmented batch, in
+ * its own normalization. Per step every loss component is reported in the
+ * progress note; per epoch their means are checkpointed with the weights and
+ * optimizer state (resumable) and end up in the `DistilledStudent` artifact.
+ * The updated teachers are not part of the output.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import { Config, Stage, StageContext } from "../../../dsl/index.ts"
+import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
+import { jointLossTerms } from "../../losses/joint.ts"
+import { composeLosses, LossTerms } from "../../losses/compose.ts"
+import { losses } from "../../losses/builtins.ts"
+import { cosineSchedule } from "../../objectives/schedules.ts"
+import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
+import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
+import { modelFromWeights, modelState } from "../../teachers/artifact.ts"
+import { archFields, resolveArch } from "../../teachers/architecture.ts"
+import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { AdamW } from "../../training/adamw.ts"
+import { runEpochs } from "../../training/epochs.ts"
+import { adaptationParams } from "../../training/partial.ts"
+import { runIdentity } from "../../training/resume.ts"
+import { loadSplit, splitFiles } from "../teachers/data.ts"
+import { type HeadSelectionValue, HeadSelection } from "./acSelect.ts"
+import { trainLoader } from "./adaptStep.ts"
+import { AdaptedTeacher, type AdaptedTeacherValue } from "./artifact.ts"
+import { DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
+import { checkTeacher, fillSelectedHeads, studentInfo } from "./distillSetup.ts"
+import { componentNames, type JointMember, jointStep } from "./distillStep.ts"
+
+const NAME = "paper/joint-distill"
+const Int = (min: number) => Schema.Int.check(Schema.isGreaterThanOrEqualTo(min))
+const NonNeg = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** Eq. 4 with l1 = 0.5, l2 = 0, T = 1; the teachers' heads for eq. 3 come from the `HeadSelection` inputs. */
+export const defaultDistillLosses = fillSelectedHeads(jointLossTerms({ l1: 0.5, l2: 0, temperature: 1 }), undefined)
+
+/** Settings of {@link jointDistill}. */
+export const DistillConfig = Schema.Struct({
+  dataset: Config.withDefault(Schema.String, "fashion-mnist"),
+  /** First N training images (0: all). */
+  trainCount: Config.withDefault(Int(0), 0),
+  /** The student: a registered ViT with optional width / depth / heads overrides (0 keeps the variant's). */
+  student: Config.withDefault(Schema.Struct({ ...archFields, arch: Config.withDefault(Schema.String, "vitMicroPatch7_28") }), {}),
+  epochs: Config.withDefault(Int(1), 10),
+  batchSize: Config.withDefault(Int(1), 64),
+  /** Peak learning rate of all three AdamWs (cosine to 0 after `warmupEpochs` of linear warm-up). */
+  lr: Config.withDefault(Schema.Finite.check(Schema.isGreaterThan(0)), 1e-3),
+  warmupEpochs: Config.withDefault(Int(0), 0),
+  weightDecay: Config.withDefault(NonNeg, 0.05),
+  cropScaleMin: Config.withDefault(Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)), 0.08),
+  flip: Config.withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0.5),
+  /** Seeds the student's initialisation, the batch order and the augmentation. */
+  seed: Config.withDefault(Schema.Int, 0),
+  /** `partial-1`: the teachers train head, last block and final norm on their own CE (eq. 4); `frozen`: two-stage KD. */
+  teacherMode: Config.withDefault(Schema.Literals(["partial-1", "frozen"]), "partial-1"),
+  /** The composed loss (roles `student`, `cl`, `mim`); absent `clHead` / `mimHead` of `kd-attention` come from the AC selection. */
+  losses: Config.withDefault(LossTerms, defaultDistillLosses),
+  /** The student's distilled block (negative from the end; -1: the last). */
+  distilledLayer: Config.withDefault(Schema.Int, -1),
+})
+export type DistillConfig = typeof DistillConfig.Type
+
+export interface DistillInputs {
+  readonly cl: AdaptedTeacherValue
+  readonly mim: AdaptedTeacherValue
+  readonly clHeads: HeadSelectionValue
+  readonly mimHeads: HeadSelectionValue
+}
+
+/** The stage's work; also returns the teachers' final weights (not part of the artifact; tests check Partial-1 with them). */
+export const runJointDistill = (c: DistillConfig, inputs: DistillInputs) =>
+  Effect.gen(function* () {
+    yield* TensorBackend
+    const ctx = yield* StageContext
+    const started = performance.now()
+    const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+    const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
+    const { arch, config: base } = yield* resolveArch(c.student.arch, c.student, set.channels)
+    const sInfo = studentInfo(arch, { ...base, numClasses: set.classes.length }, spec.normalization, c.seed)
+    const layer = c.distilledLayer < 0 ? base.depth + c.distilledLayer : c.distilledLayer
+    if (layer < 0 || layer >= base.depth) return yield* bad("distilledLayer", c.distilledLayer, `a block index in ${-base.depth}..${base.depth - 1} (student ${arch} has ${base.depth} blocks)`)
+    if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)
+    if (c.warmupEpochs >= c.epochs) return yield* bad("warmupEpochs", c.warmupEpochs, `fewer than epochs (${c.epochs})`)
+    for (const role of ["cl", "mim"] as const) {
+      const failure = checkTeacher(NAME, role, inputs[role], inputs[`${role}Heads`], sInfo, set)
+      if (failure !== undefined) return yield* failure
+    }
+    const terms = fillSelectedHeads(c.losses, { cl: inputs.clHeads.best, mim: inputs.mimHeads.best })
+    const loss = yield* composeLosses(losses, terms)
+    // The heads eq. 3 reads: the AC selection's, unless the config names others (an explicit value wins).
+    const attention = terms.find((t) => t.key === "kd-attention")?.params
+    const headOf = (role: "cl" | "mim") => {
+      const h = attention?.[`${role}Head`]
+      return typeof h === "number" ? h : inputs[`${role}Heads`].best
+    }
+    const loader = yield* trainLoader(NAME, set, sInfo, c)
+    const steps = loader.batchesPerEpoch
+    const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: steps, warmupEpochs: c.warmupEpochs }, "learning rate")
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const own = <A extends { dispose(): void }>(make: () => A) => Effect.acquireRelease(Effect.sync(make), (a) => Effect.sync(() => a.dispose()))
+        const model = <E>(make: Effect.Effect<VitModel, E>) => Effect.acquireRelease(make, (m) => Effect.sync(() => disposeVit(m)))
+        const student = yield* model(Effect.sync(() => createVit(arch, sInfo.config, c.seed)))
+        const member = (role: string, m: VitModel, info: typeof sInfo, l: number, params: ReadonlyMap<string, tf.Variable>) =>
+          Effect.map(own(() => new AdamW(params)), (optimizer): JointMember => ({ role, model: m, info, layer: l, params, optimizer }))
+        const members: Array<JointMember> = [yield* member("student", student, sInfo, layer, student.params)]
+        for (const role of ["cl", "mim"] as const) {
+          const t = yield* model(modelFromWeights(inputs[role]))
+          const params = c.teacherMode === "frozen" ? new Map<string, tf.Variable>() : adaptationParams(t, { kind: "partial", blocks: 1 }).params
+          members.push(yield* member(role, t, inputs[role].info, inputs[`${role}Heads`].layer, params))
+        }
+        const names = yield* Effect.try({
+          try: () => componentNames(members, loss, loader.batch(0, 0)),
+          catch: (e) => bad("losses", terms.map((t) => t.name ?? t.key), `terms the student and teachers can feed (${e instanceof Error ? e.message : String(e)})`),
+        })
+        yield* ctx.log(`${NAME}: ${arch} from ${inputs.cl.info.teacher} (head ${headOf("cl")}) + ${inputs.mim.info.teacher} (head ${headOf("mim")}), teachers ${c.teacherMode}; logs ${names.join(", ")}`)
+        const curves = yield* own(() => tf.tidy(() => tf.variable(tf.zeros([c.epochs, names.length]), false)))
+        const vars = new Map<string, tf.Variable>([["distill.components", curves]])
+        for (const m of members) {
+          for (const [n, v] of m.params) vars.set(`${m.role}.${n}`, v)
+          for (const [n, v] of m.optimizer.state()) vars.set(`${m.role}.${n}`, v)
+        }
+        const sums = new Float64Array(names.length)
+        let last = ""
+        const step = (epoch: number, index: number, globalStep: number): number => {
+          const values = jointStep(members, loss, names, loader.batch(epoch, index), lr.at(globalStep), c.weightDecay)
+          if (index === 0) sums.fill(0)
+          values.forEach((v, i) => (sums[i] = (sums[i] ?? 0) + v))
+          last = names.slice(1).map((n, i) => `${n} ${(values[i + 1] ?? NaN).toFixed(4)}`).join(" ")
+          if (index === steps - 1) {
+            const row = Float32Array.from(curves.dataSync())
+            row.set(Array.from(sums, (s) => s / steps), epoch * names.length)
+            tf.tidy(() => curves.assign(tf.tensor2d(row, [c.epochs, names.length])))
+          }
+          return values[0] ?? NaN
+        }
+        const noted = StageContext.of({ ...ctx, progress: (p) => ctx.progress({ ...p, note: `${p.note ?? ""} | ${last}` }) })
+        const identity = { ...c, losses: terms, cl: inputs.cl.info.teacher, mim: inputs.mim.info.teacher, arch }
+        const result = yield* runEpochs({ stage: NAME, run: runIdentity(NAME, identity), vars, epochs: c.epochs, stepsPerEpoch: steps, step }).pipe(
+          Effect.provideService(StageContext, noted),
+        )
+        const table = curves.dataSync()
+        const components = Object.fromEntries(names.map((n, i) => [n, Array.from({ length: c.epochs }, (_, e) => table[e * names.length + i] ?? NaN)]))
+        const teacherRecord = (role: "cl" | "mim") => ({
+          teacher: inputs[role].info.teacher,
+          mode: c.teacherMode,
+          trainable: [...(members.find((m) => m.role === role)?.params.values() ?? [])].reduce((a, v) => a + v.size, 0),
+          layer: inputs[`${role}Heads`].layer,
+          head: headOf(role),
+        })
+        const value: DistilledStudentValue = {
+          info: {
+            ...sInfo,
+            origin: { kind: "pretrained", objective: "joint distillation (eq. 4)", stage: NAME, dataset: spec.name, images: set.count, epochs: c.epochs, epochsRunHere: result.epochsRunHere, seconds: (performance.now() - started) / 1000 },
+            losses: { epochs: [...result.epochLosses], steps: [...result.stepLosses] },
+          },
+          state: modelState(student),
+          distillation: {
+            dataset: spec.name,
+            classes: [...set.classes],
+            images: set.count,
+            epochs: c.epochs,
+            epochsRunHere: result.epochsRunHere,
+            batchSize: c.batchSize,
+            lr: c.lr,
+            weightDecay: c.weightDecay,
+            seed: c.seed,
+            studentLayer: layer,
+            cl: teacherRecord("cl"),
+            mim: teacherRecord("mim"),
+            terms: loss.terms.map((t) => ({ ...t })),
+            losses: { epochs: [...result.epochLosses], steps: [...result.stepLosses] },
+            components,
+            seconds: (performance.now() - started) / 1000,
+          },
+        }
+        const teachers: Record<"cl" | "mim", ReadonlyMap<string, FloatTensor>> = {
+          cl: modelState(members[1]?.model ?? student),
+          mim: modelState(members[2]?.model ?? student),
+        }
+        yield* ctx.log(`${NAME}: final epoch ${names.map((n) => `${n} ${(components[n]?.at(-1) ?? NaN).toFixed(4)}`).join(", ")}`)
+        return { student: value, teachers }
+      }),
+    )
+  })
+
+/** Eq. 4: joint distillation of a student from a CL and a MIM teacher, the teachers training Partial-1 alongside. */
+export const jointDistill = Stage.make({
+  name: NAME,
+  description: "one-stage joint distillation (paper, sec. 3.4, eq. 4): student from CL + MIM teachers, output KD (eq. 1) + AC-selected attention KD (eq. 3), resumable per epoch",
+  config: DistillConfig,
+  inputs: { cl: AdaptedTeacher, mim: AdaptedTeacher, clHeads: HeadSelection, mimHeads: HeadSelection },
+  output: DistilledStudent,
+  reads: (c) => splitFiles(c.dataset, "train"),
+  run: ({ config, inputs }) => Effect.map(runJointDistill(config, inputs), (r) => r.student),
+})

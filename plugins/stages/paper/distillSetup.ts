@@ -1,0 +1,79 @@
+/**
+ * Checks and wiring of `paper/joint-distill` (sec. 3.4) that need no tensors:
+ * the student's description, each teacher against the student, the data and
+ * its head selection (eq. 2), and the AC-selected heads written into the
+ * `kd-attention` term (eq. 3). All run before any model is built, so a
+ * mismatch fails at once, naming the field, the value and what fits.
+ */
+import type { ImageSet } from "../../datasets/ImageSet.ts"
+import type { LossTerm } from "../../losses/compose.ts"
+import type { VitConfig } from "../../models/vit/config.ts"
+import type { TeacherInfo } from "../../teachers/artifact.ts"
+import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import type { HeadSelectionValue } from "./acSelect.ts"
+import type { AdaptedTeacherValue } from "./artifact.ts"
+import { DistillTokenMismatch, tokenCount } from "./distillStep.ts"
+
+/** The student as a `TeacherInfo` (input size, channels, the dataset's normalization), so loaders and `teacherInput` read it. */
+export const studentInfo = (
+  arch: string,
+  config: VitConfig,
+  normalization: { readonly mean: ReadonlyArray<number>; readonly std: ReadonlyArray<number> },
+  seed: number,
+): TeacherInfo => ({
+  teacher: `student ${arch}`,
+  family: "other",
+  arch,
+  config,
+  normalization: { mean: [...normalization.mean], std: [...normalization.std] },
+  origin: { kind: "random", seed },
+  losses: { epochs: [], steps: [] },
+})
+
+/** The first reason `teacher` (role `cl` / `mim`) and its selection cannot serve `student` on `set`, or `undefined`. */
+export const checkTeacher = (
+  stage: string,
+  role: "cl" | "mim",
+  teacher: AdaptedTeacherValue,
+  selection: HeadSelectionValue,
+  student: TeacherInfo,
+  set: ImageSet,
+): TeacherStageConfigError | DistillTokenMismatch | undefined => {
+  const t = teacher.info
+  const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage, field, value: JSON.stringify(value), expected })
+  if (tokenCount(t.config) !== tokenCount(student.config)) {
+    return new DistillTokenMismatch({ stage, role, teacher: t.teacher, teacherConfig: t.config, student: student.arch, studentConfig: student.config })
+  }
+  const classes = teacher.adaptation.classes
+  if (classes.length !== set.classes.length || classes.some((c, i) => c !== set.classes[i])) {
+    return bad(role, classes, `a teacher adapted to the classes of ${set.name} (${set.classes.join(", ")})`)
+  }
+  if (set.channels !== t.config.inChans && set.channels !== 1) {
+    return bad("dataset", `${set.name} (${set.channels} channels)`, `${t.config.inChans} channels, or 1 (grey, repeated) for ${role} teacher ${t.teacher}`)
+  }
+  if (selection.teacher !== t.teacher) return bad(`${role}Heads.teacher`, selection.teacher, `the ${role} teacher's name, ${t.teacher} (a selection made on another teacher)`)
+  if (!(selection.layer >= 0 && selection.layer < t.config.depth)) {
+    return bad(`${role}Heads.layer`, selection.layer, `a block of ${t.teacher} (0..${t.config.depth - 1})`)
+  }
+  if (!(selection.best >= 0 && selection.best < t.config.numHeads)) {
+    return bad(`${role}Heads.best`, selection.best, `a head of ${t.teacher} (0..${t.config.numHeads - 1})`)
+  }
+  return undefined
+}
+
+/**
+ * `terms` with the teachers' AC-selected heads (eq. 2) as the `clHead` /
+ * `mimHead` of every `kd-attention` term that does not set them (an explicit
+ * value wins: e.g. a random-head ablation); with `heads` undefined, the
+ * fields are removed instead (the stage config's default, filled at run time).
+ */
+export const fillSelectedHeads = (
+  terms: ReadonlyArray<LossTerm>,
+  heads: { readonly cl: number; readonly mim: number } | undefined,
+): ReadonlyArray<LossTerm> =>
+  terms.map((t) => {
+    if (t.key !== "kd-attention") return t
+    const { clHead, mimHead, ...rest } = t.params ?? {}
+    const params = heads === undefined ? rest : { ...rest, clHead: clHead ?? heads.cl, mimHead: mimHead ?? heads.mim }
+    return { ...t, params }
+  })
