@@ -16,6 +16,8 @@ const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
 const benches = ["pipeline", "datasets", "vit", "speed"] as const
+/** The pure-JS cpu backend takes ~7 minutes at 0.3 img/s and says nothing new: `speed` skips it here. */
+const extraArgs: Record<string, ReadonlyArray<string>> = { speed: ["--backends", "native,wasm"] }
 const results: Record<string, unknown> = {}
 let failed = 0
 for (const name of benches) {
@@ -23,7 +25,7 @@ for (const name of benches) {
   const file = fileURLToPath(new URL(`./${name}.bench.ts`, import.meta.url))
   if (!existsSync(file)) continue
   if (!json) console.log(`\n== ${name} ==`)
-  const r = spawnSync(process.execPath, ["--import", "tsx", file, ...(json ? ["--json"] : [])], {
+  const r = spawnSync(process.execPath, ["--import", "tsx", file, ...(extraArgs[name] ?? []), ...(json ? ["--json"] : [])], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
   })
