@@ -17,6 +17,12 @@ import type { Pipeline, PipelineNode } from "./Pipeline.ts"
 export const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
+/** Common numeric fields of stage configs (errors read e.g. "Expected a value greater than 0"). */
+export const IntAtLeast = (min: number) => Schema.Int.check(Schema.isGreaterThanOrEqualTo(min))
+export const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
+export const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+export const UnitInterval = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+
 type Patch = Readonly<Record<string, unknown>>
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()

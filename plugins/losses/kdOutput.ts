@@ -74,7 +74,7 @@ export const kdOutput = (student: tf.Tensor, cl: tf.Tensor | undefined, mim: tf.
   return { total, components }
 }
 
-const Unit = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Unit = Config.UnitInterval
 
 /** The registry entry: params `{ lambda = 0.5, temperature = 1, student = "student", cl = "cl", mim = "mim" }` (roles). */
 export const kdOutputLoss = defineLoss({

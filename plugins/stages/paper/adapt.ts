@@ -34,8 +34,8 @@ import { adaptStep, top1, trainLoader } from "./adaptStep.ts"
 
 const NAME = "paper/adapt-teacher"
 
-const Int = (min: number) => Schema.Int.check(Schema.isGreaterThanOrEqualTo(min))
-const NonNeg = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const Int = Config.IntAtLeast
+const NonNeg = Config.NonNegative
 
 /** Settings of {@link adaptTeacher}; the class count comes from the dataset. */
 export const AdaptConfig = Schema.Struct({

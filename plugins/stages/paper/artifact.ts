@@ -9,11 +9,11 @@
  * by timm with the head) and `adaptation.json`.
  */
 import { Effect, Schema } from "effect"
-import { Artifact } from "../../../dsl/index.ts"
+import { Artifact, Config } from "../../../dsl/index.ts"
 import { LossCurves, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-const Unit = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Unit = Config.UnitInterval
 
 /** How a teacher was adapted (sec. 3.1, Table 1's columns for one teacher and mode). */
 export const AdaptationInfo = Schema.Struct({

@@ -43,8 +43,8 @@ import { checkTeacher, fillSelectedHeads, studentInfo } from "./distillSetup.ts"
 import { componentNames, type JointMember, jointStep } from "./distillStep.ts"
 
 const NAME = "paper/joint-distill"
-const Int = (min: number) => Schema.Int.check(Schema.isGreaterThanOrEqualTo(min))
-const NonNeg = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+const Int = Config.IntAtLeast
+const NonNeg = Config.NonNegative
 
 /** Eq. 4 with l1 = 0.5, l2 = 0, T = 1; the teachers' heads for eq. 3 come from the `HeadSelection` inputs. */
 export const defaultDistillLosses = fillSelectedHeads(jointLossTerms({ l1: 0.5, l2: 0, temperature: 1 }), undefined)

@@ -5,23 +5,15 @@
  */
 import { Schema } from "effect"
 import { Config } from "../../../../dsl/index.ts"
-import { archFields } from "../../../teachers/architecture.ts"
+import { pretrainFields } from "../pretrainFields.ts"
 
-const Int = (min: number) => Schema.Int.check(Schema.isGreaterThanOrEqualTo(min))
-const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
-const NonNeg = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-const Unit = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Int = Config.IntAtLeast
+const Positive = Config.Positive
+const NonNeg = Config.NonNegative
+const Unit = Config.UnitInterval
 
 export const DinoPretrainConfig = Schema.Struct({
-  /** Name recorded in the artifact (a user's teacher may reuse this stage). */
-  teacher: Config.withDefault(Schema.String, "dino"),
-  dataset: Config.withDefault(Schema.String, "fashion-mnist"),
-  /** First N training images (0: all). */
-  trainCount: Config.withDefault(Int(0), 0),
-  seed: Config.withDefault(Schema.Int, 0),
-  ...archFields,
-  epochs: Config.withDefault(Int(1), 10),
-  batchSize: Config.withDefault(Int(1), 64),
+  ...pretrainFields("dino"),
   /** Base lr at batch 256 [lr 5e-4], scaled by batchSize / 256; warm-up then cosine to minLr. */
   lr: Config.withDefault(Positive, 5e-4),
   minLr: Config.withDefault(NonNeg, 1e-6),

@@ -5,23 +5,15 @@
  */
 import { Schema } from "effect"
 import { Config } from "../../../../dsl/index.ts"
-import { archFields } from "../../../teachers/architecture.ts"
+import { pretrainFields } from "../pretrainFields.ts"
 
-const Int = (min: number) => Schema.Int.check(Schema.isGreaterThanOrEqualTo(min))
-const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
-const NonNeg = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-const Unit = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Int = Config.IntAtLeast
+const Positive = Config.Positive
+const NonNeg = Config.NonNegative
+const Unit = Config.UnitInterval
 
 export const MaePretrainConfig = Schema.Struct({
-  /** Name recorded in the artifact (a user's teacher may reuse this stage). */
-  teacher: Config.withDefault(Schema.String, "mae"),
-  dataset: Config.withDefault(Schema.String, "fashion-mnist"),
-  /** First N training images (0: all). */
-  trainCount: Config.withDefault(Int(0), 0),
-  seed: Config.withDefault(Schema.Int, 0),
-  ...archFields,
-  epochs: Config.withDefault(Int(1), 10),
-  batchSize: Config.withDefault(Int(1), 64),
+  ...pretrainFields("mae"),
   /** Fraction of patches removed [mask_ratio 0.75]. */
   maskRatio: Config.withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 0.99 })), 0.75),
   /** Random resized crop scale [0.2, 1] of the input. */
