@@ -37,9 +37,17 @@ export type NodesProducing<Nodes extends Record<string, NodeType>, T extends Inp
 }[keyof Nodes] &
   string
 
+/**
+ * What an input may be wired to: a node producing its artifact; for an
+ * `Artifact.many(T)` input, a fan-out group producing `T`, or a list
+ * ("gather") of nodes producing `T` and groups producing `T`.
+ */
+export type InputSource<Nodes extends Record<string, NodeType>, T extends InputSpec> =
+  T extends Many<infer A> ? NodesProducing<Nodes, T> | ReadonlyArray<NodesProducing<Nodes, A> | NodesProducing<Nodes, T>> : NodesProducing<Nodes, T>
+
 /** The wiring of a stage's inputs to upstream node names, checked by type. */
 export type Wiring<Nodes extends Record<string, NodeType>, I extends Record<string, InputSpec>> = {
-  readonly [K in keyof I]: NodesProducing<Nodes, I[K]>
+  readonly [K in keyof I]: InputSource<Nodes, I[K]>
 }
 
 /** Config overrides for a stage: any subset of its encoded config. */
@@ -54,8 +62,8 @@ export type PresetOverrides<Nodes extends Record<string, NodeType>> = {
 export interface PipelineNode {
   readonly name: string
   readonly stage: AnyStage
-  /** Input name -> upstream node or fan-out group name. */
-  readonly inputs: Readonly<Record<string, string>>
+  /** Input name -> upstream node or fan-out group name, or a list of them (gather into an `Artifact.many` input). */
+  readonly inputs: Readonly<Record<string, WiredSource>>
   /** Config as written (encoded side), before presets; decoded by the runtime. */
   readonly config: Readonly<Record<string, unknown>>
   /** Set on the items a fan-out expands into. */
@@ -87,13 +95,41 @@ export interface Pipeline<R = never> {
 /** Name of the node for one item of a fan-out group. */
 export const itemNodeName = (group: string, item: string): string => `${group}[${item}]`
 
+/** An input's wiring: a node or group name, or a list of them (gathered into an `Artifact.many` input). */
+export type WiredSource = string | ReadonlyArray<string>
+
+/** The names an input's wiring refers to (nodes or groups, as written). */
+export const sourceNames = (source: WiredSource): ReadonlyArray<string> => (typeof source === "string" ? [source] : source)
+
+/**
+ * The nodes feeding an input, in order, each with the item name its
+ * `Artifact.many` value carries: a group's items by item name; a gathered
+ * list by node name (a group in the list contributes its item nodes, named
+ * `group[item]`). A single-node wiring gives one entry.
+ */
+export const inputSources = (
+  pipeline: Pick<Pipeline<any>, "groups">,
+  source: WiredSource,
+): ReadonlyArray<{ readonly item: string; readonly node: string }> => {
+  const expand = (name: string, byItem: boolean) => {
+    const group = pipeline.groups.get(name)
+    if (group === undefined) return [{ item: name, node: name }]
+    return group.items.map((item) => ({ item: byItem ? item : itemNodeName(name, item), node: itemNodeName(name, item) }))
+  }
+  return typeof source === "string" ? expand(source, true) : source.flatMap((name) => expand(name, false))
+}
+
+/** Whether an input's wiring delivers several values (a fan-out group or a gathered list). */
+export const isManySource = (pipeline: Pick<Pipeline<any>, "groups">, source: WiredSource): boolean =>
+  typeof source !== "string" || pipeline.groups.has(source)
+
 const NODE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
 
 /** Untyped node declaration, for pipelines assembled dynamically. */
 export interface NodeDeclaration {
   readonly name: string
   readonly stage: AnyStage
-  readonly inputs?: Readonly<Record<string, string>>
+  readonly inputs?: Readonly<Record<string, WiredSource>>
   readonly config?: Readonly<Record<string, unknown>>
   /** When set, the node is a fan-out group over these items (item -> config patch). */
   readonly over?: Readonly<Record<string, Readonly<Record<string, unknown>>>>
@@ -112,6 +148,13 @@ export const fromDeclarations = <R = never>(
 ): Pipeline<R> => {
   const problems: Array<DefinitionProblem> = []
   const declared = new Map<string, NodeDeclaration>()
+  const unknownSource = (node: string, input: string, from: string): DefinitionProblem => {
+    const hint = suggest(from, declared.keys())
+    return {
+      kind: "unknown-name",
+      message: `node "${node}": input "${input}" refers to unknown node "${from}"${hint.length > 0 ? ` (did you mean ${hint.map((h) => `"${h}"`).join(" or ")}?)` : ""}`,
+    }
+  }
   for (const d of declarations) {
     if (!NODE_NAME.test(d.name)) {
       problems.push({ kind: "invalid-name", message: `node name "${d.name}" is invalid: expected letters, digits, '_' and '-', starting with a letter` })
@@ -127,17 +170,37 @@ export const fromDeclarations = <R = never>(
         problems.push({ kind: "missing-input", message: `node "${d.name}" (stage ${d.stage.name}): input "${input}" is not connected` })
         continue
       }
-      const upstream = declared.get(from)
-      if (upstream === undefined) {
-        const hint = suggest(from, declared.keys())
-        problems.push({
-          kind: "unknown-name",
-          message: `node "${d.name}": input "${input}" refers to unknown node "${from}"${hint.length > 0 ? ` (did you mean ${hint.map((h) => `"${h}"`).join(" or ")}?)` : ""}`,
-        })
-        continue
-      }
       const wantsMany = spec._tag === "Many"
       const wanted = spec._tag === "Many" ? spec.of.name : spec.name
+      if (typeof from !== "string") {
+        if (!wantsMany) {
+          problems.push({ kind: "wrong-input", message: `node "${d.name}": input "${input}" expects one ${wanted}, but is wired to a list (${from.map((f) => `"${f}"`).join(", ")}); only Artifact.many inputs gather lists` })
+          continue
+        }
+        if (from.length === 0) problems.push({ kind: "missing-input", message: `node "${d.name}" (stage ${d.stage.name}): input "${input}" is wired to an empty list` })
+        const seen = new Set<string>()
+        for (const f of from) {
+          if (seen.has(f)) problems.push({ kind: "duplicate-name", message: `node "${d.name}": input "${input}" lists "${f}" twice` })
+          seen.add(f)
+          const upstream = declared.get(f)
+          if (upstream === undefined) {
+            problems.push(unknownSource(d.name, input, f))
+            continue
+          }
+          if (upstream.stage.output.name !== wanted) {
+            problems.push({
+              kind: "wrong-input",
+              message: `node "${d.name}": input "${input}" gathers ${wanted}, but "${f}" produces ${upstream.over !== undefined ? `a fan-out of ${upstream.stage.output.name}` : upstream.stage.output.name}`,
+            })
+          }
+        }
+        continue
+      }
+      const upstream = declared.get(from)
+      if (upstream === undefined) {
+        problems.push(unknownSource(d.name, input, from))
+        continue
+      }
       const isGroup = upstream.over !== undefined
       if (wantsMany !== isGroup || upstream.stage.output.name !== wanted) {
         problems.push({
@@ -170,7 +233,7 @@ export const fromDeclarations = <R = never>(
       }
     }
   }
-  const sorted = topoSort([...declared.values()].map((d) => ({ name: d.name, deps: Object.values(d.inputs ?? {}) })))
+  const sorted = topoSort([...declared.values()].map((d) => ({ name: d.name, deps: Object.values(d.inputs ?? {}).flatMap(sourceNames) })))
   if ("cycle" in sorted) {
     problems.push({ kind: "cycle", message: `cycle: ${sorted.cycle.map((n) => `"${n}"`).join(" needs ")}` })
   }

@@ -95,12 +95,11 @@ export const executePlan = (
     const inputValues = (p: PlannedNode): Effect.Effect<Record<string, unknown>, Failure> =>
       Effect.gen(function* () {
         const out: Record<string, unknown> = {}
-        for (const [input, keyOrItems] of Object.entries(p.inputKeys)) {
-          const from = p.node.inputs[input]!
-          if (typeof keyOrItems === "string") out[input] = yield* valueOf(from)
+        for (const [input, from] of Object.entries(p.inputNodes)) {
+          if (typeof from === "string") out[input] = yield* valueOf(from)
           else {
             const items: Array<{ item: string; value: unknown }> = []
-            for (const { item } of keyOrItems) items.push({ item, value: yield* valueOf(`${from}[${item}]`) })
+            for (const { item, node } of from) items.push({ item, value: yield* valueOf(node) })
             out[input] = items
           }
         }

@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { Effect, Schema } from "effect"
 import { resolveConfigs } from "../../dsl/Config.ts"
 import type { ConfigError, UnknownNameError } from "../../dsl/errors.ts"
-import { presetOverrides, resolveNodeNames, type Pipeline, type PipelineNode } from "../../dsl/Pipeline.ts"
+import { inputSources, isManySource, presetOverrides, resolveNodeNames, type Pipeline, type PipelineNode } from "../../dsl/Pipeline.ts"
 import { canonicalJson, sha256 } from "../cache/hash.ts"
 import { FORMAT_VERSION, type Manifest } from "../cache/manifest.ts"
 import { ArtifactStore, type StoreIOError } from "../cache/Store.ts"
@@ -31,6 +31,8 @@ export interface PlannedNode {
   readonly canonicalConfig: unknown
   /** Input name -> key, or [{item, key}] for fan-out inputs. */
   readonly inputKeys: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly key: string }>>>
+  /** Input name -> the node feeding it, or the `{item, node}` list of an `Artifact.many` input. */
+  readonly inputNodes: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly node: string }>>>
   readonly deps: ReadonlyArray<string>
   readonly codeFingerprint: string
   readonly datasetIdentity: string | null
@@ -56,7 +58,7 @@ export type PlanError = ConfigError | UnknownNameError | FingerprintError | Data
 const descendants = (pipeline: Pipeline<any>, roots: ReadonlyArray<string>): Set<string> => {
   const out = new Set(roots)
   for (const n of pipeline.nodes) {
-    const deps = Object.values(n.inputs).flatMap((d) => pipeline.nodes.filter((m) => m.name === d || m.group?.name === d).map((m) => m.name))
+    const deps = Object.values(n.inputs).flatMap((s) => inputSources(pipeline, s).map((x) => x.node))
     if (deps.some((d) => out.has(d))) out.add(n.name)
   }
   return out
@@ -84,18 +86,16 @@ export const makePlan = (
       const canonicalConfig = Schema.encodeSync(node.stage.config)(config)
       const inputKeys: Record<string, string | ReadonlyArray<{ item: string; key: string }>> = {}
       const deps: Array<string> = []
+      const inputNodes: Record<string, string | ReadonlyArray<{ item: string; node: string }>> = {}
       for (const [input, from] of Object.entries(node.inputs)) {
-        const group = pipeline.groups.get(from)
-        if (group !== undefined) {
-          const items = group.items.map((item) => {
-            const name = `${from}[${item}]`
-            deps.push(name)
-            return { item, key: keys.get(name)! }
-          })
-          inputKeys[input] = items
+        const sources = inputSources(pipeline, from)
+        deps.push(...sources.map((x) => x.node))
+        if (isManySource(pipeline, from)) {
+          inputKeys[input] = sources.map(({ item, node }) => ({ item, key: keys.get(node)! }))
+          inputNodes[input] = sources
         } else {
-          deps.push(from)
-          inputKeys[input] = keys.get(from)!
+          inputKeys[input] = keys.get(sources[0]!.node)!
+          inputNodes[input] = sources[0]!.node
         }
       }
       const fp = yield* fingerprinter.fingerprint(node.stage)
@@ -130,6 +130,7 @@ export const makePlan = (
         config,
         canonicalConfig,
         inputKeys,
+        inputNodes,
         deps,
         codeFingerprint: fp.fingerprint,
         datasetIdentity,

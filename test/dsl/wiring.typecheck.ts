@@ -55,3 +55,24 @@ Pipeline.make("bad").stage("gen", generate, {}).preset("p", { gne: { count: 1 } 
 // Preset with a wrongly typed value.
 // @ts-expect-error
 Pipeline.make("bad").stage("gen", generate, {}).preset("p", { gen: { count: "1" } })
+
+// Gather: a list of single nodes and fan-out groups producing Total feeds an Artifact.many(Total) input.
+export const gathered = Pipeline.make("gather")
+  .stage("gen", generate, {})
+  .stage("one", sum, { inputs: { numbers: "gen" } })
+  .stage("two", sum, { inputs: { numbers: "gen" }, config: { scale: 2 } })
+  .fanOut("sums", sum, { inputs: { numbers: "gen" }, over: { a: {} } })
+  .stage("report", describeTotals, { inputs: { totals: ["one", "two", "sums"] } })
+
+// A gathered list naming a node of another artifact type.
+Pipeline.make("bad")
+  .stage("gen", generate, {})
+  .stage("one", sum, { inputs: { numbers: "gen" } })
+  // @ts-expect-error
+  .stage("report", describeTotals, { inputs: { totals: ["one", "gen"] } })
+
+// A list wired to a single-artifact input.
+Pipeline.make("bad")
+  .stage("gen", generate, {})
+  // @ts-expect-error
+  .stage("sum", sum, { inputs: { numbers: ["gen"] } })

@@ -36,6 +36,25 @@ describe("executor", () => {
     expect(JSON.parse(raw)).toBe("x2=20,x10=100")
   })
 
+  it("gathers a list of nodes and fan-out groups into a many input, by node name, and reruns it when one source changes", async () => {
+    const dir = await tempDir("exec")
+    const gather = (scale: number) =>
+      Pipeline.make("gather")
+        .stage("gen", generate, { config: { count: 3 } })
+        .stage("one", sum, { inputs: { numbers: "gen" } })
+        .fanOut("scaled", sum, { inputs: { numbers: "gen" }, over: { x2: { scale: 2 }, x10: { scale } } })
+        .stage("all", describeTotals, { inputs: { totals: ["scaled", "one"] } })
+        .build()
+    const first = await runPipeline(dir, gather(10))
+    expect(statuses(first)).toEqual({ gen: "ran", one: "ran", "scaled[x2]": "ran", "scaled[x10]": "ran", all: "ran" })
+    const plan = await planPipeline(dir, gather(10))
+    const all = plan.nodes.find((n) => n.node.name === "all")!
+    const raw = await fs.readFile(path.join(dir, "entries", all.key.slice(0, 2), all.key, "payload", "value.json"), "utf8")
+    expect(JSON.parse(raw)).toBe("scaled[x2]=12,scaled[x10]=60,one=6")
+    const second = await runPipeline(dir, gather(5))
+    expect(statuses(second)).toEqual({ gen: "cached", one: "cached", "scaled[x2]": "cached", "scaled[x10]": "ran", all: "ran" })
+  })
+
   it("a config change reruns exactly that stage and its descendants", async () => {
     const dir = await tempDir("exec")
     await runPipeline(dir, pipeline(3, 1))

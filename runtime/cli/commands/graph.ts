@@ -4,7 +4,7 @@
  * The pipeline's DAG, fan-out items expanded, for docs and reviews.
  */
 import { Effect } from "effect"
-import type { Pipeline } from "../../../dsl/Pipeline.ts"
+import { inputSources, type Pipeline } from "../../../dsl/Pipeline.ts"
 import { parse, requirePositional, UsageError } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
@@ -19,11 +19,7 @@ interface Edge {
 
 export const edges = (p: Pipeline<any>): ReadonlyArray<Edge> =>
   p.nodes.flatMap((n) =>
-    Object.entries(n.inputs).flatMap(([input, from]) => {
-      const group = p.groups.get(from)
-      const sources = group === undefined ? [from] : group.items.map((i) => `${from}[${i}]`)
-      return sources.map((s) => ({ from: s, to: n.name, input }))
-    }),
+    Object.entries(n.inputs).flatMap(([input, from]) => inputSources(p, from).map((s) => ({ from: s.node, to: n.name, input }))),
   )
 
 const mermaidId = (name: string) => name.replace(/[^A-Za-z0-9_]/g, "_")
