@@ -54,22 +54,34 @@ const nativeDetail = (): string => `tfjs-core ${tf.version_core}, libtensorflow`
 
 let nativeModule: typeof import("../native/NativeBackend.ts") | undefined
 let nativeLibrary = "oneDNN"
-let fallbackAnnounced = false
+let nativeUnavailable: { readonly line: (next: string) => string; readonly announce: boolean } | undefined
 
 /**
- * Loads the native kernel layer; when its addon is absent, says so once on
- * stderr (the line of `nativeFallbackLine`) and fails, so selection moves on.
+ * Loads the native kernel layer; when its addon is absent, fails so selection
+ * moves on, and remembers why: `nativeFallbackNote` gives the one line to
+ * print once automatic selection settles on another backend (not printed when
+ * `native` was forced: the selection error says it then).
  */
 const loadNative = async (): Promise<string> => {
   nativeModule = await import("../native/NativeBackend.ts")
   const r = nativeModule.loadNativeBackend()
   if (!r.ok) {
-    if (!fallbackAnnounced && r.error._tag !== "NativeDisabled") process.stderr.write(`${nativeModule.nativeFallbackLine(r.error)}\n`)
-    fallbackAnnounced = true
+    const m = nativeModule
+    const error = r.error
+    nativeUnavailable = { line: (next) => m.nativeFallbackLine(error, next), announce: error._tag !== "NativeDisabled" }
     throw r.error
   }
   nativeLibrary = r.library
   return tf.version_core
+}
+
+let fallbackAnnounced = false
+
+/** The line saying the native layer is absent and `next` is used instead, once per process; `undefined` otherwise. */
+export const nativeFallbackNote = (next: string): string | undefined => {
+  if (fallbackAnnounced || nativeUnavailable === undefined || !nativeUnavailable.announce) return undefined
+  fallbackAnnounced = true
+  return nativeUnavailable.line(next)
 }
 
 export const candidates: ReadonlyArray<Candidate> = [

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { BackendNotAvailable, NoBackendAvailable, UnknownBackendName } from "../errors.ts"
 import { registerTfjsGradients } from "./gradients.ts"
-import { backendNames, type BackendInfo, type BackendName, type Candidate, candidates, isBackendName } from "./candidates.ts"
+import { backendNames, type BackendInfo, type BackendName, type Candidate, candidates, isBackendName, nativeFallbackNote } from "./candidates.ts"
 
 /** Which backend the user asked for, and where the request came from. */
 export interface BackendRequest {
@@ -72,7 +72,8 @@ const infoOf = (c: Candidate): BackendInfo => ({ name: c.name, version: versions
 
 /**
  * Selects and activates a backend. `--backend` wins over `SSL_KD_BACKEND`;
- * without either, the preference order is node-gpu, node, wasm, cpu.
+ * without either, the preference order is node-gpu, node, native, wasm, cpu
+ * (when the native layer is absent, one line on stderr says which one is used).
  */
 export const selectBackend = (
   request: BackendRequest = {},
@@ -100,7 +101,13 @@ export const selectBackend = (
     const attempts: Array<{ name: string; reason: string }> = []
     for (const c of candidates) {
       const reason = yield* Effect.promise(() => activate(c))
-      if (reason === undefined) return infoOf(c)
+      if (reason === undefined) {
+        if (attempts.some((a) => a.name === "native")) {
+          const note = nativeFallbackNote(c.name)
+          if (note !== undefined) process.stderr.write(`${note}\n`)
+        }
+        return infoOf(c)
+      }
       attempts.push({ name: c.name, reason })
     }
     return yield* new NoBackendAvailable({ attempts })
