@@ -17,7 +17,7 @@ export {
 } from "./attentionDistance.ts"
 export { InvalidAnalysisOption, InvalidAttentionShape, KnnInputMismatch } from "./errors.ts"
 export { checkKnn, knnClassify, type KnnInput, type KnnOptions, type KnnResult } from "./knn.ts"
-export { checkLineChart, type LineChart, lineChartSvg, type LineSeries, svgToPng } from "./plot.ts"
+export { type BarChart, barChartSvg, type BarSeries, checkBarChart, checkLineChart, type LineChart, lineChartSvg, type LineSeries, svgToPng } from "./plot.ts"
 export {
   argmaxHead,
   attentionConfidence,

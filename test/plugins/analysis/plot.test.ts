@@ -1,11 +1,13 @@
 /**
  * The attention-distance line chart: deterministic SVG with axis labels,
  * ticks, one polyline and legend entry per teacher, escaped names, typed
- * refusals; and a PNG of the SVG's size through sharp.
+ * refusals; the grouped bar chart (Figure 3): one labelled bar per value,
+ * "n/a" for a missing one, multi-line group labels; and a PNG of the SVG's
+ * size through sharp.
  */
 import sharp from "sharp"
 import { describe, expect, it } from "vitest"
-import { InvalidAnalysisOption, lineChartSvg, svgToPng } from "../../../plugins/analysis/index.ts"
+import { barChartSvg, InvalidAnalysisOption, lineChartSvg, svgToPng } from "../../../plugins/analysis/index.ts"
 
 const chart = {
   title: "Mean attention distance",
@@ -44,7 +46,56 @@ describe("lineChartSvg", () => {
   })
 })
 
+const bars = {
+  title: "Top-1",
+  yLabel: "top-1 (%)",
+  yMax: 100,
+  groups: ["fashion-mnist\nhead", "cifar-10\nlinear-probe"],
+  series: [
+    { name: "baseline", values: [80, 40] },
+    { name: "kd <dino>", values: [81.25] },
+    { name: "ours", values: [83.5, undefined] },
+  ],
+}
+
+describe("barChartSvg", () => {
+  it("is deterministic; one labelled bar per value, n/a for missing ones, legend and group lines", () => {
+    const svg = barChartSvg(bars)
+    expect(barChartSvg(bars)).toBe(svg)
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true)
+    // 4 bars + background + 3 legend swatches.
+    expect(svg.match(/<rect /g)?.length).toBe(1 + 4 + 3)
+    for (const v of ["80.0", "40.0", "81.3", "83.5"]) expect(svg).toContain(`>${v}</text>`)
+    expect(svg.match(/>n\/a</g)?.length).toBe(2)
+    expect(svg).toContain(">kd &lt;dino&gt;</text>")
+    expect(svg).toContain(">linear-probe</tspan>")
+    expect(svg).toContain(">top-1 (%)</text>")
+    for (const t of ["0", "20", "40", "60", "80", "100"]) expect(svg).toContain(`text-anchor="end">${t}</text>`)
+  })
+
+  it("puts a bar of the axis maximum at the top of the plot area", () => {
+    const svg = barChartSvg({ groups: ["a"], series: [{ name: "s", values: [10] }], yMax: 10, width: 300, height: 200 })
+    // Margins: top 24, bottom 36 + 14 (one label line): the bar spans y 24 .. 150.
+    expect(svg).toMatch(/<rect x="[\d.]+" y="24" width="[\d.]+" height="126" fill=/)
+  })
+
+  it("refuses no groups, no series, too many values, negative or non-finite values", () => {
+    expect(() => barChartSvg({ groups: [], series: [{ name: "s", values: [] }] })).toThrowError(InvalidAnalysisOption)
+    expect(() => barChartSvg({ groups: ["a"], series: [] })).toThrowError(/series = 0 is invalid/)
+    expect(() => barChartSvg({ groups: ["a"], series: [{ name: "s", values: [1, 2] }] })).toThrowError(/at most one value per group/)
+    expect(() => barChartSvg({ groups: ["a"], series: [{ name: "s", values: [-1] }] })).toThrowError(/finite values >= 0/)
+    expect(() => barChartSvg({ groups: ["a"], series: [{ name: "s", values: [Number.POSITIVE_INFINITY] }] })).toThrowError(/finite values >= 0/)
+  })
+})
+
 describe("svgToPng", () => {
+  it("renders a bar chart at its pixel size", async () => {
+    const svg = barChartSvg(bars)
+    const [w, h] = (/width="([\d.]+)" height="([\d.]+)"/.exec(svg) ?? []).slice(1).map(Number)
+    const meta = await sharp(await svgToPng(svg)).metadata()
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", w, h])
+  })
+
   it("renders a PNG of the SVG's pixel size", async () => {
     const png = await svgToPng(lineChartSvg(chart))
     expect(Array.from(png.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])

@@ -9,7 +9,7 @@
 import { Effect, Schema } from "effect"
 import { Artifact, Stage, StageContext } from "../../../../dsl/index.ts"
 import type { ValueOf } from "../../../../dsl/Artifact.ts"
-import { lineChartSvg, svgToPng } from "../../../analysis/plot.ts"
+import { type LineChart, lineChartSvg, svgToPng } from "../../../analysis/plot.ts"
 import { TeacherStepError } from "../../../teachers/errors.ts"
 import { AttentionDistances } from "./attentionStage.ts"
 
@@ -23,6 +23,24 @@ export const deepMean = (c: Curve): number => {
   return deep.reduce((a, b) => a + b, 0) / Math.max(1, deep.length)
 }
 
+/** Figure 1's default title. */
+export const FIGURE1_TITLE = "Mean attention distance per layer (paper, Figure 1)"
+
+/**
+ * Figure 1 as a chart: one line per curve (mean over heads per layer, layers
+ * counted from 1), named `teacher (family)` unless `name` says otherwise.
+ * Shared by this stage and `paper/report`.
+ */
+export const figure1Chart = <C extends Pick<Curve, "teacher" | "family" | "mean">>(
+  curves: ReadonlyArray<C>,
+  o: { readonly title?: string; readonly name?: (c: C) => string } = {},
+): LineChart => ({
+  title: o.title ?? FIGURE1_TITLE,
+  xLabel: "layer",
+  yLabel: "mean attention distance (px)",
+  series: curves.map((c) => ({ name: o.name?.(c) ?? `${c.teacher} (${c.family})`, values: c.mean })),
+})
+
 const utf8 = new TextEncoder()
 
 export const attentionFigure = Stage.make({
@@ -35,12 +53,7 @@ export const attentionFigure = Stage.make({
     Effect.gen(function* () {
       const ctx = yield* StageContext
       const curves = [inputs.contrastive, inputs.masked, inputs.reference]
-      const svg = lineChartSvg({
-        title: "Mean attention distance per layer (paper, Figure 1)",
-        xLabel: "layer",
-        yLabel: "mean attention distance (px)",
-        series: curves.map((c) => ({ name: `${c.teacher} (${c.family})`, values: c.mean })),
-      })
+      const svg = lineChartSvg(figure1Chart(curves))
       const png = yield* Effect.tryPromise({
         try: () => svgToPng(svg),
         catch: (e) => new TeacherStepError({ stage: "teachers/attention-figure", epoch: 0, step: 0, reason: `PNG rendering failed: ${String(e)}` }),
