@@ -345,3 +345,47 @@ export const resolveNodeNames = (pipeline: Pipeline<any>, name: string): Effect.
   const known = [...new Set(pipeline.nodes.flatMap((n) => (n.group === undefined ? [n.name] : [n.group.name, n.name])))]
   return Effect.fail(new UnknownNameError({ what: `stage of pipeline ${pipeline.name}`, name, known, suggestions: suggest(name, known) }))
 }
+
+/**
+ * A pipeline whose shape depends on the preset: one built pipeline per
+ * preset name, for scales that differ in more than config values (e.g.
+ * teachers loaded from checkpoint files instead of pretrained, or one seed
+ * versus three). `ssl-kd run file.ts --preset NAME` picks the member named
+ * NAME (and applies that member's own preset NAME, if it defines one);
+ * without `--preset`, the `default` member runs.
+ *
+ * @example
+ * const build = (scale: "smoke" | "demo") => Pipeline.make("paper")...build()
+ * export default Pipeline.family("paper", { smoke: build("smoke"), demo: build("demo") }, "demo")
+ */
+export interface PipelineFamily<R = never> {
+  readonly _tag: "PipelineFamily"
+  readonly name: string
+  readonly members: Readonly<Record<string, Pipeline<R>>>
+  readonly default: string
+}
+
+/** Bundle per-preset pipelines; each member gets an (empty) preset of its own name if it lacks one. */
+export const family = <const M extends Record<string, Pipeline<any>>>(
+  name: string,
+  members: M,
+  defaultMember: keyof M & string,
+): PipelineFamily<M[keyof M] extends Pipeline<infer R> ? R : never> => {
+  const problems: Array<DefinitionProblem> = []
+  if (Object.keys(members).length === 0) problems.push({ kind: "missing-input", message: `pipeline family "${name}" has no members` })
+  if (!(defaultMember in members)) problems.push({ kind: "unknown-name", message: `pipeline family "${name}": default member "${defaultMember}" is not one of ${Object.keys(members).map((m) => `"${m}"`).join(", ")}` })
+  if (problems.length > 0) throw new PipelineDefinitionError({ pipeline: name, problems })
+  const withOwnPreset = Object.fromEntries(
+    Object.entries(members).map(([preset, p]) => [preset, preset in p.presets ? p : { ...p, presets: { ...p.presets, [preset]: {} } }]),
+  )
+  return { _tag: "PipelineFamily", name, members: withOwnPreset as never, default: defaultMember }
+}
+
+/** The member of a family for `preset` (its default when undefined), failing with "did you mean" for unknown names. */
+export const familyMember = <R>(f: PipelineFamily<R>, preset: string | undefined): Effect.Effect<Pipeline<R>, UnknownNameError> => {
+  const chosen = preset ?? f.default
+  const member = f.members[chosen]
+  if (member !== undefined) return Effect.succeed(member)
+  const known = Object.keys(f.members)
+  return Effect.fail(new UnknownNameError({ what: `preset of pipeline ${f.name}`, name: chosen, known, suggestions: suggest(chosen, known) }))
+}

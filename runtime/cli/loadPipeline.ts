@@ -1,13 +1,15 @@
 /**
  * Loading a pipeline file written in TypeScript (run through tsx). Its default
- * export (or an export named `pipeline`) must be a pipeline or a pipeline
- * builder. Every way this can go wrong is a typed error naming the file.
+ * export (or an export named `pipeline`) must be a pipeline, a pipeline
+ * builder, or a pipeline family (`Pipeline.family`: one pipeline per preset,
+ * picked by `preset`). Every way this can go wrong is a typed error naming
+ * the file.
  */
 import { existsSync } from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Data, Effect } from "effect"
-import { PipelineBuilder, type Pipeline } from "../../dsl/Pipeline.ts"
+import { familyMember, PipelineBuilder, type Pipeline, type PipelineFamily } from "../../dsl/Pipeline.ts"
 
 export class PipelineLoadError extends Data.TaggedError("PipelineLoadError")<{
   readonly file: string
@@ -21,8 +23,11 @@ export class PipelineLoadError extends Data.TaggedError("PipelineLoadError")<{
 const isPipeline = (v: unknown): v is Pipeline<any> =>
   typeof v === "object" && v !== null && (v as { _tag?: unknown })._tag === "Pipeline"
 
-/** Import `file` and return its pipeline. */
-export const loadPipeline = (file: string, cwd: string = process.cwd()) =>
+const isFamily = (v: unknown): v is PipelineFamily<any> =>
+  typeof v === "object" && v !== null && (v as { _tag?: unknown })._tag === "PipelineFamily"
+
+/** Import `file` and return its pipeline (for a family, the member of `preset`). */
+export const loadPipeline = (file: string, cwd: string = process.cwd(), preset?: string | undefined) =>
   Effect.gen(function* () {
     const abs = path.resolve(cwd, file)
     if (!existsSync(abs)) return yield* new PipelineLoadError({ file, reason: "no such file" })
@@ -40,6 +45,7 @@ export const loadPipeline = (file: string, cwd: string = process.cwd()) =>
       },
     })
     const candidate = mod.default ?? mod.pipeline
+    if (isFamily(candidate)) return yield* familyMember(candidate, preset)
     if (candidate instanceof PipelineBuilder) {
       return yield* Effect.try({
         try: () => candidate.build(),

@@ -9,7 +9,7 @@ import { parse, requirePositional, UsageError } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 
-const usage = "ssl-kd graph <pipeline.ts> [--format mermaid|dot|json]"
+const usage = "ssl-kd graph <pipeline.ts> [--format mermaid|dot|json] [--preset P]"
 
 interface Edge {
   readonly from: string
@@ -54,13 +54,13 @@ export const command: CliCommand = {
   usage,
   run: (argv, io) =>
     Effect.gen(function* () {
-      const { values, positionals } = yield* parse("graph", usage, argv, { format: { type: "string" } })
+      const { values, positionals } = yield* parse("graph", usage, argv, { format: { type: "string" }, preset: { type: "string" } })
       const file = yield* requirePositional("graph", usage, positionals, 0, "the pipeline file")
       const format = values.format ?? "mermaid"
       if (format !== "mermaid" && format !== "dot" && format !== "json") {
         return yield* new UsageError({ command: "graph", usage, problem: `--format ${format}: expected mermaid, dot or json` })
       }
-      const p = yield* loadPipeline(file, io.cwd)
+      const p = yield* loadPipeline(file, io.cwd, values.preset)
       io.out(format === "mermaid" ? toMermaid(p) : format === "dot" ? toDot(p) : JSON.stringify(toJson(p), null, 2))
       return 0
     }),

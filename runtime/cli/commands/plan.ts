@@ -22,7 +22,7 @@ export const command: CliCommand = {
       const { values, positionals } = yield* parse("plan", usage, argv, { ...commonOptions, force: { type: "string", multiple: true } })
       const file = yield* requirePositional("plan", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("plan", usage, values.set ?? [])
-      const pipeline = yield* loadPipeline(file, io.cwd)
+      const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
       const plan = yield* Executor.use((e) => e.plan(pipeline, { preset: values.preset, force: values.force ?? [], set })).pipe(
         Effect.provide(executorLayer(io, { ...values, quiet: true })),
       )
