@@ -177,7 +177,6 @@ export const fromDeclarations = <R = never>(
           problems.push({ kind: "wrong-input", message: `node "${d.name}": input "${input}" expects one ${wanted}, but is wired to a list (${from.map((f) => `"${f}"`).join(", ")}); only Artifact.many inputs gather lists` })
           continue
         }
-        if (from.length === 0) problems.push({ kind: "missing-input", message: `node "${d.name}" (stage ${d.stage.name}): input "${input}" is wired to an empty list` })
         const seen = new Set<string>()
         for (const f of from) {
           if (seen.has(f)) problems.push({ kind: "duplicate-name", message: `node "${d.name}": input "${input}" lists "${f}" twice` })
@@ -389,3 +388,29 @@ export const familyMember = <R>(f: PipelineFamily<R>, preset: string | undefined
   const known = Object.keys(f.members)
   return Effect.fail(new UnknownNameError({ what: `preset of pipeline ${f.name}`, name: chosen, known, suggestions: suggest(chosen, known) }))
 }
+
+/**
+ * A node declaration for pipelines assembled by code (loops over seeds,
+ * datasets or scales) with `fromDeclarations`: the config (and a fan-out's
+ * item patches) is type-checked against the stage and every input must be
+ * wired; which upstream produces what is checked by `fromDeclarations`.
+ *
+ * @example
+ * const nodes = seeds.map((s) => Pipeline.node(`student-s${s}`, trainStudent, { config: { seed: s } }))
+ */
+export const node = <S extends AnyStage>(
+  name: string,
+  stage: S,
+  options: ([keyof S["inputs"]] extends [never] ? { readonly inputs?: {} } : { readonly inputs: { readonly [K in keyof S["inputs"]]: WiredSource } }) & {
+    readonly config?: ConfigPatch<S>
+    readonly over?: Readonly<Record<string, ConfigPatch<S>>>
+    readonly concurrency?: number
+  },
+): NodeDeclaration => ({
+  name,
+  stage,
+  inputs: (options.inputs ?? {}) as Readonly<Record<string, WiredSource>>,
+  config: (options.config ?? {}) as Readonly<Record<string, unknown>>,
+  ...(options.over === undefined ? {} : { over: options.over as Readonly<Record<string, Readonly<Record<string, unknown>>>> }),
+  ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+})

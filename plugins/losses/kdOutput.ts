@@ -51,16 +51,19 @@ export interface KdOutputOptions {
   readonly lambda?: number
   /** T > 0 (default 1). */
   readonly temperature?: number
+  /** Component names of the two teachers (default `cl`, `mim`; the registry entry uses the roles read). */
+  readonly names?: { readonly cl?: string; readonly mim?: string }
 }
 
 /**
  * Eq. 1 on tensors: `cl` / `mim` logits may be undefined when their weight
- * (l1, 1 - l1) is 0. Components `cl` and `mim`: each T²·KL, unweighted.
+ * (l1, 1 - l1) is 0. Components `cl` and `mim` (or `names`): each T²·KL,
+ * unweighted. Single-teacher KD is l1 = 1 with the teacher in the `cl` slot.
  */
 export const kdOutput = (student: tf.Tensor, cl: tf.Tensor | undefined, mim: tf.Tensor | undefined, o: KdOutputOptions = {}): LossResult => {
   const l1 = o.lambda ?? 0.5
   const t = o.temperature ?? 1
-  const terms: Array<[string, number, tf.Tensor | undefined]> = [["cl", l1, cl], ["mim", 1 - l1, mim]]
+  const terms: Array<[string, number, tf.Tensor | undefined]> = [[o.names?.cl ?? "cl", l1, cl], [o.names?.mim ?? "mim", 1 - l1, mim]]
   const components: Record<string, tf.Scalar> = {}
   const weighted: Array<tf.Scalar> = []
   for (const [role, w, z] of terms) {
@@ -76,7 +79,10 @@ export const kdOutput = (student: tf.Tensor, cl: tf.Tensor | undefined, mim: tf.
 
 const Unit = Config.UnitInterval
 
-/** The registry entry: params `{ lambda = 0.5, temperature = 1, student = "student", cl = "cl", mim = "mim" }` (roles). */
+/**
+ * The registry entry: params `{ lambda = 0.5, temperature = 1, student = "student", cl = "cl", mim = "mim" }`
+ * (roles); components are named by the roles (`kd-output/cl`, or `kd-output/teacher` with `cl: "teacher"`).
+ */
 export const kdOutputLoss = defineLoss({
   key: "kd-output",
   description: "eq. 1: l1·KL(p_CL || p_S) + (1 - l1)·KL(p_MIM || p_S) on softened outputs, T² scaled",
@@ -91,6 +97,6 @@ export const kdOutputLoss = defineLoss({
     const z = need("kd-output", inputs, p.student, "logits")
     const cl = p.lambda === 0 ? undefined : need("kd-output", inputs, p.cl, "logits")
     const mim = p.lambda === 1 ? undefined : need("kd-output", inputs, p.mim, "logits")
-    return kdOutput(z, cl, mim, { lambda: p.lambda, temperature: p.temperature })
+    return kdOutput(z, cl, mim, { lambda: p.lambda, temperature: p.temperature, names: { cl: p.cl, mim: p.mim } })
   },
 })

@@ -30,18 +30,23 @@ export const studentInfo = (
   losses: { epochs: [], steps: [] },
 })
 
-/** The first reason `teacher` (role `cl` / `mim`) and its selection cannot serve `student` on `set`, or `undefined`. */
+/**
+ * The first reason `teacher` (role `cl` / `mim` / `teacher`) and its head
+ * selection cannot serve `student` on `set`, or `undefined`. Without a
+ * selection (output KD only, no attention map read) the token counts need not
+ * match: the teacher sees the batch resized to its own input size.
+ */
 export const checkTeacher = (
   stage: string,
-  role: "cl" | "mim",
+  role: string,
   teacher: AdaptedTeacherValue,
-  selection: HeadSelectionValue,
+  selection: HeadSelectionValue | undefined,
   student: TeacherInfo,
   set: ImageSet,
 ): TeacherStageConfigError | DistillTokenMismatch | undefined => {
   const t = teacher.info
   const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage, field, value: JSON.stringify(value), expected })
-  if (tokenCount(t.config) !== tokenCount(student.config)) {
+  if (selection !== undefined && tokenCount(t.config) !== tokenCount(student.config)) {
     return new DistillTokenMismatch({ stage, role, teacher: t.teacher, teacherConfig: t.config, student: student.arch, studentConfig: student.config })
   }
   const classes = teacher.adaptation.classes
@@ -51,6 +56,7 @@ export const checkTeacher = (
   if (set.channels !== t.config.inChans && set.channels !== 1) {
     return bad("dataset", `${set.name} (${set.channels} channels)`, `${t.config.inChans} channels, or 1 (grey, repeated) for ${role} teacher ${t.teacher}`)
   }
+  if (selection === undefined) return undefined
   if (selection.teacher !== t.teacher) return bad(`${role}Heads.teacher`, selection.teacher, `the ${role} teacher's name, ${t.teacher} (a selection made on another teacher)`)
   if (!(selection.layer >= 0 && selection.layer < t.config.depth)) {
     return bad(`${role}Heads.layer`, selection.layer, `a block of ${t.teacher} (0..${t.config.depth - 1})`)

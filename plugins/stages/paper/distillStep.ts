@@ -18,7 +18,7 @@ import { labelsToTensor } from "../../datasets/tensors.ts"
 import type { CompositeLoss } from "../../losses/compose.ts"
 import type { ModelOutputs } from "../../losses/loss.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
-import { forwardHead, forwardIntermediates } from "../../models/vit/forward.ts"
+import { forward, forwardHead, forwardIntermediates } from "../../models/vit/forward.ts"
 import type { VitModel } from "../../models/vit/model.ts"
 import type { TeacherInfo } from "../../teachers/artifact.ts"
 import type { AdamW } from "../../training/adamw.ts"
@@ -52,25 +52,26 @@ export class DistillTokenMismatch extends Data.TaggedError("DistillTokenMismatch
 
 /** One model of the joint step: its role in the loss, its input convention, the layer it exposes, what trains. */
 export interface JointMember {
-  /** Loss role: `student`, `cl`, `mim`. */
+  /** Loss role: `student`, `cl`, `mim`, `teacher`. */
   readonly role: string
   readonly model: VitModel
   /** Input size, channels and normalization (`teacherInput`). */
   readonly info: TeacherInfo
-  /** Block whose attention maps the loss reads (0-based). */
-  readonly layer: number
+  /** Block whose attention maps the loss reads (0-based); `undefined`: logits only (no attention term reads this model). */
+  readonly layer: number | undefined
   /** Trainable parameters by timm name (empty: frozen). */
   readonly params: ReadonlyMap<string, tf.Variable>
   readonly optimizer: AdamW
 }
 
-/** Logits and the distilled layer's attention [B, H, T, T] of `m` on a batch; call inside `tf.tidy`. */
+/** Logits and the distilled layer's attention [B, H, T, T] of `m` on a batch (logits only without a layer); call inside `tf.tidy`. */
 export const memberOutputs = (m: JointMember, images: ImageBatch): ModelOutputs => {
   let x = teacherInput(images, m.info)
   const size = m.info.config.imgSize
   if (x.shape[2] !== size || x.shape[3] !== size) {
     x = tf.transpose(tf.image.resizeBilinear(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, [size, size]), [0, 3, 1, 2])
   }
+  if (m.layer === undefined) return { logits: forward(m.model, x) }
   const out = forwardIntermediates(m.model, x, { indices: [m.layer], attention: true })
   const attention = out.intermediates[0]?.attn
   if (attention === undefined) throw new TypeError(`${m.role}: block ${m.layer} returned no attention map`)

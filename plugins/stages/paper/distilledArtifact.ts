@@ -1,12 +1,19 @@
 /**
- * The `DistilledStudent` artifact: a student ViT trained by the paper's
- * one-stage joint distillation (sec. 3.4, eq. 4). It is a `TeacherWeights`
+ * The `DistilledStudent` artifact: a student ViT trained by one of the
+ * paper's Table 2 recipes: the one-stage joint distillation (sec. 3.4, eq. 4,
+ * `method: "joint"`, two teachers), two-stage KD from one fine-tuned teacher
+ * (`"kd-single"`, eq. 1 with one teacher) or the student alone on its CE
+ * (`"student-alone"`, the baseline, no teacher). It is a `TeacherWeights`
  * value (student weights under timm names, with its classification head;
  * `modelFromWeights`, `top1` and the evaluate stages read it as they read a
- * teacher) plus the record of the run (`distillation.json`): the teachers and
- * AC-selected heads used, the loss terms, the per-epoch mean of every logged
- * loss component (eq. 1, 3, 4 parts), and the time. Files: `teacher.json`,
- * `weights.safetensors`, `distillation.json`.
+ * teacher) plus the record of the run (`distillation.json`): the method, the
+ * teachers (0, 1 or 2) and AC-selected heads used, the loss terms, the
+ * per-epoch mean of every logged loss component (eq. 1, 3, 4 parts), and the
+ * time. Files: `teacher.json`, `weights.safetensors`, `distillation.json`.
+ *
+ * A `distillation.json` of the earlier two-teacher form (`cl`, `mim` fields,
+ * no `method` / `teachers`) does not decode: `ArtifactDecodeError` naming the
+ * file and the missing fields (its cache key also differs: the code changed).
  */
 import { Effect, Schema } from "effect"
 import { Artifact } from "../../../dsl/index.ts"
@@ -14,16 +21,24 @@ import { LossCurves, TeacherWeights, type TeacherWeightsValue } from "../../teac
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
-/** One teacher of the joint run: who, how it kept training, which map eq. 3 read. */
+/** One teacher of the run: its loss role, who, how it kept training, which map eq. 3 read. */
 export const DistillTeacherInfo = Schema.Struct({
+  /** Loss role: `cl` / `mim` (joint), `teacher` (kd-single). */
+  role: Schema.String,
   teacher: Schema.String,
-  /** `partial-1` (eq. 4: the teacher trains its head + last block on its CE) or `frozen`. */
+  /** `partial-1` (eq. 4: the teacher trains its head + last block on its CE) or `frozen` (two-stage KD). */
   mode: Schema.String,
+  /** Scalar parameters the teacher trained during the run (0 when frozen). */
   trainable: Count,
-  /** Distilled block and the head chosen by Attention Confidence (eq. 2). */
-  layer: Count,
-  head: Count,
+  /** Distilled block and the head chosen by Attention Confidence (eq. 2); absent when no attention map is read (kd-single). */
+  layer: Schema.optional(Count),
+  head: Schema.optional(Count),
 })
+export type DistillTeacherInfo = typeof DistillTeacherInfo.Type
+
+/** Which Table 2 row the student is: ours (eq. 4), single-teacher KD, or the baseline without KD. */
+export const DistillMethod = Schema.Literals(["joint", "kd-single", "student-alone"])
+export type DistillMethod = typeof DistillMethod.Type
 
 /** How the student was distilled. */
 export const DistillationInfo = Schema.Struct({
@@ -36,10 +51,11 @@ export const DistillationInfo = Schema.Struct({
   lr: Schema.Finite,
   weightDecay: Schema.Finite,
   seed: Schema.Int,
-  /** The student's distilled block (A1_S, A2_S of eq. 3 come from its heads). */
-  studentLayer: Count,
-  cl: DistillTeacherInfo,
-  mim: DistillTeacherInfo,
+  method: DistillMethod,
+  /** The student's distilled block (A1_S, A2_S of eq. 3 come from its heads); absent when no attention is distilled. */
+  studentLayer: Schema.optional(Count),
+  /** 2 (joint: `cl`, `mim`), 1 (kd-single) or 0 (student-alone), in loss-role order. */
+  teachers: Schema.Array(DistillTeacherInfo),
   /** The composed loss's terms (weight 0: skipped). */
   terms: Schema.Array(Schema.Struct({ name: Schema.String, key: Schema.String, weight: Schema.Finite })),
   /** Total loss: mean per epoch and every step. */
@@ -72,6 +88,14 @@ export const DistilledStudent = Artifact.make<typeof NAME, DistilledStudentValue
       const json = files.get("distillation.json")
       if (json === undefined) return yield* new Artifact.ArtifactDecodeError({ artifact: NAME, file: "distillation.json", reason: "missing" })
       const distillation = yield* codec.decode(new Map([["value.json", json]])).pipe(Effect.mapError((e) => rename(e, "distillation.json")))
+      const expected = { joint: 2, "kd-single": 1, "student-alone": 0 }[distillation.method]
+      if (distillation.teachers.length !== expected) {
+        return yield* new Artifact.ArtifactDecodeError({
+          artifact: NAME,
+          file: "distillation.json",
+          reason: `method ${distillation.method} has ${distillation.teachers.length} teachers, expected ${expected}`,
+        })
+      }
       if (weights.info.config.numClasses !== distillation.classes.length) {
         return yield* new Artifact.ArtifactDecodeError({
           artifact: NAME,

@@ -10,7 +10,9 @@
  * alone on the same batches ends (the KD terms send it no gradient); with
  * the KD weights 0 the student ends exactly where plain CE training ends (the
  * KD terms are the only coupling); a patch-size mismatch fails naming both
- * models; an interrupted run resumes to the same result; nothing leaks.
+ * models; an interrupted run resumes to the same result; nothing leaks; the
+ * record names both teachers (method `joint`) and a record of the earlier
+ * two-teacher form fails to decode with `ArtifactDecodeError`.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -109,11 +111,33 @@ describe("paper/joint-distill", () => {
     expect(d.components.total).toEqual(d.losses.epochs.map((x) => Math.fround(x)))
     expect(record.progress).toHaveLength(6)
     for (const p of record.progress) for (const n of COMPONENTS.slice(1)) expect(p.note).toMatch(new RegExp(`${n} -?\\d+\\.\\d{4}`))
-    expect(d).toMatchObject({ epochs: 2, epochsRunHere: 2, images: 48, studentLayer: 1, cl: { head: inputs.clHeads.best, layer: 1, mode: "partial-1", trainable: 13_098 } })
+    expect(d).toMatchObject({ method: "joint", epochs: 2, epochsRunHere: 2, images: 48, studentLayer: 1 })
+    expect(d.teachers).toEqual([
+      { role: "cl", teacher: inputs.cl.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: inputs.clHeads.best },
+      { role: "mim", teacher: inputs.mim.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: inputs.mimHeads.best },
+    ])
+    expect(full.student.info.origin).toMatchObject({ kind: "pretrained", objective: "joint distillation (eq. 4)", stage: "paper/joint-distill" })
     expect(d.terms.find((t) => t.name === "kd-attention")?.weight).toBe(1)
     const decoded = await Effect.runPromise(DistilledStudent.decode(new Map(DistilledStudent.encode(full.student).map((f) => [f.name, f.bytes]))))
     expect(decoded.distillation).toEqual(d)
     expect(same(decoded.state.get("head.weight")?.data, full.student.state.get("head.weight")?.data)).toBe(true)
+  })
+
+  it("refuses a distillation.json of the earlier two-teacher form, or with a teacher count its method does not have, with ArtifactDecodeError", async () => {
+    const files = new Map(DistilledStudent.encode(full.student).map((f) => [f.name, f.bytes]))
+    const record = JSON.parse(new TextDecoder().decode(files.get("distillation.json"))) as Record<string, unknown>
+    const { method: _m, teachers, studentLayer: _l, ...rest } = record
+    const [cl, mim] = teachers as Array<Record<string, unknown>>
+    const legacy = { ...rest, studentLayer: 1, cl, mim }
+    const decodeWith = (value: unknown) =>
+      Effect.runPromiseExit(DistilledStudent.decode(new Map([...files, ["distillation.json", new TextEncoder().encode(JSON.stringify(value))]])))
+    const old = await decodeWith(legacy)
+    expect(Exit.isFailure(old)).toBe(true)
+    const text = String(Exit.isFailure(old) ? old.cause : "")
+    expect(text).toContain("ArtifactDecodeError")
+    expect(text).toContain("distillation.json")
+    const wrongCount = await decodeWith({ ...record, method: "kd-single" })
+    expect(String(Exit.isFailure(wrongCount) ? wrongCount.cause : "decoded")).toContain("method kd-single has 2 teachers, expected 1")
   })
 
   it("trains each teacher's head, last block and final norm only, exactly as its own CE alone would", async () => {
