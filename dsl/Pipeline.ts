@@ -357,11 +357,11 @@ export const resolveNodeNames = (pipeline: Pipeline<any>, name: string): Effect.
  * const build = (scale: "smoke" | "demo") => Pipeline.make("paper")...build()
  * export default Pipeline.family("paper", { smoke: build("smoke"), demo: build("demo") }, "demo")
  */
-export interface PipelineFamily<R = never> {
+export interface PipelineFamily<R = never, K extends string = string> {
   readonly _tag: "PipelineFamily"
   readonly name: string
-  readonly members: Readonly<Record<string, Pipeline<R>>>
-  readonly default: string
+  readonly members: Readonly<Record<K, Pipeline<R>>>
+  readonly default: K
 }
 
 /** Bundle per-preset pipelines; each member gets an (empty) preset of its own name if it lacks one. */
@@ -369,7 +369,7 @@ export const family = <const M extends Record<string, Pipeline<any>>>(
   name: string,
   members: M,
   defaultMember: keyof M & string,
-): PipelineFamily<M[keyof M] extends Pipeline<infer R> ? R : never> => {
+): PipelineFamily<M[keyof M] extends Pipeline<infer R> ? R : never, keyof M & string> => {
   const problems: Array<DefinitionProblem> = []
   if (Object.keys(members).length === 0) problems.push({ kind: "missing-input", message: `pipeline family "${name}" has no members` })
   if (!(defaultMember in members)) problems.push({ kind: "unknown-name", message: `pipeline family "${name}": default member "${defaultMember}" is not one of ${Object.keys(members).map((m) => `"${m}"`).join(", ")}` })
@@ -383,7 +383,7 @@ export const family = <const M extends Record<string, Pipeline<any>>>(
 /** The member of a family for `preset` (its default when undefined), failing with "did you mean" for unknown names. */
 export const familyMember = <R>(f: PipelineFamily<R>, preset: string | undefined): Effect.Effect<Pipeline<R>, UnknownNameError> => {
   const chosen = preset ?? f.default
-  const member = f.members[chosen]
+  const member = (f.members as Readonly<Record<string, Pipeline<R> | undefined>>)[chosen]
   if (member !== undefined) return Effect.succeed(member)
   const known = Object.keys(f.members)
   return Effect.fail(new UnknownNameError({ what: `preset of pipeline ${f.name}`, name: chosen, known, suggestions: suggest(chosen, known) }))

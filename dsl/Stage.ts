@@ -59,6 +59,12 @@ export interface Stage<
   reads(config: C["Type"]): ReadonlyArray<string>
   // Method syntax on purpose: stages with specific inputs stay assignable to `AnyStage`.
   run(args: { readonly config: C["Type"]; readonly inputs: InputValues<I> }): Effect.Effect<ValueOf<O>, E, R | StageContext>
+  /**
+   * A few lines for the terminal about an output (e.g. a results table), which
+   * `ssl-kd run` prints after the run, whether the stage ran or was served
+   * from the cache; absent for most stages.
+   */
+  summary?(value: ValueOf<O>): string
   /** Declaration site, captured by `make` (undefined when not available). */
   readonly location: SourceLocation | undefined
 }
@@ -107,6 +113,7 @@ export const make = <
   readonly output: O
   readonly reads?: (config: C["Type"]) => ReadonlyArray<string>
   readonly run: (args: { readonly config: C["Type"]; readonly inputs: InputValues<I> }) => Effect.Effect<ValueOf<O>, E, R>
+  readonly summary?: (value: ValueOf<O>) => string
 }): Stage<Name, C, I, O, E, Exclude<R, never>> => {
   if (!STAGE_NAME.test(def.name)) {
     throw new TypeError(
@@ -122,6 +129,7 @@ export const make = <
     output: def.output,
     reads: def.reads ?? (() => []),
     run: def.run,
+    ...(def.summary === undefined ? {} : { summary: def.summary }),
     location: callerLocation(),
   }
 }

@@ -84,6 +84,12 @@ export const DistillConfig = Schema.Struct({
   teacherMode: Config.withDefault(Schema.Literals(["partial-1", "frozen"]), "partial-1"),
   /** The composed loss (roles `student`, `cl`, `mim`); absent `clHead` / `mimHead` of `kd-attention` come from the AC selection. */
   losses: Config.withDefault(LossTerms, defaultDistillLosses),
+  /** l1 of eq. 1, l2 of eq. 3 and the temperature T: written into the `kd-output` (lambda, temperature) and `kd-attention` (lambda) terms of `losses`. */
+  lambda1: Config.withDefault(Config.UnitInterval, 0.5),
+  lambda2: Config.withDefault(Config.UnitInterval, 0),
+  temperature: Config.withDefault(Config.Positive, 1),
+  /** The teacher heads eq. 3 distils: `ac`, each teacher's eq. 2 choice; `random`, a head drawn from `seed` (the ablation). Explicit `clHead` / `mimHead` in `losses` win. */
+  headChoice: Config.withDefault(Schema.Literals(["ac", "random"]), "ac"),
   /** The student's distilled block (negative from the end; -1: the last). */
   distilledLayer: Config.withDefault(Schema.Int, -1),
 })
@@ -258,17 +264,43 @@ export const runDistill = (plan: DistillPlan) =>
     )
   })
 
+/** Writes l1, l2 and T into the `kd-output` and `kd-attention` terms (other terms unchanged). */
+export const withLambdas = (
+  terms: ReadonlyArray<LossTerm>,
+  o: { readonly lambda1: number; readonly lambda2: number; readonly temperature: number },
+): ReadonlyArray<LossTerm> =>
+  terms.map((t) =>
+    t.key === "kd-output"
+      ? { ...t, params: { ...t.params, lambda: o.lambda1, temperature: o.temperature } }
+      : t.key === "kd-attention"
+        ? { ...t, params: { ...t.params, lambda: o.lambda2 } }
+        : t,
+  )
+
+/** A head in [0, heads) drawn from `seed` and the teacher's index (splitmix32): the random-head ablation of eq. 3. */
+export const randomHead = (seed: number, teacher: number, heads: number): number => {
+  let z = (Math.imul(seed | 0, 0x9e3779b9) + Math.imul(teacher + 1, 0x85ebca6b)) | 0
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad)
+  z = Math.imul(z ^ (z >>> 15), 0x735a2d97)
+  z ^= z >>> 15
+  return (z >>> 0) % Math.max(1, heads)
+}
+
 /** The stage's work; also returns the teachers' final weights (not part of the artifact; tests check Partial-1 with them). */
 export const runJointDistill = (c: DistillConfig, inputs: DistillInputs) =>
   Effect.gen(function* () {
-    const { teacherMode, losses: terms, distilledLayer, ...recipe } = c
+    const { teacherMode, losses: terms, distilledLayer, lambda1, lambda2, temperature, headChoice, ...recipe } = c
     const teacher = (role: "cl" | "mim"): DistillTeacher => ({ role, weights: inputs[role], mode: teacherMode, selection: inputs[`${role}Heads`] })
+    const head = (role: "cl" | "mim", index: number) => {
+      const selection = inputs[`${role}Heads`]
+      return headChoice === "ac" ? selection.best : randomHead(c.seed, index, selection.perHead.length)
+    }
     const r = yield* runDistill({
       stage: NAME,
       method: "joint",
-      objective: "joint distillation (eq. 4)",
+      objective: `joint distillation (eq. 4)${headChoice === "random" ? ", random teacher heads for eq. 3" : ""}`,
       recipe,
-      losses: fillSelectedHeads(terms, { cl: inputs.clHeads.best, mim: inputs.mimHeads.best }),
+      losses: fillSelectedHeads(withLambdas(terms, { lambda1, lambda2, temperature }), { cl: head("cl", 0), mim: head("mim", 1) }),
       distilledLayer,
       teachers: [teacher("cl"), teacher("mim")],
     })

@@ -37,6 +37,7 @@ import { figure1Svg, figure3Svg } from "./internal/figures.ts"
 import { renderHtml } from "./internal/html.ts"
 import { renderMarkdown } from "./internal/markdown.ts"
 import { ReportConfig, type ReportInputs, type ReportModel, reportModel } from "./internal/model.ts"
+import { summaryText } from "./internal/summary.ts"
 
 export { ReportRenderError } from "./errors.ts"
 export { compareLabels, ReportConfig, type ReportInputs, type ReportModel, reportModel } from "./internal/model.ts"
@@ -99,4 +100,8 @@ export const paperReport = Stage.make({
       yield* ctx.progress({ done: 1, total: 1 })
       return files
     }),
+  summary: (files) => {
+    const json = files.get("report.json")
+    return json === undefined ? "" : summaryText(JSON.parse(new TextDecoder().decode(json)) as ReportModel)
+  },
 })

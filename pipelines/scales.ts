@@ -1,0 +1,167 @@
+/**
+ * The four scales every paper pipeline runs at (DESIGN.md, "Presets"), in
+ * one place so that `paper.ts`, `baselines.ts`, `teacher-adaptation.ts`,
+ * `attention-distance.ts` and `ablations.ts` give their shared stages the
+ * very same configs, and the cache shares their work:
+ *
+ * - `smoke`: synthetic data, tiny models, seconds (the tests run it);
+ * - `demo`: Fashion-MNIST subsets, small ViTs, SSL teachers pretrained here,
+ *   minutes on 2 CPU cores (the README's main command);
+ * - `fmnist`: all of Fashion-MNIST, longer schedules, 3 seeds (hours);
+ * - `imagenet`: the paper's scale: ViT-B/16 DINO and MAE checkpoints from
+ *   files, a ViT-Ti/16 student, ImageNet-1k as an image folder, a GPU.
+ *
+ * The teachers' pretraining configs are those of `pipelines/teachers.ts`
+ * (its nodes and presets), so its cache entries serve every pipeline here.
+ */
+import type { adaptTeacher } from "../plugins/stages/paper/adapt.ts"
+import type { acSelect } from "../plugins/stages/paper/acSelect.ts"
+import type { evaluateTeacher } from "../plugins/stages/paper/evaluate.ts"
+import type { evaluate } from "../plugins/stages/paper/downstream.ts"
+import type { trainStudent } from "../plugins/stages/paper/baselines.ts"
+import type { attentionDistance } from "../plugins/stages/teachers/analysis/attentionStage.ts"
+import type { loadTeacherCheckpoint } from "../plugins/stages/teachers/load.ts"
+import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
+import teachers from "./teachers.ts"
+
+export const scaleNames = ["smoke", "demo", "fmnist", "imagenet"] as const
+export type Scale = (typeof scaleNames)[number]
+
+type Patch<S extends { readonly config: { readonly Encoded: unknown } }> = Partial<S["config"]["Encoded"]>
+
+/** Where a teacher comes from: pretrained here (the teachers pipeline's config) or a checkpoint file. */
+export type TeacherSource =
+  | { readonly kind: "pretrain"; readonly config: Readonly<Record<string, unknown>> }
+  | { readonly kind: "checkpoint"; readonly config: Patch<typeof loadTeacherCheckpoint> }
+
+/** Everything a scale fixes. */
+export interface ScaleSettings {
+  readonly scale: Scale
+  /** The downstream task the teachers are adapted to and the student is distilled on. */
+  readonly dataset: string
+  readonly teachers: { readonly dino: TeacherSource; readonly mae: TeacherSource; readonly random: Readonly<Record<string, unknown>> }
+  /** Adaptation (Table 1) without `mode` and `lr`; `lr` per mode. */
+  readonly adapt: Patch<typeof adaptTeacher>
+  readonly adaptLr: { readonly linear: number; readonly "partial-1": number; readonly full: number }
+  readonly teacherTop1: Patch<typeof evaluateTeacher>
+  readonly ac: Patch<typeof acSelect>
+  /** The student recipe shared by baseline, KD and ours (seed set per node). */
+  readonly student: Omit<Patch<typeof trainStudent>, "seed">
+  readonly seeds: ReadonlyArray<number>
+  /** Downstream evaluation: item name -> config (Figure 3); the first is the task itself (head protocol). */
+  readonly downstream: Readonly<Record<string, Patch<typeof evaluate>>>
+  readonly attention: Patch<typeof attentionDistance>
+}
+
+/** A pretraining node of `pipelines/teachers.ts` with `preset`'s overrides applied (its base config is the demo's). */
+const pretrainConfig = (name: "dino" | "mae", stage: unknown, preset: "smoke" | "demo"): Readonly<Record<string, unknown>> => {
+  const node = teachers.nodes.find((n) => n.name === name)
+  if (node === undefined || node.stage !== stage) throw new TypeError(`pipelines/teachers.ts has no node "${name}" running stage ${(stage as { name?: string }).name}; the paper pipelines reuse its pretraining nodes`)
+  return { ...node.config, ...(teachers.presets[preset]?.[name] ?? {}) }
+}
+const randomConfig = (preset: "smoke" | "demo"): Readonly<Record<string, unknown>> => {
+  const node = teachers.nodes.find((n) => n.name === "random")
+  return { ...(node?.config ?? {}), ...(teachers.presets[preset]?.["random"] ?? {}) }
+}
+
+// The student: half the teachers' width, same depth, grid and heads (17 tokens: eq. 3 needs equal token counts).
+const demoStudent = { arch: "vitMicroPatch7_28", embedDim: 48, depth: 4, numHeads: 3 }
+const smokeStudent = { arch: "vitMicroPatch7_28", embedDim: 0, depth: 0, numHeads: 0 }
+
+const smoke: ScaleSettings = {
+  scale: "smoke",
+  dataset: "synthetic-shapes",
+  teachers: {
+    dino: { kind: "pretrain", config: pretrainConfig("dino", dinoTeacher.pretrain, "smoke") },
+    mae: { kind: "pretrain", config: pretrainConfig("mae", maeTeacher.pretrain, "smoke") },
+    random: randomConfig("smoke"),
+  },
+  adapt: { dataset: "synthetic-shapes", trainCount: 64, epochs: 2, warmupEpochs: 0, batchSize: 16, cropScaleMin: 0.5 },
+  adaptLr: { linear: 3e-3, "partial-1": 1e-3, full: 5e-4 },
+  teacherTop1: { dataset: "synthetic-shapes", testCount: 32 },
+  ac: { dataset: "synthetic-shapes", calibrationCount: 16 },
+  student: { dataset: "synthetic-shapes", trainCount: 64, student: smokeStudent, epochs: 2, batchSize: 16, lr: 1e-3, warmupEpochs: 0, cropScaleMin: 0.5 },
+  seeds: [0],
+  downstream: {
+    "synthetic-shapes": { dataset: "synthetic-shapes", trainCount: 64, testCount: 32 },
+    "synthetic-textures": { dataset: "synthetic-textures", trainCount: 64, testCount: 32 },
+    "synthetic-counting": { dataset: "synthetic-counting", trainCount: 64, testCount: 32 },
+  },
+  attention: { dataset: "synthetic-shapes", testCount: 16 },
+}
+
+// Demo: 3000 Fashion-MNIST training images (as the teachers were pretrained on), 1000 test images.
+// Learning rates per adaptation mode as usual for each protocol: higher for a head alone, lower the more is trained.
+const demo: ScaleSettings = {
+  scale: "demo",
+  dataset: "fashion-mnist",
+  teachers: {
+    dino: { kind: "pretrain", config: pretrainConfig("dino", dinoTeacher.pretrain, "demo") },
+    mae: { kind: "pretrain", config: pretrainConfig("mae", maeTeacher.pretrain, "demo") },
+    random: randomConfig("demo"),
+  },
+  adapt: { dataset: "fashion-mnist", trainCount: 3000, epochs: 5, warmupEpochs: 1, batchSize: 64, cropScaleMin: 0.5, weightDecay: 0.05 },
+  adaptLr: { linear: 3e-3, "partial-1": 1e-3, full: 5e-4 },
+  teacherTop1: { dataset: "fashion-mnist", testCount: 1000 },
+  ac: { dataset: "fashion-mnist", calibrationCount: 256 },
+  student: { dataset: "fashion-mnist", trainCount: 3000, student: demoStudent, epochs: 10, batchSize: 64, lr: 1e-3, warmupEpochs: 1, cropScaleMin: 0.5, weightDecay: 0.05 },
+  seeds: [0],
+  downstream: {
+    "fashion-mnist": { dataset: "fashion-mnist", trainCount: 3000, testCount: 1000 },
+    "synthetic-shapes": { dataset: "synthetic-shapes", trainCount: 1000, testCount: 500 },
+    "synthetic-textures": { dataset: "synthetic-textures", trainCount: 1000, testCount: 500 },
+    "synthetic-counting": { dataset: "synthetic-counting", trainCount: 1000, testCount: 500 },
+  },
+  attention: { dataset: "fashion-mnist", testCount: 256 },
+}
+
+// Fashion-MNIST in full (60k / 10k), longer schedules, three seeds: hours on 2 cores.
+const fmnist: ScaleSettings = {
+  ...demo,
+  scale: "fmnist",
+  teachers: {
+    dino: { kind: "pretrain", config: { ...demo.teachers.dino.config, trainCount: 0, epochs: 30, warmupEpochs: 3 } },
+    mae: { kind: "pretrain", config: { ...demo.teachers.mae.config, trainCount: 0, epochs: 30, warmupEpochs: 3 } },
+    random: demo.teachers.random,
+  },
+  adapt: { ...demo.adapt, trainCount: 0, epochs: 15, warmupEpochs: 2 },
+  teacherTop1: { dataset: "fashion-mnist", testCount: 0 },
+  ac: { dataset: "fashion-mnist", calibrationCount: 1024 },
+  student: { ...demo.student, trainCount: 0, epochs: 30, warmupEpochs: 3 },
+  seeds: [0, 1, 2],
+  downstream: {
+    "fashion-mnist": { dataset: "fashion-mnist", trainCount: 10000, testCount: 0 },
+    "synthetic-shapes": { dataset: "synthetic-shapes", trainCount: 2000, testCount: 500 },
+    "synthetic-textures": { dataset: "synthetic-textures", trainCount: 2000, testCount: 500 },
+    "synthetic-counting": { dataset: "synthetic-counting", trainCount: 2000, testCount: 500 },
+  },
+  attention: { dataset: "fashion-mnist", testCount: 1024 },
+}
+
+// The paper's scale (sec. 4): published ViT-B/16 DINO and MAE checkpoints (timm names) read from
+// files the user provides, a ViT-Ti/16 student, ImageNet-1k as `imagenet` (an image folder the user
+// registers), CIFAR-10/100 downstream. Not run on this project's machines (no checkpoints, no GPU).
+const imagenetArch = { arch: "vitBasePatch16_224" }
+const imagenet: ScaleSettings = {
+  scale: "imagenet",
+  dataset: "imagenet",
+  teachers: {
+    dino: { kind: "checkpoint", config: { teacher: "dino", checkpoint: "checkpoints/dino_vitbase16_pretrain.safetensors", dataset: "imagenet", ...imagenetArch } },
+    mae: { kind: "checkpoint", config: { teacher: "mae", checkpoint: "checkpoints/mae_pretrain_vit_base.safetensors", dataset: "imagenet", ...imagenetArch } },
+    random: { teacher: "dino", dataset: "imagenet", ...imagenetArch },
+  },
+  adapt: { dataset: "imagenet", trainCount: 0, epochs: 10, warmupEpochs: 1, batchSize: 256, cropScaleMin: 0.08, weightDecay: 0.05 },
+  adaptLr: { linear: 1e-3, "partial-1": 5e-4, full: 2.5e-4 },
+  teacherTop1: { dataset: "imagenet", testCount: 0 },
+  ac: { dataset: "imagenet", calibrationCount: 1024 },
+  student: { dataset: "imagenet", trainCount: 0, student: { arch: "vitTinyPatch16_224" }, epochs: 300, batchSize: 256, lr: 5e-4, warmupEpochs: 5, cropScaleMin: 0.08, weightDecay: 0.05 },
+  seeds: [0],
+  downstream: {
+    imagenet: { dataset: "imagenet" },
+    cifar10: { dataset: "cifar10", rgbToGrey: false },
+    cifar100: { dataset: "cifar100", rgbToGrey: false },
+  },
+  attention: { dataset: "imagenet", testCount: 1024 },
+}
+
+export const scales: Readonly<Record<Scale, ScaleSettings>> = { smoke, demo, fmnist, imagenet }
