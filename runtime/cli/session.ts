@@ -1,4 +1,5 @@
 /** What the pipeline commands share: common flags, the executor layer, and the JSON shape of results. */
+import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Layer } from "effect"
 import type { BackendInfo, TensorBackend } from "../backend/TensorBackend.ts"
@@ -23,12 +24,33 @@ export const DEFAULT_CACHE_DIR = ".ssl-kd"
 
 export const cacheDirOf = (io: CliIO, flag: string | undefined) => path.resolve(io.cwd, flag ?? process.env.SSL_KD_CACHE_DIR ?? DEFAULT_CACHE_DIR)
 
+/** `--workers N` when it is a positive number. */
+const workersFlag = (flag: string | undefined): number | undefined => {
+  const n = flag === undefined ? undefined : Math.floor(Number(flag))
+  return n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined
+}
+
 export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined }) => {
-  const workers = values.workers === undefined ? undefined : Number(values.workers)
+  const workers = workersFlag(values.workers)
   const progress = values.quiet === true ? layerSilent : layerFor(process.stderr)
-  return layerLocal({ cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined && workers > 0 ? { workers } : {}) }).pipe(
+  return layerLocal({ cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined ? { workers } : {}) }).pipe(
     Layer.provide(progress),
   )
+}
+
+/**
+ * The worker pool for fan-out items (one tfjs engine per worker thread): on
+ * when more than one worker is allowed (`--workers`, default the CPU cores),
+ * each worker selecting its backend with the same `--backend` /
+ * `SSL_KD_BACKEND` as this process. `SSL_KD_POOL=off` keeps every stage
+ * in-process; `SSL_KD_POOL=on` uses a pool even with one worker.
+ */
+export const poolOptions = (values: { workers?: string | undefined; backend?: string | undefined }, env: NodeJS.ProcessEnv = process.env) => {
+  const workers = workersFlag(values.workers) ?? os.availableParallelism()
+  const mode = env.SSL_KD_POOL?.toLowerCase()
+  if (mode === "off" || mode === "0") return undefined
+  if (workers <= 1 && mode !== "on" && mode !== "1") return undefined
+  return { workers, tensorBackend: { flag: values.backend, env: env.SSL_KD_BACKEND } }
 }
 
 export const short = (key: string) => key.slice(0, 12)

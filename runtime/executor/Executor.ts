@@ -1,8 +1,9 @@
 /**
  * The executor service: plans a pipeline (keys and cache status, without
- * running) and runs it. `layerLocal` runs everything in this process against
- * a file store; another layer could run stages elsewhere with the same
- * interface.
+ * running) and runs it. `layerLocal` runs against a file store, every stage
+ * in this process, or fan-out items in worker threads when a run asks for
+ * the pool (`RunOptions.pool`); another layer could run stages elsewhere with
+ * the same interface.
  *
  * @example
  * const report = yield* Executor.use((e) => e.run(pipeline, { preset: "smoke" }))
@@ -17,6 +18,7 @@ import * as Fingerprint from "../fingerprint/Fingerprint.ts"
 import { ProgressDisplay } from "../progress/Progress.ts"
 import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
 import { executePlan } from "./execute.ts"
+import type { BackendRequestData } from "./pool/protocol.ts"
 import { makePlan, type Plan, type PlanError, type PlanOptions } from "./plan.ts"
 import { newRunId, writeRunRecord, type RunReport } from "./runRecord.ts"
 
@@ -27,6 +29,12 @@ export interface RunOptions extends PlanOptions {
   readonly onPlan?: (plan: Plan) => Effect.Effect<void>
   /** Services for stages besides `StageContext`, built lazily (see `ExecuteOptions`). */
   readonly stageServices?: Layer.Layer<any, any, never>
+  /**
+   * Run fan-out items in a pool of worker threads (see `ExecuteOptions.pool`),
+   * as many as the executor's `workers` unless `workers` is given here.
+   * Absent: every stage runs in this process.
+   */
+  readonly pool?: { readonly workers?: number; readonly tensorBackend?: BackendRequestData }
 }
 
 export interface ExecutorShape {
@@ -73,6 +81,14 @@ const make = (options: LocalOptions) =>
         const outcomes = yield* executePlan(p, {
           workers,
           ...(runOptions.stageServices === undefined ? {} : { stageServices: runOptions.stageServices }),
+          ...(runOptions.pool === undefined
+            ? {}
+            : {
+                pool: {
+                  workers: Math.max(1, runOptions.pool.workers ?? workers),
+                  ...(runOptions.pool.tensorBackend === undefined ? {} : { tensorBackend: runOptions.pool.tensorBackend }),
+                },
+              }),
         }).pipe(
           Effect.provide(context),
           Effect.onExit((exit) =>

@@ -12,12 +12,15 @@
  */
 import * as fs from "node:fs/promises"
 import { Cause, Context, Deferred, Effect, Exit, Layer, Scope, Semaphore } from "effect"
+import type { ArtifactFile } from "../../dsl/Artifact.ts"
 import { StageContext } from "../../dsl/StageContext.ts"
 import type { Manifest } from "../cache/manifest.ts"
 import { ArtifactStore } from "../cache/Store.ts"
 import { ProgressDisplay } from "../progress/Progress.ts"
 import { OutputError, StageFailed, UpstreamFailed } from "./errors.ts"
 import type { Plan, PlannedNode } from "./plan.ts"
+import { describeCause } from "./pool/protocol.ts"
+import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
 import { RuntimeInfo } from "./RuntimeInfo.ts"
 
 export type NodeStatus = "ran" | "cached" | "failed"
@@ -42,19 +45,22 @@ export interface ExecuteOptions {
    * cached run never pays for them; released when execution ends.
    */
   readonly stageServices?: Layer.Layer<any, any, never>
+  /**
+   * Run fan-out items in worker threads (runtime/executor/pool/), one tfjs
+   * engine per worker, at most `pool.workers` at once; their stages get
+   * `StageContext` and, with `pool.tensorBackend`, a `TensorBackend` selected
+   * in the worker (not `stageServices`). Absent: everything runs in-process.
+   */
+  readonly pool?: PoolOptions
 }
 
 type Failure = StageFailed | UpstreamFailed | OutputError
 
-const describeCause = (cause: Cause.Cause<unknown>): { tag: string; detail: string } => {
-  const err = Cause.squash(cause)
-  if (err !== null && typeof err === "object" && "_tag" in err) {
-    const tagged = err as { _tag: unknown; message?: unknown }
-    return { tag: String(tagged._tag), detail: String(tagged.message ?? "") }
-  }
-  if (err instanceof Error) return { tag: err.name, detail: err.message }
-  return { tag: "Error", detail: String(err) }
-}
+/** What a stage's run gave: its value (in-process), or its encoded files (from a pool worker). */
+type Ran =
+  | { readonly _tag: "InProcess"; readonly value: unknown }
+  | { readonly _tag: "Pooled"; readonly files: ReadonlyArray<ArtifactFile>; readonly backend: string }
+  | { readonly _tag: "OutputFailed"; readonly detail: string }
 
 export const executePlan = (
   plan: Plan,
@@ -74,6 +80,11 @@ export const executePlan = (
     const services = yield* Effect.cached(
       options.stageServices === undefined ? Effect.succeed(Context.empty()) : Layer.buildWithScope(options.stageServices, scope),
     )
+    const pool = options.pool === undefined ? undefined : yield* makeWorkerPool(options.pool)
+    if (pool !== undefined) {
+      yield* Scope.addFinalizer(scope, pool.shutdown)
+      yield* pool.prewarm(plan.nodes.filter((n) => n.node.group !== undefined && n.status === "will-run").map((n) => n.node.stage))
+    }
     const groupSemaphores = new Map<string, Semaphore.Semaphore>()
     for (const g of plan.pipeline.groups.values()) {
       groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
@@ -123,7 +134,7 @@ export const executePlan = (
         return yield* compute(p, p.reason)
       })
 
-    const runStage = (p: PlannedNode, inputs: Record<string, unknown>) =>
+    const runStage = (p: PlannedNode, inputs: Record<string, unknown>): Effect.Effect<Ran, unknown> =>
       Effect.gen(function* () {
         const scratchDir = store.scratchDir(p.key)
         const ctx = StageContext.of({
@@ -134,12 +145,38 @@ export const executePlan = (
           log: (message) => progress.log(p.node.name, message),
         })
         yield* Effect.promise(() => fs.mkdir(scratchDir, { recursive: true }))
+        if (pool !== undefined && p.node.group !== undefined) {
+          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir }
+          const r = yield* pool.run(p.node.stage, job, ctx).pipe(
+            Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
+          )
+          if (r._tag === "Done") return { _tag: "Pooled", files: r.files, backend: r.backend ?? "none" } satisfies Ran
+          if (r._tag === "OutputFailed") return r satisfies Ran
+          yield* ctx.log(`running in-process, not in a pool worker: ${r.reason}`)
+        }
         // Stages may only require StageContext from the executor (see Stage.ServicesOf); the
         // pipeline's other services are provided by the caller's layer.
         const run: Effect.Effect<unknown, unknown, StageContext> = p.node.stage.run({ config: p.config, inputs })
         const context = yield* services
-        return yield* run.pipe(Effect.provideService(StageContext, ctx), Effect.provideContext(context))
+        const value = yield* run.pipe(Effect.provideService(StageContext, ctx), Effect.provideContext(context))
+        return { _tag: "InProcess", value } satisfies Ran
       })
+
+    // The value and the files to commit: encoded here, or decoded from what a worker encoded.
+    const outputOf = (p: PlannedNode, ran: Ran): Effect.Effect<{ value: unknown; files: ReadonlyArray<ArtifactFile> }, OutputError> => {
+      const output = p.node.stage.output
+      if (ran._tag === "OutputFailed") return Effect.fail(new OutputError({ node: p.node.name, detail: ran.detail }))
+      if (ran._tag === "InProcess") {
+        return Effect.try({
+          try: () => ({ value: ran.value, files: output.encode(ran.value) }),
+          catch: (e) => new OutputError({ node: p.node.name, detail: `encoding ${output.name} failed: ${String(e)}` }),
+        })
+      }
+      return output.decode(new Map(ran.files.map((f) => [f.name, f.bytes]))).pipe(
+        Effect.map((value) => ({ value, files: ran.files })),
+        Effect.mapError((e) => new OutputError({ node: p.node.name, detail: `what its pool worker encoded does not decode: ${e.message}` })),
+      )
+    }
 
     const statusOverride = new Map<string, { status: NodeStatus; reason: string | undefined; durationMs: number }>()
 
@@ -173,11 +210,7 @@ export const executePlan = (
               yield* progress.finished(p.node.name, "failed", durationMs, `${tag}: ${detail}`)
               return yield* new StageFailed({ node: p.node.name, stage: p.node.stage.name, errorTag: tag, detail })
             }
-            const value = exit.value
-            const files = yield* Effect.try({
-              try: () => p.node.stage.output.encode(value),
-              catch: (e) => new OutputError({ node: p.node.name, detail: `encoding ${p.node.stage.output.name} failed: ${String(e)}` }),
-            })
+            const { value, files } = yield* outputOf(p, exit.value)
             yield* store.commit(
               {
                 formatVersion: 1,
@@ -192,7 +225,7 @@ export const executePlan = (
                 datasetIdentity: p.datasetIdentity,
                 reads: p.reads,
                 timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs },
-                backend: info.backend(),
+                backend: exit.value._tag === "Pooled" ? exit.value.backend : info.backend(),
                 versions: info.versions,
               },
               files,

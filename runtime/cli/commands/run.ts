@@ -5,6 +5,10 @@
  * the cache. With `--json`, prints one object `{ pipeline, preset, runId, ok,
  * stages: [{ name, key, status }] }` (status: ran | cached | failed) on
  * stdout; progress goes to stderr. Exit code 1 when a stage failed.
+ *
+ * With more than one worker (`--workers N`, default the CPU cores), fan-out
+ * items run in a pool of worker threads, each with its own tensor backend
+ * selected by the same `--backend` / `SSL_KD_BACKEND` (see `poolOptions`).
  */
 import { Effect } from "effect"
 import { formatDuration } from "../../progress/Progress.ts"
@@ -13,7 +17,7 @@ import { parse, parseSets, requirePositional } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 import { RuntimeInfo } from "../../executor/RuntimeInfo.ts"
-import { commonOptions, executorLayer, runStages, short, table, tensorServices } from "../session.ts"
+import { commonOptions, executorLayer, poolOptions, runStages, short, table, tensorServices } from "../session.ts"
 
 const usage =
   "ssl-kd run <pipeline.ts> [--preset P] [--force STAGE]... [--set NODE.FIELD=VALUE]... [--json] [--cache-dir D] [--workers N] [--backend node-gpu|node|wasm|cpu]"
@@ -27,8 +31,9 @@ export const command: CliCommand = {
       const { values, positionals } = yield* parse("run", usage, argv, { ...commonOptions, force: { type: "string", multiple: true } })
       const file = yield* requirePositional("run", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("run", usage, values.set ?? [])
-      const pipeline = yield* loadPipeline(file, io.cwd)
+      const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
       const tensors = tensorServices(io, values.backend)
+      const pool = poolOptions(values)
       const report = yield* Executor.use((e) =>
         e.run(pipeline, {
           preset: values.preset,
@@ -36,6 +41,7 @@ export const command: CliCommand = {
           set,
           argv: ["run", ...argv],
           stageServices: tensors.layer,
+          ...(pool === undefined ? {} : { pool }),
           onPlan: (plan) =>
             Effect.sync(() => {
               const toRun = plan.nodes.filter((n) => n.status === "will-run").length

@@ -1,0 +1,397 @@
+/**
+ * Fan-out items in worker threads (runtime/executor/pool/). The stages live
+ * in a temp module under test/.tmp/ (as a user's would), so workers import
+ * them from their declaration site.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { threadId as mainThreadId } from "node:worker_threads"
+import { Effect, Fiber, Layer } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Pipeline } from "../../dsl/Pipeline.ts"
+import { Executor, layerLocal, type RunOptions } from "../../runtime/executor/Executor.ts"
+import { liveWorkerCount } from "../../runtime/executor/pool/WorkerPool.ts"
+import type { RunReport } from "../../runtime/executor/runRecord.ts"
+import { makeLines, ProgressDisplay } from "../../runtime/progress/Progress.ts"
+import { BIN, collect, REPO } from "./project.ts"
+
+const STAGES = `import * as fs from "node:fs"
+import * as path from "node:path"
+import { threadId } from "node:worker_threads"
+import { Data, Duration, Effect, Schema } from "effect"
+import { Artifact, Config, Pipeline, Stage, StageContext } from "../../../dsl/index.ts"
+
+export const Numbers = Artifact.json("Numbers", Schema.Array(Schema.Finite))
+export const Scaled = Artifact.json("Scaled", Schema.Struct({ values: Schema.Array(Schema.Finite), total: Schema.Finite }))
+export const Summary = Artifact.json("Summary", Schema.String)
+export const Timing = Artifact.json("Timing", Schema.Struct({ threadId: Schema.Int, start: Schema.Finite, end: Schema.Finite, together: Schema.Boolean }))
+
+export class ScaleRefused extends Data.TaggedError("ScaleRefused")<{ readonly factor: number }> {
+  override get message() {
+    return \`factor \${this.factor} is refused\`
+  }
+}
+
+export const numbers = Stage.make({
+  name: "pool/numbers",
+  config: Schema.Struct({ count: Config.withDefault(Schema.Int, 4) }),
+  inputs: {},
+  output: Numbers,
+  run: ({ config }) => Effect.succeed(Array.from({ length: config.count }, (_, i) => i + 1)),
+})
+
+export const scale = Stage.make({
+  name: "pool/scale",
+  config: Schema.Struct({ factor: Config.withDefault(Schema.Finite, 1), fail: Config.withDefault(Schema.Boolean, false) }),
+  inputs: { numbers: Numbers },
+  output: Scaled,
+  run: ({ config, inputs }) =>
+    Effect.gen(function* () {
+      const ctx = yield* StageContext
+      yield* ctx.log(\`scaling by \${config.factor} in thread \${threadId}\`)
+      if (config.fail) return yield* new ScaleRefused({ factor: config.factor })
+      const values = inputs.numbers.map((x) => x * config.factor)
+      yield* ctx.progress({ done: 1, total: 1, note: "scaled" })
+      return { values, total: values.reduce((a, b) => a + b, 0) }
+    }),
+})
+
+/** A fan-out item with an Artifact.many input (every item of another fan-out). */
+export const combine = Stage.make({
+  name: "pool/combine",
+  config: Schema.Struct({ offset: Config.withDefault(Schema.Finite, 0) }),
+  inputs: { all: Artifact.many(Scaled), numbers: Numbers },
+  output: Summary,
+  run: ({ config, inputs }) =>
+    Effect.succeed(inputs.all.map(({ item, value }) => \`\${item}=\${value.total + config.offset}\`).join(",") + \`;n=\${inputs.numbers.length}\`),
+})
+
+/** Waits until \`expect\` items have started (a barrier in \`dir\`), then keeps its thread busy. */
+export const timed = Stage.make({
+  name: "pool/timed",
+  config: Schema.Struct({ dir: Schema.String, label: Schema.String, expect: Schema.Int, busyMs: Config.withDefault(Schema.Int, 300) }),
+  inputs: { numbers: Numbers },
+  output: Timing,
+  run: ({ config }) =>
+    Effect.gen(function* () {
+      fs.writeFileSync(path.join(config.dir, \`started-\${config.label}\`), String(threadId))
+      let together = false
+      for (let i = 0; i < 600 && !together; i++) {
+        together = fs.readdirSync(config.dir).filter((f) => f.startsWith("started-")).length >= config.expect
+        if (!together) yield* Effect.sleep(Duration.millis(50))
+      }
+      const start = Date.now()
+      while (Date.now() - start < config.busyMs) {
+        // busy: only another thread can make progress meanwhile
+      }
+      return { threadId, start, end: Date.now(), together }
+    }),
+})
+
+/** Reports progress every step; records its own interruption in \`dir\`. */
+export const slow = Stage.make({
+  name: "pool/slow",
+  config: Schema.Struct({ dir: Schema.String, steps: Config.withDefault(Schema.Int, 400), stepMs: Config.withDefault(Schema.Int, 50) }),
+  inputs: { numbers: Numbers },
+  output: Scaled,
+  run: ({ config, inputs }) =>
+    Effect.gen(function* () {
+      const ctx = yield* StageContext
+      for (let i = 0; i < config.steps; i++) {
+        if (i === 1) yield* ctx.log("second step")
+        yield* Effect.sleep(Duration.millis(config.stepMs))
+        yield* ctx.progress({ done: i + 1, total: config.steps })
+      }
+      return { values: inputs.numbers, total: 0 }
+    }).pipe(Effect.onInterrupt(() => Effect.sync(() => fs.writeFileSync(path.join(config.dir, \`interrupted-\${threadId}\`), "")))),
+})
+
+// Not exported: a worker cannot find it, so its items run in-process.
+const hidden = Stage.make({
+  name: "pool/hidden",
+  config: Schema.Struct({ label: Schema.String }),
+  inputs: { numbers: Numbers },
+  output: Summary,
+  run: ({ config, inputs }) => Effect.succeed(\`\${config.label}:\${inputs.numbers.join("+")}:\${threadId}\`),
+})
+
+/** Ends its thread (a pool worker) when \`die\` is set. */
+export const crash = Stage.make({
+  name: "pool/crash",
+  config: Schema.Struct({ label: Schema.String, die: Config.withDefault(Schema.Boolean, false) }),
+  inputs: { numbers: Numbers },
+  output: Summary,
+  run: ({ config }) =>
+    Effect.sync(() => {
+      if (config.die) process.exit(7)
+      return config.label
+    }),
+})
+
+export const crashPipeline = () =>
+  Pipeline.make("pool-crash")
+    .stage("numbers", numbers, {})
+    .fanOut("c", crash, { inputs: { numbers: "numbers" }, over: { ok: { label: "ok" }, dies: { label: "dies", die: true } } })
+    .build()
+
+export const mainPipeline = () =>
+  Pipeline.make("pool-main")
+    .stage("numbers", numbers, {})
+    .fanOut("scaled", scale, { inputs: { numbers: "numbers" }, over: { x2: { factor: 2 }, x3: { factor: 3 }, x5: { factor: 5 } } })
+    .fanOut("combined", combine, { inputs: { all: "scaled", numbers: "numbers" }, over: { o0: { offset: 0 }, o1: { offset: 1 } } })
+    .build()
+
+export const failingPipeline = () =>
+  Pipeline.make("pool-failing")
+    .stage("numbers", numbers, {})
+    .fanOut("scaled", scale, { inputs: { numbers: "numbers" }, over: { ok: { factor: 2 }, bad: { factor: 7, fail: true }, also: { factor: 3 } } })
+    .build()
+
+export const hiddenPipeline = () =>
+  Pipeline.make("pool-hidden")
+    .stage("numbers", numbers, {})
+    .fanOut("h", hidden, { inputs: { numbers: "numbers" }, over: { a: { label: "a" }, b: { label: "b" } } })
+    .build()
+
+export const timedPipeline = (dir: string) =>
+  Pipeline.make("pool-timed")
+    .stage("numbers", numbers, {})
+    .fanOut("timed", timed, { inputs: { numbers: "numbers" }, over: { a: { dir, label: "a", expect: 2 }, b: { dir, label: "b", expect: 2 } } })
+    .build()
+
+export const slowPipeline = (dir: string) =>
+  Pipeline.make("pool-slow")
+    .stage("numbers", numbers, {})
+    .fanOut("slow", slow, { inputs: { numbers: "numbers" }, over: { long: { dir } } })
+    .build()
+`
+
+const TENSOR_STAGES = `import { threadId } from "node:worker_threads"
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import { Artifact, Config, Pipeline, Stage } from "../../../dsl/index.ts"
+import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
+import { Numbers, numbers } from "./stages.ts"
+
+export const Product = Artifact.json(
+  "Product",
+  Schema.Struct({ values: Schema.Array(Schema.Finite), backend: Schema.String, threadId: Schema.Int, leaked: Schema.Int }),
+)
+
+export const matmul = Stage.make({
+  name: "pool/matmul",
+  config: Schema.Struct({ k: Config.withDefault(Schema.Finite, 1) }),
+  inputs: { numbers: Numbers },
+  output: Product,
+  run: ({ config, inputs }) =>
+    Effect.gen(function* () {
+      const backend = yield* TensorBackend
+      const before = tf.memory().numTensors
+      const values = tf.tidy(() => {
+        const a = tf.tensor2d([inputs.numbers.slice(0, 2), inputs.numbers.slice(2, 4)])
+        const b = tf.mul(tf.eye(2), tf.scalar(config.k))
+        return Array.from(tf.matMul(a, b).dataSync())
+      })
+      return { values, backend: backend.info.name, threadId, leaked: tf.memory().numTensors - before }
+    }),
+})
+
+export const tensorPipeline = () =>
+  Pipeline.make("pool-tensors")
+    .stage("numbers", numbers, {})
+    .fanOut("mm", matmul, { inputs: { numbers: "numbers" }, over: { k2: { k: 2 }, k3: { k: 3 } } })
+    .build()
+`
+
+let dir: string
+let stages: Record<string, (...args: Array<any>) => Pipeline<any>>
+let tensorStages: Record<string, () => Pipeline<any>>
+
+beforeAll(async () => {
+  dir = path.join(REPO, "test", ".tmp", `pool-${process.pid}-${Date.now()}`)
+  await fs.mkdir(dir, { recursive: true })
+  await fs.writeFile(path.join(dir, "stages.ts"), STAGES)
+  await fs.writeFile(path.join(dir, "tensorStages.ts"), TENSOR_STAGES)
+  stages = await import(path.join(dir, "stages.ts"))
+  tensorStages = await import(path.join(dir, "tensorStages.ts"))
+})
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true })
+})
+
+const layerFor = (cacheDir: string, lines: Array<string>) =>
+  layerLocal({ cacheDir, workers: 2 }).pipe(Layer.provide(Layer.succeed(ProgressDisplay, makeLines((l) => lines.push(l)))))
+
+const run = (cacheDir: string, pipeline: Pipeline<any>, pool: RunOptions["pool"] | undefined, lines: Array<string> = []): Promise<RunReport> =>
+  Effect.runPromise(
+    Executor.use((e) => e.run(pipeline, pool === undefined ? {} : { pool })).pipe(Effect.provide(layerFor(cacheDir, lines))),
+  )
+
+const entryDir = (cacheDir: string, key: string) => path.join(cacheDir, "entries", key.slice(0, 2), key)
+
+/** name -> (payload file -> bytes) of every entry the report names. */
+const payloads = async (cacheDir: string, report: RunReport) => {
+  const out: Record<string, Record<string, string>> = {}
+  for (const s of report.stages) {
+    const manifest = JSON.parse(await fs.readFile(path.join(entryDir(cacheDir, s.key), "manifest.json"), "utf8")) as { files: Array<{ name: string }> }
+    out[s.name] = {}
+    for (const f of manifest.files) out[s.name]![f.name] = (await fs.readFile(path.join(entryDir(cacheDir, s.key), "payload", f.name))).toString("base64")
+  }
+  return out
+}
+
+const statuses = (report: RunReport) => Object.fromEntries(report.stages.map((s) => [s.name, s.status]))
+
+const cacheDir = async (name: string) => {
+  const d = path.join(dir, "cache", name)
+  await fs.mkdir(d, { recursive: true })
+  return d
+}
+
+describe("worker pool for fan-out items", () => {
+  it("gives byte-identical entries to an in-process run, with progress and log lines, Many inputs included", async () => {
+    const plain = await cacheDir("plain")
+    const pooled = await cacheDir("pooled")
+    const inProcess = await run(plain, stages.mainPipeline!(), undefined)
+    const lines: Array<string> = []
+    const inPool = await run(pooled, stages.mainPipeline!(), { workers: 2 }, lines)
+    const all = { numbers: "ran", "scaled[x2]": "ran", "scaled[x3]": "ran", "scaled[x5]": "ran", "combined[o0]": "ran", "combined[o1]": "ran" }
+    expect(statuses(inProcess)).toEqual(all)
+    expect(statuses(inPool)).toEqual(all)
+    expect(inPool.stages.map((s) => s.key)).toEqual(inProcess.stages.map((s) => s.key))
+    expect(await payloads(pooled, inPool)).toEqual(await payloads(plain, inProcess))
+    const combined = await fs.readFile(path.join(entryDir(pooled, inPool.stages.find((s) => s.name === "combined[o1]")!.key), "payload", "value.json"), "utf8")
+    expect(JSON.parse(combined)).toBe("x2=21,x3=31,x5=51;n=4")
+    // Every item ran in a worker thread, not in this one.
+    const threads = lines.flatMap((l) => /^\[scaled\[x\d\]\] scaling by \d in thread (\d+)$/.exec(l)?.[1] ?? []).map(Number)
+    expect(threads).toHaveLength(3)
+    expect(threads).not.toContain(mainThreadId)
+    expect(lines.some((l) => l.startsWith("[scaled[x5]] 1/1 (100%)") && l.endsWith("scaled"))).toBe(true)
+    expect(lines.some((l) => l.includes("running in-process"))).toBe(false)
+    // A second pooled run is served from the cache; no worker outlives a run.
+    expect(new Set((await run(pooled, stages.mainPipeline!(), { workers: 2 })).stages.map((s) => s.status))).toEqual(new Set(["cached"]))
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("a failing item fails with the stage's error tag and message, as in-process; the other items succeed", async () => {
+    const plainReport = await run(await cacheDir("fail-plain"), stages.failingPipeline!(), undefined)
+    const lines: Array<string> = []
+    const report = await run(await cacheDir("fail-pooled"), stages.failingPipeline!(), { workers: 2 }, lines)
+    const badThread = lines.flatMap((l) => /^\[scaled\[bad\]\] scaling by 7 in thread (\d+)$/.exec(l)?.[1] ?? []).map(Number)
+    expect(badThread).toHaveLength(1)
+    expect(badThread).not.toContain(mainThreadId)
+    expect(statuses(report)).toEqual({ numbers: "ran", "scaled[ok]": "ran", "scaled[bad]": "failed", "scaled[also]": "ran" })
+    const bad = report.stages.find((s) => s.name === "scaled[bad]")!
+    expect(bad.error).toEqual({ _tag: "StageFailed", message: "stage scaled[bad] (pool/scale) failed: ScaleRefused: factor 7 is refused" })
+    expect(bad.error).toEqual(plainReport.stages.find((s) => s.name === "scaled[bad]")!.error)
+    expect(report.ok).toBe(false)
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("a worker that dies during an item fails that item with WorkerCrashed; the others run", async () => {
+    const report = await run(await cacheDir("crash"), stages.crashPipeline!(), { workers: 2 })
+    expect(statuses(report)).toEqual({ numbers: "ran", "c[ok]": "ran", "c[dies]": "failed" })
+    expect(report.stages.find((s) => s.name === "c[dies]")!.error).toEqual({
+      _tag: "StageFailed",
+      message: "stage c[dies] (pool/crash) failed: WorkerCrashed: the pool worker running c[dies] stopped: it exited with code 7",
+    })
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("ssl-kd run uses the pool with --workers 2 and runs in-process with --workers 1", async () => {
+    await fs.writeFile(path.join(dir, "cli.ts"), `import { mainPipeline } from "./stages.ts"\nexport default mainPipeline()\n`)
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: "0" }
+    delete env.SSL_KD_POOL
+    const cli = (args: ReadonlyArray<string>) => collect(spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env }))
+    const threadsIn = (stderr: string) => [...stderr.matchAll(/^\[scaled\[x\d\]\] scaling by \d in thread (\d+)$/gm)].map((m) => Number(m[1]))
+    const pooled = await cli(["run", "cli.ts", "--workers", "2", "--cache-dir", path.join(dir, "cache", "cli-pooled")])
+    expect(pooled.code, pooled.stderr).toBe(0)
+    expect(threadsIn(pooled.stderr)).toHaveLength(3)
+    expect(threadsIn(pooled.stderr)).not.toContain(0)
+    const single = await cli(["run", "cli.ts", "--workers", "1", "--force", "scaled", "--cache-dir", path.join(dir, "cache", "cli-pooled")])
+    expect(single.code, single.stderr).toBe(0)
+    expect(threadsIn(single.stderr)).toEqual([0, 0, 0])
+  })
+
+  it("an item whose stage is not exported runs in-process and says why", async () => {
+    const lines: Array<string> = []
+    const report = await run(await cacheDir("hidden"), stages.hiddenPipeline!(), { workers: 2 }, lines)
+    expect(statuses(report)).toEqual({ numbers: "ran", "h[a]": "ran", "h[b]": "ran" })
+    const fallback = lines.filter((l) => l.includes("running in-process, not in a pool worker"))
+    expect(fallback).toHaveLength(2)
+    expect(fallback[0]).toMatch(/stage pool\/hidden is not an exported top-level value of stages\.ts/)
+    const value = await fs.readFile(path.join(entryDir(path.join(dir, "cache", "hidden"), report.stages[1]!.key), "payload", "value.json"), "utf8")
+    expect(JSON.parse(value)).toBe(`a:1+2+3+4:${mainThreadId}`)
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("runs two items at once in two worker threads", async () => {
+    const barrier = path.join(dir, "barrier")
+    await fs.mkdir(barrier, { recursive: true })
+    const cache = await cacheDir("timed")
+    const report = await run(cache, stages.timedPipeline!(barrier), { workers: 2 })
+    expect(statuses(report)).toEqual({ numbers: "ran", "timed[a]": "ran", "timed[b]": "ran" })
+    const read = async (name: string) =>
+      JSON.parse(await fs.readFile(path.join(entryDir(cache, report.stages.find((s) => s.name === name)!.key), "payload", "value.json"), "utf8")) as {
+        threadId: number
+        start: number
+        end: number
+        together: boolean
+      }
+    const a = await read("timed[a]")
+    const b = await read("timed[b]")
+    expect(a.together && b.together).toBe(true)
+    expect(a.threadId).not.toBe(b.threadId)
+    expect([a.threadId, b.threadId]).not.toContain(mainThreadId)
+    // Both busy loops were running at the same time.
+    expect(a.start < b.end && b.start < a.end).toBe(true)
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("interruption stops the item in its worker: its finalizers run, no entry is committed, no worker is left", async () => {
+    const marks = path.join(dir, "marks")
+    await fs.mkdir(marks, { recursive: true })
+    const cache = await cacheDir("slow")
+    const lines: Array<string> = []
+    const pipeline = stages.slowPipeline!(marks)
+    const fiber = Effect.runFork(Executor.use((e) => e.run(pipeline, { pool: { workers: 2 } })).pipe(Effect.provide(layerFor(cache, lines))))
+    for (let i = 0; i < 600 && !lines.includes("[slow[long]] second step"); i++) await new Promise((r) => setTimeout(r, 50))
+    expect(lines).toContain("[slow[long]] second step")
+    expect(liveWorkerCount()).toBe(1)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(liveWorkerCount()).toBe(0)
+    expect((await fs.readdir(marks)).filter((f) => f.startsWith("interrupted-"))).toHaveLength(1)
+    const plan = await Effect.runPromise(Executor.use((e) => e.plan(pipeline)).pipe(Effect.provide(layerFor(cache, []))))
+    const long = plan.nodes.find((n) => n.node.name === "slow[long]")!
+    expect(long.status).toBe("will-run")
+    await expect(fs.stat(entryDir(cache, long.key))).rejects.toThrow()
+    expect(await fs.readdir(path.join(cache, "tmp")).catch(() => [])).toEqual([])
+  })
+
+  it("a stage using tfjs runs in a worker on the backend it selected, recorded in the manifest", async () => {
+    const cache = await cacheDir("tensors")
+    const lines: Array<string> = []
+    const report = await run(cache, tensorStages.tensorPipeline!(), { workers: 2, tensorBackend: { flag: "cpu" } }, lines)
+    expect(statuses(report)).toEqual({ numbers: "ran", "mm[k2]": "ran", "mm[k3]": "ran" })
+    const k3 = report.stages.find((s) => s.name === "mm[k3]")!
+    const value = JSON.parse(await fs.readFile(path.join(entryDir(cache, k3.key), "payload", "value.json"), "utf8")) as {
+      values: Array<number>
+      backend: string
+      threadId: number
+      leaked: number
+    }
+    expect(value.values).toEqual([3, 6, 9, 12])
+    expect(value.backend).toBe("cpu")
+    expect(value.threadId).not.toBe(mainThreadId)
+    expect(value.leaked).toBe(0)
+    const manifest = JSON.parse(await fs.readFile(path.join(entryDir(cache, k3.key), "manifest.json"), "utf8")) as { backend: string }
+    expect(manifest.backend).toMatch(/^cpu \S+ \(/)
+    const numbersManifest = JSON.parse(await fs.readFile(path.join(entryDir(cache, report.stages[0]!.key), "manifest.json"), "utf8")) as { backend: string }
+    expect(numbersManifest.backend).toBe("none")
+    expect(lines.some((l) => /tensor backend: cpu/.test(l))).toBe(true)
+    expect(lines.some((l) => l.includes("still allocated"))).toBe(false)
+    expect(liveWorkerCount()).toBe(0)
+  })
+})
