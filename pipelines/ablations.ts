@@ -17,7 +17,7 @@ import { acNodes, adaptationNodes, evaluationNode, paperFamily, reportNode, stud
 const variants = {
   "l1-0": { lambda1: 0 },
   "l1-1": { lambda1: 1 },
-  "l2-0.5": { lambda2: 0.5 },
+  "l2-half": { lambda2: 0.5 },
   "l2-1": { lambda2: 1 },
   "random-head": { lambda2: 0.5, headChoice: "random" },
 } as const

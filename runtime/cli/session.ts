@@ -1,11 +1,13 @@
 /** What the pipeline commands share: common flags, the executor layer, and the JSON shape of results. */
 import * as os from "node:os"
+import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Layer } from "effect"
 import type { BackendInfo, TensorBackend } from "../backend/TensorBackend.ts"
 import { defaultVersions, type RuntimeInfoShape } from "../executor/RuntimeInfo.ts"
 import { layerLocal } from "../executor/Executor.ts"
 import type { NodeOutcome } from "../executor/execute.ts"
+import type { Pipeline } from "../../dsl/Pipeline.ts"
 import type { Plan } from "../executor/plan.ts"
 import { layerFor, layerSilent } from "../progress/Progress.ts"
 import type { CliIO } from "./Command.ts"
@@ -125,3 +127,43 @@ export const tensorServices = (io: CliIO, flag: string | undefined) => {
   }
   return { layer, runtimeInfo }
 }
+
+/** A stage's terminal summary (`Stage.summary`) and where its output files are. */
+export interface StageSummary {
+  readonly node: string
+  readonly stage: string
+  readonly payloadDir: string
+  readonly text: string
+}
+
+/**
+ * Summaries of the nodes whose stage declares one, read back from their
+ * entries (whether they ran or were cached). An entry that cannot be read or
+ * decoded is skipped: the run's own table already reports failures.
+ */
+export const stageSummaries = (
+  cacheDir: string,
+  pipeline: Pipeline<any>,
+  outcomes: ReadonlyArray<NodeOutcome>,
+): Effect.Effect<ReadonlyArray<StageSummary>> =>
+  Effect.gen(function* () {
+    const out: Array<StageSummary> = []
+    for (const o of outcomes) {
+      const node = pipeline.nodes.find((n) => n.name === o.name)
+      if (node?.stage.summary === undefined || o.status === "failed") continue
+      const payloadDir = path.join(cacheDir, "entries", o.key.slice(0, 2), o.key, "payload")
+      const files = yield* Effect.promise(async () => {
+        const names = (await fs.readdir(payloadDir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((d) => d.isFile())
+        return new Map(await Promise.all(names.map(async (d) => {
+          const full = path.join(d.parentPath, d.name)
+          return [path.relative(payloadDir, full), new Uint8Array(await fs.readFile(full))] as const
+        })))
+      })
+      const value = yield* Effect.option(node.stage.output.decode(files))
+      if (value._tag === "None") continue
+      const text = yield* Effect.sync(() => node.stage.summary?.(value.value) ?? "").pipe(Effect.orElseSucceed(() => ""))
+      const relative = path.relative(process.cwd(), payloadDir)
+      out.push({ node: o.name, stage: node.stage.name, payloadDir: relative.startsWith("..") ? payloadDir : relative, text })
+    }
+    return out
+  })

@@ -17,7 +17,7 @@ import { parse, parseSets, requirePositional } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 import { RuntimeInfo } from "../../executor/RuntimeInfo.ts"
-import { commonOptions, executorLayer, poolOptions, runStages, short, table, tensorServices } from "../session.ts"
+import { cacheDirOf, commonOptions, executorLayer, poolOptions, runStages, short, stageSummaries, table, tensorServices } from "../session.ts"
 
 const usage =
   "ssl-kd run <pipeline.ts> [--preset P] [--force STAGE]... [--set NODE.FIELD=VALUE]... [--json] [--cache-dir D] [--workers N] [--backend node-gpu|node|wasm|cpu]"
@@ -57,6 +57,9 @@ export const command: CliCommand = {
         )
         io.err(table(rows))
         io.err(`${report.ok ? "ok" : "FAILED"} in ${formatDuration(report.durationMs)} (run ${report.runId})`)
+        for (const s of yield* stageSummaries(cacheDirOf(io, values["cache-dir"]), pipeline, report.stages)) {
+          io.out(`\n${s.node} (${s.stage}): ${s.payloadDir}${s.text === "" ? "" : `\n${s.text}`}`)
+        }
       }
       return report.ok ? 0 : 1
     }),
