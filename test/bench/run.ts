@@ -2,7 +2,8 @@
  * `npm run bench`: runs every benchmark script in its own process (so each
  * measures a fresh tfjs engine) and prints their figures; `--json` prints one
  * object keyed by benchmark. Scripts: pipeline engine overhead, data loader
- * throughput, ViT-Ti forward/train-step throughput.
+ * throughput, ViT-Ti forward/train-step throughput, downstream evaluation in
+ * process vs the worker pool, and the side-by-side speed suite (PyTorch).
  *
  *   npm run bench [-- --json] [-- --only pipeline,datasets]
  */
@@ -15,7 +16,7 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "vit", "speed"] as const
+const benches = ["pipeline", "datasets", "vit", "evaluation", "speed"] as const
 /** The pure-JS cpu backend takes ~7 minutes at 0.3 img/s and says nothing new: `speed` skips it here. */
 const extraArgs: Record<string, ReadonlyArray<string>> = { speed: ["--backends", "native,wasm"] }
 const results: Record<string, unknown> = {}
@@ -48,6 +49,13 @@ const headline = (): Record<string, unknown> => {
     top["backend"] = vit["backend"]
     top["vitTiTrainImgPerSec"] = vit["trainStepImgPerSec"]
     top["vitTiForwardImgPerSec"] = vit["forwardImgPerSec"]
+  }
+  const evaluation = results["evaluation"] as Record<string, unknown> | undefined
+  if (evaluation !== undefined && !("error" in evaluation)) {
+    top["evaluationInProcessSeconds"] = evaluation["inProcessSeconds"]
+    top["evaluationPooledSeconds"] = evaluation["pooledSeconds"]
+    top["evaluationSpeedup"] = evaluation["speedup"]
+    top["evaluationIdenticalScores"] = evaluation["identicalScores"]
   }
   const speed = results["speed"] as Record<string, unknown> | undefined
   if (speed !== undefined && !("error" in speed)) {
