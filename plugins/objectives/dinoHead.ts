@@ -10,6 +10,13 @@
  * `mlp.2.bias`, `last_layer.weight_g`, `last_layer.weight_v`; `mlp.weight`
  * when nlayers = 1); inside DINO's `MultiCropWrapper` checkpoints they carry
  * the prefix `head.` (pass `prefix: "head."`), the backbone `backbone.`.
+ *
+ * `useBn` (DINO's `--use_bn_in_head`) puts a BatchNorm1d after every hidden
+ * Linear (Linear, BN, GELU: `mlp.0`, `mlp.1`, `mlp.3`, `mlp.4`, `mlp.6`),
+ * normalizing with the statistics of the rows of the call (training mode,
+ * as DINO's student and teacher heads run; no running statistics are kept,
+ * nothing evaluates the head). Call the head once on all crops of a
+ * network, as `MultiCropWrapper` does, so the statistics span them all.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { initSeed } from "../models/initSeed.ts"
@@ -26,6 +33,8 @@ export interface DinoHeadConfig {
   readonly nlayers?: number
   /** Freeze g = 1 of the last layer (DINO default true). */
   readonly normLastLayer?: boolean
+  /** BatchNorm1d after every hidden Linear, batch statistics (DINO `use_bn`, default false). */
+  readonly useBn?: boolean
   /** Prepended to every parameter name (`"head."` in DINO checkpoints). */
   readonly prefix?: string
 }
@@ -60,13 +69,17 @@ export const checkDinoHeadConfig = (c: DinoHeadConfig): InvalidObjectiveConfig |
   return bad === undefined ? undefined : new InvalidObjectiveConfig({ op: "dinoHead", field: bad[0], value: bad[1], expected: "an integer >= 1" })
 }
 
-/** The MLP's Linear layers as [state_dict module name, in, out]. */
-const mlpLayers = (c: DinoHeadConfig): ReadonlyArray<readonly [string, number, number]> => {
+/** The MLP's Linear layers as [state_dict module name, in, out, BatchNorm module name after it or undefined]. */
+const mlpLayers = (c: DinoHeadConfig): ReadonlyArray<readonly [string, number, number, string | undefined]> => {
   const r = resolved(c)
-  if (r.nlayers === 1) return [["mlp", c.inDim, r.bottleneck]]
+  if (r.nlayers === 1) return [["mlp", c.inDim, r.bottleneck, undefined]]
   const dims = [c.inDim, ...Array.from({ length: r.nlayers - 1 }, () => r.hidden), r.bottleneck]
-  // nn.Sequential(Linear, GELU, Linear, GELU, ..., Linear): Linear i sits at index 2i.
-  return dims.slice(0, -1).map((d, i) => [`mlp.${2 * i}`, d, dims[i + 1] ?? 0] as const)
+  // nn.Sequential(Linear, [BN,] GELU, Linear, [BN,] GELU, ..., Linear): Linear i sits at index 2i (3i with BN).
+  const stride = c.useBn === true ? 3 : 2
+  const last = dims.length - 2
+  return dims.slice(0, -1).map((d, i) =>
+    [`mlp.${stride * i}`, d, dims[i + 1] ?? 0, c.useBn === true && i < last ? `mlp.${stride * i + 1}` : undefined] as const
+  )
 }
 
 /** Every parameter of the head, in DINOHead's state_dict order. Throws {@link InvalidObjectiveConfig}. */
@@ -75,9 +88,13 @@ export const dinoHeadParamSpecs = (c: DinoHeadConfig): ReadonlyArray<DinoHeadPar
   if (bad !== undefined) throw bad
   const r = resolved(c)
   const specs: Array<DinoHeadParamSpec> = []
-  for (const [m, i, o] of mlpLayers(c)) {
+  for (const [m, i, o, bn] of mlpLayers(c)) {
     specs.push({ name: `${r.prefix}${m}.weight`, shape: [o, i], init: "trunc02", trainable: true })
     specs.push({ name: `${r.prefix}${m}.bias`, shape: [o], init: "zeros", trainable: true })
+    if (bn !== undefined) {
+      specs.push({ name: `${r.prefix}${bn}.weight`, shape: [o], init: "ones", trainable: true })
+      specs.push({ name: `${r.prefix}${bn}.bias`, shape: [o], init: "zeros", trainable: true })
+    }
   }
   specs.push({ name: `${r.prefix}last_layer.weight_g`, shape: [c.outDim, 1], init: "ones", trainable: c.normLastLayer === false })
   specs.push({ name: `${r.prefix}last_layer.weight_v`, shape: [c.outDim, r.bottleneck], init: "linearDefault", trainable: true })
@@ -123,6 +140,15 @@ const get = (head: DinoHead, name: string): tf.Variable => {
   return v
 }
 
+/** `nn.BatchNorm1d` in training mode on rows [..., C]: mean and biased variance over every row, eps 1e-5. */
+export const batchNorm = (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps = 1e-5): tf.Tensor => {
+  const rows = Array.from({ length: x.rank - 1 }, (_, i) => i)
+  const mean = tf.mean(x, rows, true)
+  const centered = tf.sub(x, mean)
+  const variance = tf.mean(tf.square(centered), rows, true)
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), weight), bias)
+}
+
 /** `F.normalize(x, dim=-1)`: x / max(‖x‖₂, 1e-12). */
 export const l2Normalize = (x: tf.Tensor, eps = 1e-12): tf.Tensor => tf.div(x, tf.maximum(tf.norm(x, "euclidean", -1, true), eps))
 
@@ -138,8 +164,9 @@ export const dinoHeadForward = (head: DinoHead, x: tf.Tensor): tf.Tensor => {
   const p = c.prefix ?? ""
   const layers = mlpLayers(c)
   let h = x
-  layers.forEach(([m], i) => {
+  layers.forEach(([m, , , bn], i) => {
     h = linear(h, get(head, `${p}${m}.weight`), get(head, `${p}${m}.bias`))
+    if (bn !== undefined) h = batchNorm(h, get(head, `${p}${bn}.weight`), get(head, `${p}${bn}.bias`))
     if (i < layers.length - 1) h = gelu(h)
   })
   const v = get(head, `${p}last_layer.weight_v`)

@@ -34,8 +34,22 @@ const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2))
 
 type Params = Map<string, { data: Float64Array; shape: ReadonlyArray<number> }>
 
-/** DINOHead.forward in float64: MLP (GELU between), F.normalize, weight-normed Linear. */
-const headRef = (p: Params, x: Float64Array, n: number, layers: ReadonlyArray<string>): Float64Array => {
+/** BatchNorm1d (training mode: batch mean, biased variance, eps 1e-5) of rows [n, width] in place. */
+const batchNormRef = (p: Params, bn: string, h: Float64Array, n: number, width: number): void => {
+  for (let a = 0; a < width; a++) {
+    let mean = 0
+    for (let r = 0; r < n; r++) mean += (h[r * width + a] ?? 0) / n
+    let variance = 0
+    for (let r = 0; r < n; r++) variance += ((h[r * width + a] ?? 0) - mean) ** 2 / n
+    for (let r = 0; r < n; r++) {
+      const normed = ((h[r * width + a] ?? 0) - mean) / Math.sqrt(variance + 1e-5)
+      h[r * width + a] = normed * (p.get(`${bn}.weight`)?.data[a] ?? 0) + (p.get(`${bn}.bias`)?.data[a] ?? 0)
+    }
+  }
+}
+
+/** DINOHead.forward in float64: MLP (GELU between, BatchNorm before each GELU where `bns` names one), F.normalize, weight-normed Linear. */
+const headRef = (p: Params, x: Float64Array, n: number, layers: ReadonlyArray<string>, bns: ReadonlyArray<string | undefined> = []): Float64Array => {
   let h = x
   let width = x.length / n
   layers.forEach((m, li) => {
@@ -46,8 +60,11 @@ const headRef = (p: Params, x: Float64Array, n: number, layers: ReadonlyArray<st
     for (let r = 0; r < n; r++) for (let a = 0; a < o; a++) {
       let s = b?.data[a] ?? 0
       for (let c = 0; c < i; c++) s += (h[r * width + c] ?? 0) * (w?.data[a * i + c] ?? 0)
-      out[r * o + a] = li < layers.length - 1 ? gelu(s) : s
+      out[r * o + a] = s
     }
+    const bn = bns[li]
+    if (bn !== undefined) batchNormRef(p, bn, out, n, o)
+    if (li < layers.length - 1) out.forEach((v, j) => (out[j] = gelu(v)))
     h = out
     width = o
   })
@@ -102,6 +119,24 @@ describe("DINO head parameters", () => {
     expect(names).toEqual(["head.mlp.weight true", "head.mlp.bias true", "head.last_layer.weight_g true", "head.last_layer.weight_v true"])
   })
 
+  it("useBn puts a BatchNorm1d (weight 1, bias 0) after each hidden Linear: mlp.0, mlp.1, mlp.3, mlp.4, mlp.6", () => {
+    expect(dinoHeadParamSpecs({ inDim: 8, outDim: 4, hiddenDim: 6, bottleneckDim: 3, useBn: true }).map((s) => `${s.name} ${s.shape.join("x")} ${s.init} ${s.trainable}`)).toEqual([
+      "mlp.0.weight 6x8 trunc02 true",
+      "mlp.0.bias 6 zeros true",
+      "mlp.1.weight 6 ones true",
+      "mlp.1.bias 6 zeros true",
+      "mlp.3.weight 6x6 trunc02 true",
+      "mlp.3.bias 6 zeros true",
+      "mlp.4.weight 6 ones true",
+      "mlp.4.bias 6 zeros true",
+      "mlp.6.weight 3x6 trunc02 true",
+      "mlp.6.bias 3 zeros true",
+      "last_layer.weight_g 4x1 ones false",
+      "last_layer.weight_v 4x3 linearDefault true",
+    ])
+    expect(dinoHeadParamSpecs({ inDim: 8, outDim: 4, nlayers: 1, useBn: true }).map((s) => s.name)).toEqual(["mlp.weight", "mlp.bias", "last_layer.weight_g", "last_layer.weight_v"])
+  })
+
   it("refuses a zero width, naming the field", () => {
     expect(() => dinoHeadParamSpecs({ inDim: 8, outDim: 4, bottleneckDim: 0 })).toThrowError(InvalidObjectiveConfig)
     expect(() => dinoHeadParamSpecs({ inDim: 8, outDim: 4, bottleneckDim: 0 })).toThrowError(/bottleneckDim = 0 is invalid/)
@@ -129,6 +164,18 @@ describeEachBackend("DINO head forward and gradients", () => {
       const wrong = tf.zeros([2, 3])
       expect(() => dinoHeadForward(head, wrong)).toThrowError(ShapeMismatch)
       wrong.dispose()
+      disposeDinoHead(head)
+    })
+    expect(leaked).toBe(0)
+  })
+
+  it("with useBn equals the float64 reference, normalizing over the rows of the call", async () => {
+    const { leaked } = await withoutLeaks(() => {
+      const { head, params } = seededHead({ ...config, useBn: true })
+      const x = seeded(5 * 4, 8, 1.5)
+      const got = tf.tidy(() => dinoHeadForward(head, tf.tensor2d(x, [5, 4])).dataSync())
+      const want = headRef(params, Float64Array.from(x), 5, ["mlp.0", "mlp.3", "mlp.6"], ["mlp.1", "mlp.4", undefined])
+      expect(relError(got, want)).toBeLessThan(1e-4)
       disposeDinoHead(head)
     })
     expect(leaked).toBe(0)

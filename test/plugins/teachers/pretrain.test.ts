@@ -42,6 +42,7 @@ const sameWeights = (a: TeacherWeightsValue, b: TeacherWeightsValue) => {
 
 describe.each([
   { name: "DINO", stage: pretrainDino, config: dino, family: "contrastive" },
+  { name: "DINO with a BatchNorm head", stage: pretrainDino, config: { ...dino, headUseBn: true }, family: "contrastive" },
   { name: "MAE", stage: pretrainMae, config: mae, family: "masked-image-modeling" },
 ])("$name pretraining stage", ({ stage, config, family }) => {
   it("lowers the loss over a few steps and leaks no tensor", async () => {

@@ -31,6 +31,8 @@ export const DinoPretrainConfig = Schema.Struct({
   headBottleneckDim: Config.withDefault(Int(1), 128),
   headLayers: Config.withDefault(Int(1), 3),
   normLastLayer: Config.withDefault(Schema.Boolean, true),
+  /** BatchNorm after the head's hidden Linear layers [use_bn_in_head false]. */
+  headUseBn: Config.withDefault(Schema.Boolean, false),
   freezeLastLayerEpochs: Config.withDefault(Int(0), 1),
   /** Sharpening: teacher temperature warm-up [0.04 -> 0.04 over 0 epochs], student temperature [0.1]. */
   warmupTeacherTemp: Config.withDefault(Positive, 0.04),

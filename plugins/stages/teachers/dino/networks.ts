@@ -38,6 +38,7 @@ export const headConfig = (vit: VitConfig, c: DinoPretrainConfig): DinoHeadConfi
   bottleneckDim: c.headBottleneckDim,
   nlayers: c.headLayers,
   normLastLayer: c.normLastLayer,
+  useBn: c.headUseBn,
 })
 
 /** Allocates student, teacher (= student's initial weights), center and optimizer. Dispose with {@link disposeDinoNetworks}. */

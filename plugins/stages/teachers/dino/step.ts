@@ -32,9 +32,15 @@ export interface DinoSchedules {
   readonly teacherTemp: Schedule
 }
 
-/** Backbone class token through the projection head: g(x) = head(ViT(x)[CLS]). */
-const project = (model: VitModel, head: DinoHead, images: tf.Tensor): tf.Tensor =>
-  dinoHeadForward(head, poolClassToken(forwardFeatures(model, images)))
+/**
+ * The class tokens of every crop group (one backbone pass per resolution),
+ * concatenated in order, through the projection head in one call, as DINO's
+ * `MultiCropWrapper` does (a BatchNorm head sees all crops' statistics).
+ */
+const project = (model: VitModel, head: DinoHead, groups: ReadonlyArray<tf.Tensor>): tf.Tensor => {
+  const tokens = groups.map((images) => poolClassToken(forwardFeatures(model, images)))
+  return dinoHeadForward(head, tokens.length === 1 ? (tokens[0] as tf.Tensor) : tf.concat(tokens, 0))
+}
 
 /** Runs one step on a batch's multi-crop views (0-1 global, 2.. local); returns the loss. */
 export const dinoStep = (
@@ -49,11 +55,10 @@ export const dinoStep = (
     const tensors = views.map((v) => imagesToTensor(v))
     const globals = tf.concat(tensors.slice(0, 2), 0)
     const locals = tensors.length > 2 ? tf.concat(tensors.slice(2), 0) : undefined
-    const teacherOut = project(n.teacher, n.teacherHead, globals)
+    const teacherOut = project(n.teacher, n.teacherHead, [globals])
     const names = new Map([...n.trainable].map(([k, v]) => [v.name, k]))
     const { value, grads } = tf.variableGrads(() => {
-      const g = project(n.student, n.studentHead, globals)
-      const student = locals === undefined ? g : tf.concat([g, project(n.student, n.studentHead, locals)], 0)
+      const student = project(n.student, n.studentHead, locals === undefined ? [globals] : [globals, locals])
       return dinoLoss(student, teacherOut, n.center, {
         studentViews: views.length,
         teacherTemp: s.teacherTemp.at(epoch),
