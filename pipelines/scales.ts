@@ -64,8 +64,9 @@ const randomConfig = (preset: "smoke" | "demo"): Readonly<Record<string, unknown
   return { ...(node?.config ?? {}), ...(teachers.presets[preset]?.["random"] ?? {}) }
 }
 
-// The student: half the teachers' width, same depth, grid and heads (17 tokens: eq. 3 needs equal token counts).
-const demoStudent = { arch: "vitMicroPatch7_28", embedDim: 48, depth: 4, numHeads: 3 }
+// The student: a third of the teachers' width (about a tenth of their parameters, as ViT-Ti to ViT-B),
+// same depth and grid (17 tokens: eq. 3 needs equal token counts), two heads (A1_S, A2_S of eq. 3).
+const demoStudent = { arch: "vitMicroPatch7_28", embedDim: 32, depth: 4, numHeads: 2 }
 const smokeStudent = { arch: "vitMicroPatch7_28", embedDim: 0, depth: 0, numHeads: 0 }
 
 const smoke: ScaleSettings = {
@@ -100,7 +101,7 @@ const demo: ScaleSettings = {
     mae: { kind: "pretrain", config: pretrainConfig("mae", maeTeacher.pretrain, "demo") },
     random: randomConfig("demo"),
   },
-  adapt: { dataset: "fashion-mnist", trainCount: 3000, epochs: 5, warmupEpochs: 1, batchSize: 64, cropScaleMin: 0.5, weightDecay: 0.05 },
+  adapt: { dataset: "fashion-mnist", trainCount: 3000, epochs: 10, warmupEpochs: 1, batchSize: 64, cropScaleMin: 0.5, weightDecay: 0.05 },
   adaptLr: { linear: 3e-3, "partial-1": 1e-3, full: 5e-4 },
   teacherTop1: { dataset: "fashion-mnist", testCount: 1000 },
   ac: { dataset: "fashion-mnist", calibrationCount: 256 },
