@@ -218,6 +218,126 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool argNum(napi_env env, napi_value v, double* out, const char* what) {
+  if (napi_get_value_double(env, v, out) != napi_ok) {
+    throwType(env, (std::string(what) + " must be a number").c_str());
+    return false;
+  }
+  return true;
+}
+
+/** rows x cols from an array length; false (and a TypeError) when it does not divide. */
+bool rowsOf(napi_env env, const F32View& x, int64_t cols, int64_t* rows, const char* name) {
+  if (cols < 1 || x.length == 0 || x.length % static_cast<size_t>(cols) != 0) {
+    throwType(env, (std::string(name) + ": bad shape").c_str());
+    return false;
+  }
+  *rows = static_cast<int64_t>(x.length) / cols;
+  return true;
+}
+
+// layerNorm(x, gamma, beta, y, mean, rstd, cols, eps)
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  napi_value v[8];
+  if (!args(env, info, v)) return nullptr;
+  F32View x, g, b, y, mu, rs;
+  int64_t cols, rows;
+  double eps;
+  if (!argF32(env, v[0], &x, "x") || !argF32(env, v[1], &g, "gamma") || !argF32(env, v[2], &b, "beta") ||
+      !argF32(env, v[3], &y, "y") || !argF32(env, v[4], &mu, "mean") || !argF32(env, v[5], &rs, "rstd") ||
+      !argInt(env, v[6], &cols, "cols") || !argNum(env, v[7], &eps, "eps") || !rowsOf(env, x, cols, &rows, "layerNorm")) {
+    return nullptr;
+  }
+  if (g.length != static_cast<size_t>(cols) || b.length != g.length || y.length != x.length ||
+      mu.length != static_cast<size_t>(rows) || rs.length != mu.length) {
+    return throwType(env, "layerNorm: array lengths do not match rows/cols");
+  }
+  layerNorm(x.data, g.data, b.data, y.data, mu.data, rs.data, rows, cols, static_cast<float>(eps));
+  return nullptr;
+}
+
+// layerNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, cols)
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  napi_value v[9];
+  if (!args(env, info, v)) return nullptr;
+  F32View dy, x, g, mu, rs, dx, dg, db;
+  int64_t cols, rows;
+  if (!argF32(env, v[0], &dy, "dy") || !argF32(env, v[1], &x, "x") || !argF32(env, v[2], &g, "gamma") ||
+      !argF32(env, v[3], &mu, "mean") || !argF32(env, v[4], &rs, "rstd") || !argF32(env, v[5], &dx, "dx") ||
+      !argF32(env, v[6], &dg, "dgamma") || !argF32(env, v[7], &db, "dbeta") || !argInt(env, v[8], &cols, "cols") ||
+      !rowsOf(env, x, cols, &rows, "layerNormGrad")) {
+    return nullptr;
+  }
+  if (dy.length != x.length || dx.length != x.length || g.length != static_cast<size_t>(cols) || dg.length != g.length ||
+      db.length != g.length || mu.length != static_cast<size_t>(rows) || rs.length != mu.length) {
+    return throwType(env, "layerNormGrad: array lengths do not match rows/cols");
+  }
+  layerNormGrad(dy.data, x.data, g.data, mu.data, rs.data, dx.data, dg.data, db.data, rows, cols);
+  return nullptr;
+}
+
+// gelu(x, y)
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  napi_value v[2];
+  if (!args(env, info, v)) return nullptr;
+  F32View x, y;
+  if (!argF32(env, v[0], &x, "x") || !argF32(env, v[1], &y, "y")) return nullptr;
+  if (x.length != y.length) return throwType(env, "gelu: x and y differ in length");
+  gelu(x.data, y.data, static_cast<int64_t>(x.length));
+  return nullptr;
+}
+
+// geluGrad(dy, x, dx)
+napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  napi_value v[3];
+  if (!args(env, info, v)) return nullptr;
+  F32View dy, x, dx;
+  if (!argF32(env, v[0], &dy, "dy") || !argF32(env, v[1], &x, "x") || !argF32(env, v[2], &dx, "dx")) return nullptr;
+  if (x.length != dy.length || x.length != dx.length) return throwType(env, "geluGrad: lengths differ");
+  geluGrad(dy.data, x.data, dx.data, static_cast<int64_t>(x.length));
+  return nullptr;
+}
+
+// softmaxGrad(y, dy, dx, cols)
+napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  napi_value v[4];
+  if (!args(env, info, v)) return nullptr;
+  F32View y, dy, dx;
+  int64_t cols, rows;
+  if (!argF32(env, v[0], &y, "y") || !argF32(env, v[1], &dy, "dy") || !argF32(env, v[2], &dx, "dx") ||
+      !argInt(env, v[3], &cols, "cols") || !rowsOf(env, y, cols, &rows, "softmaxGrad")) {
+    return nullptr;
+  }
+  if (dy.length != y.length || dx.length != y.length) return throwType(env, "softmaxGrad: lengths differ");
+  softmaxGrad(y.data, dy.data, dx.data, rows, cols);
+  return nullptr;
+}
+
+// adamw(p, g, m, v, pOut, mOut, vOut, beta1, beta2, eps, lr, c1, c2, weightDecay)
+napi_value AdamW(napi_env env, napi_callback_info info) {
+  napi_value v[14];
+  if (!args(env, info, v)) return nullptr;
+  F32View p, g, m, vv, po, mo, vo;
+  double b1, b2, eps, lr, c1, c2, wd;
+  if (!argF32(env, v[0], &p, "p") || !argF32(env, v[1], &g, "g") || !argF32(env, v[2], &m, "m") ||
+      !argF32(env, v[3], &vv, "v") || !argF32(env, v[4], &po, "pOut") || !argF32(env, v[5], &mo, "mOut") ||
+      !argF32(env, v[6], &vo, "vOut") || !argNum(env, v[7], &b1, "beta1") || !argNum(env, v[8], &b2, "beta2") ||
+      !argNum(env, v[9], &eps, "eps") || !argNum(env, v[10], &lr, "lr") || !argNum(env, v[11], &c1, "c1") ||
+      !argNum(env, v[12], &c2, "c2") || !argNum(env, v[13], &wd, "weightDecay")) {
+    return nullptr;
+  }
+  const size_t n = p.length;
+  if (g.length != n || m.length != n || vv.length != n || po.length != n || mo.length != n || vo.length != n) {
+    return throwType(env, "adamw: lengths differ");
+  }
+  // The scalars as the tfjs path rounds them: each JS double becomes a float32 scalar tensor.
+  AdamWScalars s{static_cast<float>(b1), static_cast<float>(b2), static_cast<float>(1.0 - b1),
+                 static_cast<float>(1.0 - b2), static_cast<float>(c1), static_cast<float>(c2),
+                 static_cast<float>(eps), static_cast<float>(lr), static_cast<float>(1.0 - lr * wd), wd > 0};
+  adamw(p.data, g.data, m.data, vv.data, po.data, mo.data, vo.data, static_cast<int64_t>(n), s);
+  return nullptr;
+}
+
 // setThreads(n)
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value v[1];
@@ -245,6 +365,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmaxGrad", nullptr, SoftmaxGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

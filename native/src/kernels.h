@@ -13,7 +13,7 @@ void matmul(const float* a, const float* b, float* out, int64_t batchA, int64_t 
 
 /** Names the oneDNN version, the ISA it dispatched to and the thread count. */
 std::string dnnlInfo();
-/** Threads for the oneDNN matmuls (OpenMP); the other kernels are single-threaded. */
+/** Pins the threads of large oneDNN matmuls (OpenMP); unpinned, each shape picks 1 or all by measured time. The other kernels are single-threaded. */
 void setThreads(int n);
 
 enum class BinaryOp { Add, Sub, Mul, Div, SquaredDifference, Maximum, Minimum };
@@ -29,5 +29,27 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols);
 void reduce(int kind, const float* x, float* out, int64_t outer, int64_t mid, int64_t inner);
 /** General transpose: out = permute(x, perm) for x of shape `shape`. */
 void transpose(const float* x, float* out, const std::vector<int64_t>& shape, const std::vector<int64_t>& perm);
+
+
+// Fused kernels (fused.cc). Rows are the leading axes flattened; `cols` the last axis.
+/** y = (x - mean) * rstd * gamma + beta per row; writes each row's mean and 1/sqrt(var + eps). */
+void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+               int64_t cols, float eps);
+/** Gradients of layerNorm from its saved mean/rstd: dx per row, dgamma and dbeta summed over rows. */
+void layerNormGrad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                   float* dgamma, float* dbeta, int64_t rows, int64_t cols);
+/** Exact GELU, x * Phi(x), and its gradient dy * (Phi(x) + x * phi(x)). */
+void gelu(const float* x, float* y, int64_t n);
+void geluGrad(const float* dy, const float* x, float* dx, int64_t n);
+/** Gradient of a last-axis softmax from its output y: dx = y * (dy - sum(dy * y)). */
+void softmaxGrad(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols);
+
+struct AdamWScalars {
+  float beta1, beta2, oneMinusBeta1, oneMinusBeta2, c1, c2, eps, lr, keep;
+  bool decay;
+};
+/** One AdamW step of one parameter (plugins/training/adamw.ts) into fresh outputs. */
+void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
+           int64_t n, const AdamWScalars& s);
 
 }  // namespace sslkd

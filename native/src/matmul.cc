@@ -2,6 +2,7 @@
 // with f32 accumulation and output. Transposed operands are described by
 // strides (no copy); primitives are created once per shape and cached.
 #include <oneapi/dnnl/dnnl.hpp>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <omp.h>
@@ -61,6 +62,46 @@ int& maxThreads() {
  */
 constexpr double kParallelFlops = 4e6;
 
+/** Whether setThreads pinned the thread count (no tuning then). */
+bool& pinned() {
+  static bool p = false;
+  return p;
+}
+
+/**
+ * Per-shape choice between 1 thread and all of them, by measured wall time.
+ * On an idle machine two threads halve a large product; on a loaded one
+ * (other processes holding the cores) each OpenMP barrier waits for a
+ * descheduled thread, and one thread is faster (measured: a ViT-Ti step's
+ * products 540 ms on 1 thread, 570-990 ms on 2 at load average 5 on 2
+ * cores). Each arm keeps a moving average of its time; the slower one is
+ * retried every 32nd call (a cost of ~3% when it is 2x slower) so the
+ * choice follows the machine's load.
+ */
+struct Tune {
+  double ms[2] = {0.0, 0.0};
+  int samples[2] = {0, 0};
+  uint64_t calls = 0;
+};
+
+std::unordered_map<std::string, Tune>& tunes() {
+  static std::unordered_map<std::string, Tune> t;
+  return t;
+}
+
+int chooseArm(Tune& t) {
+  t.calls++;
+  if (t.samples[1] < 2) return 1;
+  if (t.samples[0] < 2) return 0;
+  const int best = t.ms[0] <= t.ms[1] ? 0 : 1;
+  return t.calls % 32 == 0 ? 1 - best : best;
+}
+
+void record(Tune& t, int arm, double ms) {
+  t.ms[arm] = t.samples[arm] == 0 ? ms : 0.7 * t.ms[arm] + 0.3 * ms;
+  t.samples[arm]++;
+}
+
 const Cached& primitive(int64_t batchA, int64_t batchB, int64_t m, int64_t k, int64_t n, bool transA, bool transB,
                         bool bf16, int nthr) {
   std::ostringstream key;
@@ -100,7 +141,17 @@ void matmul(const float* a, const float* b, float* out, int64_t batchA, int64_t 
   static std::mutex lock;  // the primitive cache and scratch buffers are shared
   std::lock_guard<std::mutex> guard(lock);
   const double flops = 2.0 * static_cast<double>(batchA > batchB ? batchA : batchB) * m * k * n;
-  const int nthr = flops < kParallelFlops ? 1 : maxThreads();
+  const bool tuned = flops >= kParallelFlops && maxThreads() > 1 && !pinned();
+  Tune* tune = nullptr;
+  int arm = 1;
+  if (tuned) {
+    std::ostringstream key;
+    key << batchA << ',' << batchB << ',' << m << ',' << k << ',' << n << ',' << transA << transB << bf16;
+    tune = &tunes()[key.str()];
+    arm = chooseArm(*tune);
+  }
+  const int nthr = flops < kParallelFlops || arm == 0 ? 1 : maxThreads();
+  const auto start = std::chrono::steady_clock::now();
   omp_set_num_threads(nthr);  // oneDNN sizes its parallel regions by omp_get_max_threads()
   const Cached& p = primitive(batchA, batchB, m, k, n, transA, transB, bf16, nthr);
   auto& eng = cpuEngine();
@@ -118,10 +169,14 @@ void matmul(const float* a, const float* b, float* out, int64_t batchA, int64_t 
     p.prim.execute(cpuStream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
   }
   cpuStream().wait();
+  if (tune != nullptr) {
+    record(*tune, arm, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
 }
 
 void setThreads(int n) {
   maxThreads() = n;
+  pinned() = true;
   omp_set_num_threads(n);
 }
 

@@ -1,13 +1,16 @@
 /**
  * Throughput of ViT-Ti (width 192, 12 blocks, 3 heads) on 28 px images in
  * 4 px patches: forward (inference) and train-step (forward, cross-entropy,
- * backward, Adam update) images per second on the selected tensor backend.
+ * backward, AdamW update: the project's plugins/training/adamw.ts with
+ * PyTorch's defaults, lr 1e-4, weight decay 0.01, as test/bench/torch_vit.py)
+ * images per second on the selected tensor backend.
  *
  *   node --import tsx test/bench/vit.bench.ts [--json] [--backend NAME] [--batch N] [--seconds S]
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { disposeVit, forward, models } from "../../plugins/models/index.ts"
+import { AdamW } from "../../plugins/training/adamw.ts"
 import { backendFlag, describeBackend, selectBackend } from "../../runtime/backend/TensorBackend.ts"
 
 const argv = process.argv.slice(2)
@@ -40,18 +43,19 @@ const main = Effect.gen(function*() {
   const c = model.config
   const images = tf.randomNormal([batch, c.inChans, c.imgSize, c.imgSize], 0, 1, "float32", 1)
   const labels = tf.oneHot(tf.randomUniform([batch], 0, c.numClasses, "int32", 2), c.numClasses)
-  const optimizer = tf.train.adam(1e-4)
+  const optimizer = new AdamW(model.params)
   const vars = [...model.params.values()]
+  const names = new Map([...model.params].map(([name, p]) => [p.name, name]))
 
   const fwd = measure(() => tf.tidy(() => void forward(model, images).dataSync()))
   const train = measure(() =>
     tf.tidy(() => {
-      const loss = optimizer.minimize(
+      const { value: loss, grads } = tf.variableGrads(
         () => tf.neg(tf.mean<tf.Scalar>(tf.sum(tf.mul(labels, tf.logSoftmax(forward(model, images))), -1))),
-        true,
         vars,
       )
-      loss?.dataSync()
+      optimizer.step(new Map(Object.entries(grads).map(([v, g]) => [names.get(v) ?? v, g])), 1e-4, 0.01)
+      loss.dataSync()
     })
   )
   optimizer.dispose()

@@ -5,8 +5,9 @@
  * out = proj((A·v) merged back to [B, N, D]).
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
 import { linear } from "./linear.ts"
-import { matmul, swapLastAxes } from "./matmul.ts"
+import { matmulT } from "./matmul.ts"
 
 export interface AttentionParams {
   readonly qkvWeight: tf.Tensor
@@ -21,6 +22,21 @@ export interface AttentionOutput {
   readonly attn: tf.Tensor
 }
 
+/** Last-axis softmax whose gradient is one fused native kernel, dx = y · (dy - Σ dy·y). */
+const fusedSoftmax = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [logits, save] = args
+  if (!(logits instanceof tf.Tensor) || typeof save !== "function") throw new TypeError("softmax: expected (logits: Tensor)")
+  const y = tf.softmax(logits, -1)
+  save([y])
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, [sy]: Array<tf.Tensor>) => tf.engine().runKernel(fusedKernelNames.softmaxGrad, { y: sy!, dy }) as tf.Tensor,
+  }
+})
+
+const softmax = (logits: tf.Tensor): tf.Tensor =>
+  logits.dtype === "float32" && logits.size > 0 && hasFusedKernel(fusedKernelNames.softmaxGrad) ? fusedSoftmax(logits) : tf.softmax(logits, -1)
+
 export const attention = (x: tf.Tensor, p: AttentionParams, heads: number): AttentionOutput => {
   const [b, n, d] = x.shape
   if (b === undefined || n === undefined || d === undefined || d % heads !== 0) {
@@ -32,7 +48,7 @@ export const attention = (x: tf.Tensor, p: AttentionParams, heads: number): Atte
   const qkv = tf.transpose(tf.reshape(linear(x, p.qkvWeight, p.qkvBias), [b, n, 3 * heads, dh]), [0, 2, 1, 3])
   const [q, k, v] = tf.split(qkv, 3, 1)
   if (q === undefined || k === undefined || v === undefined) throw new TypeError("attention: qkv split failed")
-  const attn = tf.softmax(matmul(tf.mul(q, dh ** -0.5), swapLastAxes(k)), -1)
-  const merged = tf.reshape(tf.transpose(matmul(attn, v), [0, 2, 1, 3]), [b, n, d])
+  const attn = softmax(matmulT(tf.mul(q, dh ** -0.5), k, false, true))
+  const merged = tf.reshape(tf.transpose(matmulT(attn, v, false, false), [0, 2, 1, 3]), [b, n, d])
   return { out: linear(merged, p.projWeight, p.projBias), attn }
 }

@@ -2,8 +2,23 @@
  * Exact GELU (Hendrycks & Gimpel 2016): x · Φ(x) = 0.5 · x · (1 + erf(x / √2)),
  * PyTorch's `nn.GELU()` default (approximate="none"), not the tanh form.
  * tfjs's erf is accurate to about 1.5e-7 (Abramowitz & Stegun 7.1.26).
+ * On the native backend one fused kernel each way (same erf formula):
+ * dx = dy · (Φ(x) + x · φ(x)).
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+
+const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [x, save] = args
+  if (!(x instanceof tf.Tensor) || typeof save !== "function") throw new TypeError("gelu: expected (x: Tensor)")
+  save([x])
+  return {
+    value: tf.engine().runKernel(fusedKernelNames.gelu, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, [sx]: Array<tf.Tensor>) => tf.engine().runKernel(fusedKernelNames.geluGrad, { dy, x: sx! }) as tf.Tensor,
+  }
+})
 
 export const gelu = (x: tf.Tensor): tf.Tensor =>
-  tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1))
+  x.dtype === "float32" && x.size > 0 && hasFusedKernel(fusedKernelNames.gelu)
+    ? fused(x)
+    : tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1))

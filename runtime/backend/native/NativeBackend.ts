@@ -3,7 +3,11 @@
  * `native` that is tfjs-backend-cpu with BatchMatMul on oneDNN (f32, or bf16
  * inputs with f32 accumulation) and softmax, transpose, reductions and
  * elementwise ops in OpenMP C++ (the addon in `native/`, built by
- * `npm run build:native`). Without the built addon, {@link loadNativeBackend}
+ * `npm run build:native`), plus fused kernels (fusedKernels.ts: LayerNorm,
+ * GELU, the softmax gradient, AdamW) that plugins/models/ops and
+ * plugins/training/adamw.ts use when the loaded addon has them. Large
+ * products run on 1 thread or all, per shape, whichever measures faster
+ * (`SSL_KD_NATIVE_THREADS` pins the count). Without the built addon, {@link loadNativeBackend}
  * returns why, and backend selection moves on to wasm, saying so once.
  *
  * @example
@@ -18,6 +22,7 @@ import { registerNativeBackend } from "./internal/register.ts"
 
 export { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "./errors.ts"
 export { nativeAddonPath } from "./internal/addon.ts"
+export { type FusedKernelName, fusedKernelNames, hasFusedKernel } from "./fusedKernels.ts"
 export { type MatmulPrecision, nativeTfName } from "./internal/backend.ts"
 export { nativeKernelNames, nativeKernelTimes, nativeMatmulPrecision, setNativeMatmulPrecision } from "./internal/register.ts"
 

@@ -3,7 +3,7 @@
  * same inputs: BatchMatMul in all four transpose combinations (rank 2, 3, 4,
  * broadcast batch), the broadcasting binary ops, the unary ops (special
  * values included), softmax, reductions over leading / trailing / middle /
- * all axes, transposes, SplitV and Concat; int32 inputs going to the cpu
+ * all axes, transposes, SplitV, Concat, strided Slice and PadV2; int32 inputs going to the cpu
  * kernels; no tensor leaks; and the buffer pool never recycling a buffer that
  * `dataSync()` handed out or a cpu kernel made a view of.
  * Tolerance: 1e-5 of each output's scale in f32 (oneDNN sums in another order).
@@ -106,6 +106,19 @@ describeNative("native kernels vs tfjs-backend-cpu", () => {
       await expectSame([input([6, 6, 6], 10)], (x) => tf.split(x!, [1, 2, 3], axis), `split sizes ${axis}`)
       await expectSame([input([2, 3, 4], 11), input([2, 3, 4], 12)], (a, b) => tf.concat([a!, b!], axis), `concat ${axis}`)
     }
+  })
+
+  it("strided Slice and PadV2 as block copies agree exactly (the ViT class-token slice and its gradient included)", async () => {
+    await expectSame([input([32, 50, 19], 13)], (x) => tf.slice(x!, [0, 0, 0], [32, 1, 19]), "class-token slice", 0)
+    await expectSame([input([5, 6, 7], 14)], (x) => tf.slice(x!, [1, 2, 3], [3, 2, 4]), "slice inner", 0)
+    await expectSame([input([5, 6, 7], 14)], (x) => tf.slice(x!, [0, 2, 0], [5, 3, 7]), "slice middle", 0)
+    await expectSame([input([5, 6, 7], 14)], (x) => tf.slice(x!, [2, 0, 0], [2, 6, 7]), "slice contiguous (cpu view)", 0)
+    await expectSame([input([4, 9], 15)], (x) => tf.slice(x!, [0, 8], [4, 1]), "slice last column", 0)
+    await expectSame([input([32, 1, 19], 16)], (x) => tf.pad(x!, [[0, 0], [0, 49], [0, 0]]), "class-token pad", 0)
+    await expectSame([input([3, 4, 5], 17)], (x) => tf.pad(x!, [[1, 2], [0, 1], [3, 0]], 1.5), "pad every axis", 0)
+    await expectSame([input([3, 4, 5], 17)], (x) => tf.pad(x!, [[1, 0], [0, 0], [0, 0]]), "pad first axis", 0)
+    await expectSame([input([3, 4, 5], 17)], (x) => tf.pad(x!, [[0, 0], [0, 0], [0, 0]]), "pad none", 0)
+    await expectSame([input([6], 18)], (x) => tf.pad(x!, [[2, 3]], -1), "pad 1-D", 0)
   })
 
   it("int32 inputs run on the cpu kernels and agree exactly", async () => {

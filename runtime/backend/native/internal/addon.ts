@@ -21,8 +21,21 @@ export interface NativeAddon {
   /** x viewed as [outer, mid, inner] reduced over mid; kind 0 sum, 1 mean, 2 max, 3 min. */
   reduce(kind: number, x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void
   transpose(x: Float32Array, out: Float32Array, shape: ReadonlyArray<number>, perm: ReadonlyArray<number>): void
-  /** Threads for large matmuls (the other kernels are single-threaded). */
+  /** Pins the threads of large matmuls (unpinned, each shape picks 1 or all by measured time; the other kernels are single-threaded). */
   setThreads(n: number): void
+  // Fused kernels (native/src/fused.cc), absent from addons built before them: feature-detect each.
+  /** Per row of `cols`: y = (x - mean) / sqrt(var + eps) * gamma + beta, writing each row's mean and rstd. */
+  layerNorm?(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, cols: number, eps: number): void
+  /** LayerNorm gradients from the saved mean/rstd; dgamma, dbeta summed over rows. */
+  layerNormGrad?(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, cols: number): void
+  /** Exact GELU and its gradient. */
+  gelu?(x: Float32Array, y: Float32Array): void
+  geluGrad?(dy: Float32Array, x: Float32Array, dx: Float32Array): void
+  /** Last-axis softmax gradient from the softmax output y. */
+  softmaxGrad?(y: Float32Array, dy: Float32Array, dx: Float32Array, cols: number): void
+  /** One AdamW step (plugins/training/adamw.ts) into pOut/mOut/vOut; weightDecay 0 for undecayed parameters. */
+  adamw?(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    beta1: number, beta2: number, eps: number, lr: number, c1: number, c2: number, weightDecay: number): void
   /** "oneDNN 2.6.3, avx512_core_bf16, 2 threads": the library version, the ISA it dispatches to, matmul threads. */
   info(): string
 }
@@ -37,7 +50,7 @@ const isAddon = (m: unknown): m is NativeAddon =>
   typeof m === "object" && m !== null &&
   ["matmul", "binary", "unary", "softmax", "reduce", "transpose", "setThreads", "info"].every((f) => typeof Reflect.get(m, f) === "function")
 
-/** Applies `SSL_KD_NATIVE_THREADS` (matmul threads; default: OpenMP's, the core count). */
+/** Applies `SSL_KD_NATIVE_THREADS` (matmul threads, pinned; default: 1 or OpenMP's count, the cores, chosen per shape by measured time). */
 const configure = (addon: NativeAddon): NativeAddon => {
   const n = Number(process.env["SSL_KD_NATIVE_THREADS"])
   if (Number.isInteger(n) && n >= 1) addon.setThreads(n)

@@ -10,6 +10,7 @@ import type { NativeAddon } from "./addon.ts"
 import { type MatmulPrecision, NativeBackend, type NativeKernel, nativeTfName } from "./backend.ts"
 import { concatKernels } from "./kernels/concat.ts"
 import { elementwiseKernels } from "./kernels/elementwise.ts"
+import { fusedKernels } from "./kernels/fused.ts"
 import { softmaxKernels, transposeKernels } from "./kernels/layout.ts"
 import { matmulKernels } from "./kernels/matmul.ts"
 import { reduceKernels } from "./kernels/reduce.ts"
@@ -67,6 +68,14 @@ export const registerNativeBackend = (addon: NativeAddon): void => {
       return out ?? guardViews(backend, params.inputs, fallback(params))
     }
     tf.registerKernel({ ...config, backendName: nativeTfName, kernelFunc: profiling ? timed(config.kernelName, kernelFunc) : kernelFunc })
+  }
+  // The fused kernels (fusedKernels.ts) this addon has; none on the cpu backend, so no fallback.
+  for (const [kernelName, fused] of fusedKernels(addon)) {
+    const kernelFunc: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+      if (!(backend instanceof NativeBackend)) throw new TypeError(`${kernelName} runs only on the native backend`)
+      return fused(inputs, attrs ?? {}, backend)
+    }
+    tf.registerKernel({ kernelName, backendName: nativeTfName, kernelFunc: profiling ? timed(kernelName, kernelFunc) : kernelFunc })
   }
 }
 

@@ -1,0 +1,154 @@
+// Fused kernels of the ViT train step (issue 7): LayerNorm, exact GELU and
+// softmax, each with its gradient, and the AdamW update, one pass over
+// memory each instead of the 5-20 elementwise tfjs ops (and buffers) the
+// composite forms take. Single-threaded like elementwise.cc. The formulas
+// follow the composite tfjs paths in plugins/models/ops and
+// plugins/training/adamw.ts (same operation order, f32 throughout).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+#include "kernels.h"
+
+namespace sslkd {
+namespace {
+
+/** e^x, as elementwise.cc's (Cephes polynomial; duplicated to keep both files self-contained and inlined). */
+inline float expF(float x) {
+  const float xc = std::min(std::max(x, -104.0f), 88.73f);
+  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r * r + r + 1.0f;
+  const int32_t ni = static_cast<int32_t>(n);
+  const int32_t n1 = ni >> 1, n2 = ni - n1;
+  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, 4);
+  std::memcpy(&s2, &b2, 4);
+  float v = y * s1 * s2;
+  v = x > 88.73f ? INFINITY : v;
+  v = x < -104.0f ? 0.0f : v;
+  return x != x ? x : v;
+}
+
+/** erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), as tfjs's Erf and elementwise.cc. */
+inline float erfF(float x) {
+  const float ax = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * ax);
+  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const float y = 1.0f - poly * expF(-ax * ax);
+  return x < 0.0f ? -y : y;
+}
+
+constexpr float kSqrtHalf = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+
+}  // namespace
+
+void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
+               int64_t cols, float eps) {
+  const float invCols = 1.0f / static_cast<float>(cols);
+  for (int64_t r = 0; r < rows; r++) {
+    const float* px = x + r * cols;
+    float* py = y + r * cols;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < cols; i++) s += px[i];
+    const float mu = s * invCols;
+    float q = 0.0f;
+#pragma omp simd reduction(+ : q)
+    for (int64_t i = 0; i < cols; i++) q += (px[i] - mu) * (px[i] - mu);
+    const float rs = 1.0f / std::sqrt(q * invCols + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < cols; i++) py[i] = (px[i] - mu) * rs * gamma[i] + beta[i];
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+}
+
+void layerNormGrad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                   float* dgamma, float* dbeta, int64_t rows, int64_t cols) {
+  std::vector<float> dg(cols, 0.0f), db(cols, 0.0f);
+  float* pdg = dg.data();
+  float* pdb = db.data();
+  const float invCols = 1.0f / static_cast<float>(cols);
+  for (int64_t r = 0; r < rows; r++) {
+    const float* pdy = dy + r * cols;
+    const float* px = x + r * cols;
+    float* pdx = dx + r * cols;
+    const float mu = mean[r], rs = rstd[r];
+    float sg = 0.0f, sgx = 0.0f;
+#pragma omp simd reduction(+ : sg, sgx)
+    for (int64_t i = 0; i < cols; i++) {
+      const float xh = (px[i] - mu) * rs;
+      const float g = pdy[i] * gamma[i];
+      sg += g;
+      sgx += g * xh;
+      pdg[i] += pdy[i] * xh;
+      pdb[i] += pdy[i];
+    }
+    const float mg = sg * invCols, mgx = sgx * invCols;
+#pragma omp simd
+    for (int64_t i = 0; i < cols; i++) {
+      const float xh = (px[i] - mu) * rs;
+      pdx[i] = rs * (pdy[i] * gamma[i] - mg - xh * mgx);
+    }
+  }
+  std::memcpy(dgamma, pdg, cols * sizeof(float));
+  std::memcpy(dbeta, pdb, cols * sizeof(float));
+}
+
+void gelu(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] * 0.5f * (erfF(x[i] * kSqrtHalf) + 1.0f);
+}
+
+void geluGrad(const float* dy, const float* x, float* dx, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float cdf = 0.5f * (erfF(v * kSqrtHalf) + 1.0f);
+    const float pdf = kInvSqrt2Pi * expF(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+void softmaxGrad(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* py = y + r * cols;
+    const float* pdy = dy + r * cols;
+    float* pdx = dx + r * cols;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < cols; i++) s += py[i] * pdy[i];
+#pragma omp simd
+    for (int64_t i = 0; i < cols; i++) pdx[i] = py[i] * (pdy[i] - s);
+  }
+}
+
+void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
+           int64_t n, const AdamWScalars& s) {
+  const float b1 = s.beta1, b2 = s.beta2, ob1 = s.oneMinusBeta1, ob2 = s.oneMinusBeta2;
+  const float c1 = s.c1, c2 = s.c2, eps = s.eps, lr = s.lr, keep = s.keep;
+  const bool decay = s.decay;
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * ob1;
+    const float vi = v[i] * b2 + (gi * gi) * ob2;
+    const float pi = decay ? p[i] * keep : p[i];
+    const float update = (mi / c1) / (std::sqrt(vi / c2) + eps);
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = pi - update * lr;
+  }
+}
+
+}  // namespace sslkd

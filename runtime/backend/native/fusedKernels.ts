@@ -1,0 +1,33 @@
+/**
+ * Names of the fused kernels the `native` backend registers when its addon
+ * has them (issue 7): LayerNorm, exact GELU and softmax gradients, and the
+ * AdamW update, each one native pass instead of many elementwise tfjs ops.
+ * No imports: model code checks {@link hasFusedKernel} and keeps its
+ * composite tfjs path on every other backend (or with an older addon).
+ *
+ *   SslKdLayerNorm      {x, gamma, beta} {eps}        -> [y, mean, rstd]  (mean/rstd: x.shape without the last axis)
+ *   SslKdLayerNormGrad  {dy, x, gamma, mean, rstd}    -> [dx, dgamma, dbeta]
+ *   SslKdGelu           {x}                           -> y
+ *   SslKdGeluGrad       {dy, x}                       -> dx
+ *   SslKdSoftmaxGrad    {y, dy}                       -> dx  (softmax over the last axis, y its output)
+ *   SslKdAdamW          {p, g, m, v} {beta1, beta2, eps, lr, c1, c2, weightDecay} -> [p, m, v]
+ */
+import * as tf from "@tensorflow/tfjs-core"
+
+export const fusedKernelNames = {
+  layerNorm: "SslKdLayerNorm",
+  layerNormGrad: "SslKdLayerNormGrad",
+  gelu: "SslKdGelu",
+  geluGrad: "SslKdGeluGrad",
+  softmaxGrad: "SslKdSoftmaxGrad",
+  adamw: "SslKdAdamW",
+} as const
+
+export type FusedKernelName = (typeof fusedKernelNames)[keyof typeof fusedKernelNames]
+
+/** Whether the active backend is `native` and registers `name` (an older addon may lack it). */
+export const hasFusedKernel = (name: FusedKernelName): boolean =>
+  tf.getBackend() === "native" && tf.getKernel(name, "native") !== undefined
+
+/** Whether the active backend is `native` (its BatchMatMul takes transposed operands without a copy). */
+export const nativeActive = (): boolean => tf.getBackend() === "native"
