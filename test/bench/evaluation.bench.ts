@@ -82,7 +82,8 @@ const time = async (pool: boolean) => {
   const r = await run(pool)
   const seconds = (performance.now() - t0) / 1000
   if (!r.ok) throw new Error(`evaluation run failed: ${JSON.stringify(r.stages.filter((s) => s.status === "failed"))}`)
-  return { seconds, scores: await scores() }
+  const items = Object.fromEntries(r.stages.filter((s) => s.name.startsWith("eval[")).map((s) => [s.name, s.durationMs / 1000]))
+  return { seconds, items, scores: await scores() }
 }
 const one = await time(false)
 const pooled = await time(true)
@@ -95,6 +96,8 @@ const result = {
   workers,
   pooledSeconds: pooled.seconds,
   speedup: one.seconds / pooled.seconds,
+  inProcessItemSeconds: one.items,
+  pooledItemSeconds: pooled.items,
   identicalScores: identical,
   cpus: os.availableParallelism(),
 }
@@ -104,6 +107,9 @@ else {
   console.log(`evaluation bench (${backend}): one student on ${result.datasets.length} downstream datasets (${result.datasets.join(", ")})`)
   console.log(`  in process (1 tfjs engine): ${one.seconds.toFixed(2)} s`)
   console.log(`  worker pool, ${workers} workers:    ${pooled.seconds.toFixed(2)} s  (speed-up x${result.speedup.toFixed(2)}, ${os.availableParallelism()} cores)`)
+  const items = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k.slice(5, -1)} ${v.toFixed(1)}`).join(", ")
+  console.log(`  per item, in process: ${items(one.items)}`)
+  console.log(`  per item, pooled:     ${items(pooled.items)}`)
   console.log(`  scores identical (top-1, per-class, k-NN): ${identical ? "yes" : "NO"}`)
 }
 if (!identical) process.exitCode = 1
