@@ -14,6 +14,9 @@
  * cosine learning rate after an optional linear warm-up, random resized crop
  * + flip (seeded), checkpointed every epoch in the scratch folder and resumed
  * from it. The trainable-parameter count is logged, as Table 1 reports it.
+ *
+ * Partial-k without augmentation can skip the frozen blocks altogether:
+ * `paper/trunk-features` + `paper/adapt-teacher-cached` (`trunk.ts`).
  */
 import { Effect, Schema } from "effect"
 import { Config, Stage, StageContext } from "../../../dsl/index.ts"
@@ -21,7 +24,7 @@ import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { loadVitState } from "../../checkpoints/vitCheckpoint.ts"
 import { createVit, disposeVit } from "../../models/vit/model.ts"
 import { cosineSchedule } from "../../objectives/schedules.ts"
-import { modelState, TeacherWeights } from "../../teachers/artifact.ts"
+import { modelState, type TeacherInfo, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
@@ -60,6 +63,22 @@ export const AdaptConfig = Schema.Struct({
 })
 export type AdaptConfig = typeof AdaptConfig.Type
 
+/**
+ * The model a teacher is adapted in: the backbone as pretrained, the head
+ * (absent from a TeacherWeights, or replaced) fresh from `seed` for the
+ * `info.config.numClasses` classes. Dispose with `disposeVit`. Shared with
+ * `paper/adapt-teacher-cached` (`trunk.ts`).
+ */
+export const adaptedModel = (teacher: TeacherWeightsValue, info: TeacherInfo, seed: number) =>
+  Effect.suspend(() => {
+    const backbone = new Map([...teacher.state].filter(([name]) => !name.startsWith("head.")))
+    const model = createVit(info.arch, info.config, seed)
+    return loadVitState(model, backbone, `TeacherWeights of ${teacher.info.teacher}`, { keepHead: true }).pipe(
+      Effect.as(model),
+      Effect.tapError(() => Effect.sync(() => disposeVit(model))),
+    )
+  })
+
 export const adaptTeacher = Stage.make({
   name: NAME,
   description: "a teacher on a downstream task by linear / partial-k / full adaptation (paper, sec. 3.1), resumable per epoch",
@@ -87,16 +106,8 @@ export const adaptTeacher = Stage.make({
       const evalLoader = yield* teacherLoader(NAME, set, info, c.batchSize)
       const stepsPerEpoch = loader.batchesPerEpoch
       const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: stepsPerEpoch, warmupEpochs: c.warmupEpochs }, "learning rate")
-      // The backbone as pretrained; the head (absent from a TeacherWeights, or replaced) comes fresh from `seed`.
-      const backbone = new Map([...inputs.teacher.state].filter(([name]) => !name.startsWith("head.")))
       return yield* Effect.acquireUseRelease(
-        Effect.suspend(() => {
-          const model = createVit(info.arch, info.config, c.seed)
-          return loadVitState(model, backbone, `TeacherWeights of ${source.teacher}`, { keepHead: true }).pipe(
-            Effect.as(model),
-            Effect.tapError(() => Effect.sync(() => disposeVit(model))),
-          )
-        }),
+        adaptedModel(inputs.teacher, info, c.seed),
         (model) =>
           Effect.gen(function* () {
             const { params, count } = adaptationParams(model, mode)
@@ -129,6 +140,7 @@ export const adaptTeacher = Stage.make({
                 total: count.total,
                 losses: { epochs: [...result.epochLosses], steps: [...result.stepLosses] },
                 trainAccuracy,
+                seed: c.seed,
                 seconds: (performance.now() - started) / 1000,
               },
             }

@@ -33,6 +33,8 @@ export const AdaptationInfo = Schema.Struct({
   losses: LossCurves,
   /** Top-1 on the un-augmented training images after training. */
   trainAccuracy: Unit,
+  /** Seeds the new head, the batch order and the augmentation. */
+  seed: Schema.Int,
   seconds: Schema.Finite,
 })
 export type AdaptationInfo = typeof AdaptationInfo.Type

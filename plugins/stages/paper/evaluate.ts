@@ -30,6 +30,9 @@ export const AdaptationScore = Artifact.json(
     testImages: Schema.Int,
     top1: Schema.Finite,
     trainTop1: Schema.Finite,
+    /** The adaptation's seed and the seconds it took (from the adapted teacher's record). */
+    seed: Schema.Int,
+    adaptationSeconds: Schema.Finite,
   }),
 )
 
@@ -72,6 +75,8 @@ export const evaluateTeacher = Stage.make({
         testImages: set.count,
         top1: accuracy,
         trainTop1: adaptation.trainAccuracy,
+        seed: adaptation.seed,
+        adaptationSeconds: adaptation.seconds,
       }
     }),
 })

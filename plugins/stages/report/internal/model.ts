@@ -48,6 +48,8 @@ export interface Table1Row {
   readonly trainableShare: number
   readonly top1: number
   readonly trainTop1: number
+  readonly seed: number
+  readonly adaptationSeconds: number
 }
 
 /** The runs of one label on one dataset (one per seed, usually), aggregated. */
@@ -184,6 +186,8 @@ const table1 = (items: ReportInputs["adaptation"]): ReadonlyArray<Table1Row> =>
       trainableShare: v.total > 0 ? v.trainable / v.total : 0,
       top1: v.top1,
       trainTop1: v.trainTop1,
+      seed: v.seed,
+      adaptationSeconds: v.adaptationSeconds,
     }))
     .sort((a, b) => familyRank(a.family) - familyRank(b.family) || byText(a.teacher, b.teacher) || modeRank(a.mode) - modeRank(b.mode) || byText(a.mode, b.mode) || byText(a.dataset, b.dataset) || byText(a.node, b.node))
 
