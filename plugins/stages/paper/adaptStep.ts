@@ -1,7 +1,8 @@
 /**
  * The pieces of `paper/adapt-teacher` (sec. 3.1) that touch tensors: the
  * seeded, augmented training loader at the teacher's input size, one CE step
- * on the selected parameters with AdamW, and top-1 over a loader.
+ * on the selected parameters with AdamW, and top-1 over a loader (both also
+ * over cached trunk tokens: `ceStep`, `top1By`, used by `trunk.ts`).
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
@@ -49,24 +50,24 @@ export const trainLoader = (stage: string, set: ImageSet, info: TeacherInfo, o: 
   })
 
 /**
- * One step of eq. 4's CE term for a teacher alone: CE(head(f(x)), y), its
- * gradient with respect to `params` only (the frozen rest gets none), one
- * AdamW update; returns the loss. Throws on a tensor failure or a label
- * outside the head (`LabelOutOfRange`).
+ * One CE step on `params`: CE(logits(), labels), its gradient with respect to
+ * `params` only (the frozen rest gets none), one AdamW update; returns the
+ * loss. `logits` runs inside the step's `tf.tidy` and the gradient tape, so
+ * it may build its input tensors itself. Shared by `paper/adapt-teacher`
+ * (logits of images) and `paper/adapt-teacher-cached` (logits of cached
+ * trunk tokens, `trunk.ts`).
  */
-export const adaptStep = (
-  model: VitModel,
+export const ceStep = (
   params: ReadonlyMap<string, tf.Variable>,
   optimizer: AdamW,
-  info: TeacherInfo,
-  batch: Batch,
+  logits: () => tf.Tensor,
+  labels: Int32Array,
   lr: number,
   weightDecay: number,
 ): number =>
   tf.tidy(() => {
-    const x = teacherInput(batch.images, info)
-    const labels = labelsToTensor(batch.labels)
-    const { value, grads } = tf.variableGrads(() => crossEntropy(forward(model, x), labels), [...params.values()])
+    const y = labelsToTensor(labels)
+    const { value, grads } = tf.variableGrads(() => crossEntropy(logits(), y), [...params.values()])
     // `variableGrads` keys gradients by the tfjs variable's own name: map them back to timm names.
     const timmName = new Map([...params].map(([name, v]) => [v.name, name]))
     const byName = new Map(Object.entries(grads).flatMap(([varName, g]) => {
@@ -77,19 +78,41 @@ export const adaptStep = (
     return value.dataSync()[0] ?? Number.NaN
   })
 
-/** Top-1 of the model's head over every batch of epoch 0 of `loader` (an unaugmented, in-order loader). */
-export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader) =>
+/**
+ * One step of eq. 4's CE term for a teacher alone: CE(head(f(x)), y) with
+ * {@link ceStep}. Throws on a tensor failure or a label outside the head
+ * (`LabelOutOfRange`).
+ */
+export const adaptStep = (
+  model: VitModel,
+  params: ReadonlyMap<string, tf.Variable>,
+  optimizer: AdamW,
+  info: TeacherInfo,
+  batch: Batch,
+  lr: number,
+  weightDecay: number,
+): number => ceStep(params, optimizer, () => forward(model, teacherInput(batch.images, info)), batch.labels, lr, weightDecay)
+
+/** Top-1 over `batches` batches, batch `b` giving its logits (called inside `tf.tidy`) and labels. */
+export const top1By = (batches: number, batch: (b: number) => { readonly logits: () => tf.Tensor; readonly labels: Int32Array }) =>
   Effect.gen(function* () {
     let correct = 0
     let seen = 0
-    for (let b = 0; b < loader.batchesPerEpoch; b++) {
-      const batch = loader.batch(0, b)
+    for (let b = 0; b < batches; b++) {
+      const { logits, labels } = batch(b)
       correct += tf.tidy(() => {
-        const predicted = tf.argMax(forward(model, teacherInput(batch.images, info)), 1)
-        return tf.sum(tf.cast(tf.equal(predicted, labelsToTensor(batch.labels)), "int32")).dataSync()[0] ?? 0
+        const predicted = tf.argMax(logits(), 1)
+        return tf.sum(tf.cast(tf.equal(predicted, labelsToTensor(labels)), "int32")).dataSync()[0] ?? 0
       })
-      seen += batch.labels.length
+      seen += labels.length
       yield* Effect.yieldNow
     }
     return seen === 0 ? 0 : correct / seen
+  })
+
+/** Top-1 of the model's head over every batch of epoch 0 of `loader` (an unaugmented, in-order loader). */
+export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader) =>
+  top1By(loader.batchesPerEpoch, (b) => {
+    const batch = loader.batch(0, b)
+    return { logits: () => forward(model, teacherInput(batch.images, info)), labels: batch.labels }
   })
