@@ -123,6 +123,34 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   }, &c);
 }
 
+// matmulBias(a, b, bias, out, batchA, batchB, m, k, n, transA, transB, bf16): matmul plus a bias row of n
+// added to every output row inside oneDNN (no separate Add pass).
+napi_value MatmulBias(napi_env env, napi_callback_info info) {
+  napi_value v[12];
+  if (!args(env, info, v)) return nullptr;
+  struct Ctx {
+    F32View a, b, bias, o;
+    int64_t ba, bb, m, k, n;
+    bool ta, tb, bf;
+  } c;
+  if (!argF32(env, v[0], &c.a, "a") || !argF32(env, v[1], &c.b, "b") || !argF32(env, v[2], &c.bias, "bias") ||
+      !argF32(env, v[3], &c.o, "out") || !argInt(env, v[4], &c.ba, "batchA") || !argInt(env, v[5], &c.bb, "batchB") ||
+      !argInt(env, v[6], &c.m, "m") || !argInt(env, v[7], &c.k, "k") || !argInt(env, v[8], &c.n, "n") ||
+      !argBool(env, v[9], &c.ta, "transA") || !argBool(env, v[10], &c.tb, "transB") || !argBool(env, v[11], &c.bf, "bf16")) {
+    return nullptr;
+  }
+  const int64_t batch = c.ba > c.bb ? c.ba : c.bb;
+  if (c.ba < 1 || c.bb < 1 || (c.ba != c.bb && c.ba != 1 && c.bb != 1) || c.m < 1 || c.k < 1 || c.n < 1 ||
+      static_cast<int64_t>(c.a.length) != c.ba * c.m * c.k || static_cast<int64_t>(c.b.length) != c.bb * c.k * c.n ||
+      static_cast<int64_t>(c.o.length) != batch * c.m * c.n || static_cast<int64_t>(c.bias.length) != c.n) {
+    return throwType(env, "matmulBias: array lengths do not match batch/m/k/n");
+  }
+  return runGuarded(env, "matmulBias", [](void* p) {
+    auto* x = static_cast<Ctx*>(p);
+    matmul(x->a.data, x->b.data, x->o.data, x->ba, x->bb, x->m, x->k, x->n, x->ta, x->tb, x->bf, x->bias.data);
+  }, &c);
+}
+
 // binary(op, a, b, out, outShape, aStrides, bStrides)
 napi_value Binary(napi_env env, napi_callback_info info) {
   napi_value v[7];
@@ -359,6 +387,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"matmulBias", nullptr, MatmulBias, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include "kernels.h"
 
 namespace sslkd {
@@ -138,6 +139,9 @@ void unary(UnaryOp op, const float* x, float* out, int64_t n) {
 }
 
 void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
+  // The one kernel here split over threads (runTuned, as fused.cc's): rows are independent.
+  runTuned("softmax," + std::to_string(rows) + ',' + std::to_string(cols), rows * cols >= kParallelElems, [&](int nthr) {
+#pragma omp parallel for num_threads(nthr) schedule(static) if (nthr > 1)
   for (int64_t r = 0; r < rows; r++) {
     const float* px = x + r * cols;
     float* po = out + r * cols;
@@ -153,6 +157,7 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
 #pragma omp simd
     for (int64_t i = 0; i < cols; i++) po[i] *= inv;
   }
+  });
 }
 
 void reduce(int kind, const float* x, float* out, int64_t outer, int64_t mid, int64_t inner) {

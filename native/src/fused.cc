@@ -1,13 +1,19 @@
 // Fused kernels of the ViT train step (issue 7): LayerNorm, exact GELU and
 // softmax, each with its gradient, and the AdamW update, one pass over
 // memory each instead of the 5-20 elementwise tfjs ops (and buffers) the
-// composite forms take. Single-threaded like elementwise.cc. The formulas
+// composite forms take. LayerNorm, GELU and the softmax gradient split their
+// rows over the cores when large and when that measured faster (runTuned:
+// on an idle machine a second core adds memory bandwidth, these kernels are
+// memory-bound; on a loaded one a thread that waits for a core costs more).
+// The results do not depend on the split (rows and elements are independent).
+// The formulas
 // follow the composite tfjs paths in plugins/models/ops and
 // plugins/training/adamw.ts (same operation order, f32 throughout).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 #include "kernels.h"
 
@@ -47,6 +53,17 @@ inline float erfF(float x) {
   return x < 0.0f ? -y : y;
 }
 
+/** f(begin, end) over [0, units) in one piece or split evenly over the threads runTuned picks for `name` and this size. */
+template <typename F>
+void split(const char* name, int64_t units, int64_t elems, F f) {
+  runTuned(std::string(name) + ',' + std::to_string(units) + ',' + std::to_string(elems), elems >= kParallelElems,
+           [&](int nthr) {
+             if (nthr <= 1) return f(int64_t{0}, units);
+#pragma omp parallel for num_threads(nthr) schedule(static, 1)
+             for (int t = 0; t < nthr; t++) f(units * t / nthr, units * (t + 1) / nthr);
+           });
+}
+
 constexpr float kSqrtHalf = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
@@ -55,7 +72,8 @@ constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 void layerNorm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int64_t rows,
                int64_t cols, float eps) {
   const float invCols = 1.0f / static_cast<float>(cols);
-  for (int64_t r = 0; r < rows; r++) {
+  split("layerNorm", rows, rows * cols, [&](int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
     const float* px = x + r * cols;
     float* py = y + r * cols;
     float s = 0.0f;
@@ -71,6 +89,7 @@ void layerNorm(const float* x, const float* gamma, const float* beta, float* y, 
     mean[r] = mu;
     rstd[r] = rs;
   }
+  });
 }
 
 void layerNormGrad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
@@ -106,22 +125,27 @@ void layerNormGrad(const float* dy, const float* x, const float* gamma, const fl
 }
 
 void gelu(const float* x, float* y, int64_t n) {
+  split("gelu", n, n, [&](int64_t i0, int64_t i1) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) y[i] = x[i] * 0.5f * (erfF(x[i] * kSqrtHalf) + 1.0f);
+    for (int64_t i = i0; i < i1; i++) y[i] = x[i] * 0.5f * (erfF(x[i] * kSqrtHalf) + 1.0f);
+  });
 }
 
 void geluGrad(const float* dy, const float* x, float* dx, int64_t n) {
+  split("geluGrad", n, n, [&](int64_t i0, int64_t i1) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; i++) {
-    const float v = x[i];
-    const float cdf = 0.5f * (erfF(v * kSqrtHalf) + 1.0f);
-    const float pdf = kInvSqrt2Pi * expF(-0.5f * v * v);
-    dx[i] = dy[i] * (cdf + v * pdf);
-  }
+    for (int64_t i = i0; i < i1; i++) {
+      const float v = x[i];
+      const float cdf = 0.5f * (erfF(v * kSqrtHalf) + 1.0f);
+      const float pdf = kInvSqrt2Pi * expF(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf + v * pdf);
+    }
+  });
 }
 
 void softmaxGrad(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; r++) {
+  split("softmaxGrad", rows, rows * cols, [&](int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; r++) {
     const float* py = y + r * cols;
     const float* pdy = dy + r * cols;
     float* pdx = dx + r * cols;
@@ -131,6 +155,7 @@ void softmaxGrad(const float* y, const float* dy, float* dx, int64_t rows, int64
 #pragma omp simd
     for (int64_t i = 0; i < cols; i++) pdx[i] = py[i] * (pdy[i] - s);
   }
+  });
 }
 
 void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,

@@ -2,18 +2,30 @@
 // contiguous row-major float32 buffers owned by JavaScript (no copies).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace sslkd {
 
-/** out[b] = op(A[b]) · op(B[b]) for b < batch; batchA/batchB are 1 (broadcast) or batch. */
+/**
+ * out[b] = op(A[b]) · op(B[b]) (+ bias, a row of n added to every row, when not null) for b < batch;
+ * batchA/batchB are 1 (broadcast) or batch.
+ */
 void matmul(const float* a, const float* b, float* out, int64_t batchA, int64_t batchB, int64_t m, int64_t k,
-            int64_t n, bool transA, bool transB, bool bf16);
+            int64_t n, bool transA, bool transB, bool bf16, const float* bias = nullptr);
 
 /** Names the oneDNN version, the ISA it dispatched to and the thread count. */
 std::string dnnlInfo();
-/** Pins the threads of large oneDNN matmuls (OpenMP); unpinned, each shape picks 1 or all by measured time. The other kernels are single-threaded. */
+/**
+ * Runs body(threads) with 1 thread or all of them, picked per `key` by measured time as for the matmuls
+ * (1 when `parallel` is false or the threads are pinned to 1; all when pinned higher). For memory-bound
+ * fused kernels large enough (>= kParallelElems) to gain from a second core's bandwidth on an idle machine.
+ */
+void runTuned(const std::string& key, bool parallel, const std::function<void(int)>& body);
+/** Elements from which a fused elementwise kernel may use threads. */
+constexpr int64_t kParallelElems = 1 << 17;
+/** Pins the threads of large oneDNN matmuls (OpenMP); unpinned, each shape picks 1 or all by measured time. LayerNorm, GELU, softmax and its gradient pick 1 or all threads likewise (runTuned); the rest are single-threaded. */
 void setThreads(int n);
 
 enum class BinaryOp { Add, Sub, Mul, Div, SquaredDifference, Maximum, Minimum };

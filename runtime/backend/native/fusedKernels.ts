@@ -1,7 +1,7 @@
 /**
  * Names of the fused kernels the `native` backend registers when its addon
- * has them (issue 7): LayerNorm, exact GELU and softmax gradients, and the
- * AdamW update, each one native pass instead of many elementwise tfjs ops.
+ * has them (issue 7): LayerNorm, exact GELU and softmax gradients, the
+ * AdamW update and a Linear layer with its bias inside the product, each one native pass instead of many elementwise tfjs ops.
  * No imports: model code checks {@link hasFusedKernel} and keeps its
  * composite tfjs path on every other backend (or with an older addon).
  *
@@ -11,6 +11,8 @@
  *   SslKdGeluGrad       {dy, x}                       -> dx
  *   SslKdSoftmaxGrad    {y, dy}                       -> dx  (softmax over the last axis, y its output)
  *   SslKdAdamW          {p, g, m, v} {beta1, beta2, eps, lr, c1, c2, weightDecay} -> [p, m, v]
+ *   SslKdLinear         {x, weight, bias}             -> y = x · weightᵀ + bias  (x [rows, in], weight [out, in], bias [out];
+ *                                                         the bias added inside the oneDNN product, no Add pass)
  */
 import * as tf from "@tensorflow/tfjs-core"
 
@@ -21,6 +23,7 @@ export const fusedKernelNames = {
   geluGrad: "SslKdGeluGrad",
   softmaxGrad: "SslKdSoftmaxGrad",
   adamw: "SslKdAdamW",
+  linear: "SslKdLinear",
 } as const
 
 export type FusedKernelName = (typeof fusedKernelNames)[keyof typeof fusedKernelNames]

@@ -5,7 +5,10 @@
  * the softmax gradient, products with transposed operands (all four
  * combinations, rank 2 and batched rank 4, values and gradients), and the
  * AdamW update (several steps, decayed and undecayed parameters) against the
- * same optimizer on tfjs-backend-cpu. An addon without the fused exports
+ * same optimizer on tfjs-backend-cpu, the Linear layer with its bias inside
+ * the product (values and gradients, f32 and bf16 matmuls), and the threaded
+ * forms of the large fused kernels (calls alternate 1 and 2 threads while the
+ * per-shape tuner explores, each call must match). An addon without the fused exports
  * (built before them) registers none, and the ops keep their composite path.
  * (Finite-difference checks of the same ops run on every backend, native
  * included, in test/plugins/models/gradients.test.ts.)
@@ -13,7 +16,9 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { afterAll, expect, it } from "vitest"
 import { gelu, layerNorm } from "../../../plugins/models/index.ts"
+import { linear } from "../../../plugins/models/ops/linear.ts"
 import { matmul, matmulT, swapLastAxes } from "../../../plugins/models/ops/matmul.ts"
+import { setNativeMatmulPrecision } from "../../../runtime/backend/native/NativeBackend.ts"
 import { AdamW } from "../../../plugins/training/adamw.ts"
 import { loadAddon, type NativeAddon } from "../../../runtime/backend/native/internal/addon.ts"
 import { fusedKernels } from "../../../runtime/backend/native/internal/kernels/fused.ts"
@@ -43,6 +48,13 @@ const compositeLayerNorm = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps = 1e-6
   const normed = tf.mul(centered, tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps)))
   return tf.add(tf.mul(normed, w), b)
 }
+/** Softmax with the fused native gradient, as plugins/models/ops/attention.ts uses it. */
+const fusedSoftmax = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [logits, save] = args as [tf.Tensor, tf.GradSaveFunc]
+  const y = tf.softmax(logits)
+  save([y])
+  return { value: y, gradFunc: (dy: tf.Tensor, [sy]: Array<tf.Tensor>) => tf.engine().runKernel(fusedKernelNames.softmaxGrad, { y: sy!, dy }) as tf.Tensor }
+}) as (logits: tf.Tensor) => tf.Tensor
 const compositeGelu = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1))
 
 describeNative("fused native kernels vs the composite tfjs paths", () => {
@@ -149,5 +161,51 @@ describeNative("fused native kernels vs the composite tfjs paths", () => {
     const native = await run("native")
     const cpu = await run("cpu")
     expectClose(native, cpu, 1e-6, "adamw")
+  })
+
+  it("Linear with the bias inside the product: values and gradients for x, weight, bias match matmulT + Add (f32 and bf16 matmuls)", async () => {
+    await useBackend("native")
+    const composite = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+      const [out, inF] = w.shape
+      return tf.reshape(tf.add(matmulT(tf.reshape(x, [-1, inF!]), w, false, true), b), [...x.shape.slice(0, -1), out!])
+    }
+    for (const precision of ["f32", "bf16"] as const) {
+      setNativeMatmulPrecision(precision)
+      try {
+        for (const shape of [[7, 5], [2, 50, 24]]) {
+          const inF = shape[shape.length - 1]!
+          const xs = [tensor(shape, 40), tensor([9, inF], 41), tensor([9], 42)]
+          expectClose(withGrads((x, w, b) => linear(x!, w!, b!), xs), withGrads((x, w, b) => composite(x!, w!, b!), xs), 1e-5, `linear ${precision} [${shape.join(",")}]`)
+          tf.dispose(xs)
+        }
+      } finally {
+        setNativeMatmulPrecision("f32")
+      }
+    }
+    if (hasFusedKernel(fusedKernelNames.linear)) {
+      const [x, w, b] = [tensor([8, 5], 43), tensor([6, 5], 44), tensor([6], 45)]
+      const info = await tf.profile(() => tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum<tf.Scalar>(linear(p, q, r)))([x, w, b]))
+      expect(info.kernels.filter((k) => k.name === "Add" || k.name === "Transpose")).toEqual([])
+      tf.dispose([x, w, b])
+    }
+  })
+
+  it("large LayerNorm, GELU and softmax (threaded when faster): every call matches the composite path", async () => {
+    await useBackend("native")
+    const x = tensor([1600, 192], 50, 2)
+    const [w, b] = [tf.add(tensor([192], 51, 0.5), 1), tensor([192], 52)]
+    const logits = tensor([32, 3, 50, 50], 53, 3)
+    const want = [withGrads((p, q, r) => compositeLayerNorm(p!, q!, r!), [x, w, b]), withGrads(compositeGelu, [x])]
+    await useBackend("cpu")
+    const wantSoftmax = withGrads((l) => tf.softmax(l!), [logits])
+    await useBackend("native")
+    // The per-shape tuner alternates 1 and all threads over its first calls: run each enough times to see both.
+    for (let i = 0; i < 8; i++) {
+      expectClose(withGrads((p, q, r) => layerNorm(p!, q!, r!), [x, w, b]), want[0]!, 1e-5, `layerNorm call ${i}`)
+      expectClose(withGrads(gelu, [x]), want[1]!, 1e-6, `gelu call ${i}`)
+      const ours = withGrads((l) => (hasFusedKernel(fusedKernelNames.softmaxGrad) ? fusedSoftmax(l!) : tf.softmax(l!)), [logits])
+      expectClose(ours, wantSoftmax, 1e-5, `softmax call ${i}`)
+    }
+    tf.dispose([x, w, b, logits])
   })
 })

@@ -36,6 +36,9 @@ export interface NativeAddon {
   /** One AdamW step (plugins/training/adamw.ts) into pOut/mOut/vOut; weightDecay 0 for undecayed parameters. */
   adamw?(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     beta1: number, beta2: number, eps: number, lr: number, c1: number, c2: number, weightDecay: number): void
+  /** `matmul` plus `bias` (n floats) added to every output row inside oneDNN (absent from older addons). */
+  matmulBias?(a: Float32Array, b: Float32Array, bias: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, k: number, n: number,
+    transA: boolean, transB: boolean, bf16: boolean): void
   /** "oneDNN 2.6.3, avx512_core_bf16, 2 threads": the library version, the ISA it dispatches to, matmul threads. */
   info(): string
 }

@@ -84,6 +84,21 @@ const adamw: FusedKernel = (inputs, attrs, backend) => {
   return [po, mo, vo].map((v) => backend.makeTensorInfo(p.shape, "float32", v))
 }
 
+/** y = x · weightᵀ + bias for x [rows, in], weight [out, in] (PyTorch layout, read transposed by strides), bias [out]. */
+const linear: FusedKernel = (inputs, _attrs, backend) => {
+  const x = inputs["x"]!
+  const w = inputs["weight"]!
+  const [rows, inF] = x.shape
+  const [outF, wIn] = w.shape
+  if (x.shape.length !== 2 || w.shape.length !== 2 || rows === undefined || outF === undefined || inF === undefined || inF !== wIn || rows < 1 || inF < 1 || outF < 1) {
+    throw new TypeError(`native fused kernel ${names.linear}: x [${x.shape.join(", ")}] does not fit weight [${w.shape.join(", ")}]`)
+  }
+  const y = backend.output(rows * outF)
+  backend.addon.matmulBias!(values(backend, x, "x"), values(backend, w, "weight"), values(backend, inputs["bias"], "bias"), y, 1, 1, rows, inF, outF,
+    false, true, backend.matmulPrecision === "bf16")
+  return backend.makeTensorInfo([rows, outF], "float32", y)
+}
+
 /** The fused kernels this addon supports, by tfjs kernel name. */
 export const fusedKernels = (addon: NativeAddon): ReadonlyArray<readonly [string, FusedKernel]> =>
   ([
@@ -93,4 +108,5 @@ export const fusedKernels = (addon: NativeAddon): ReadonlyArray<readonly [string
     [names.geluGrad, geluGrad, addon.gelu !== undefined && addon.geluGrad !== undefined],
     [names.softmaxGrad, softmaxGrad, addon.softmaxGrad !== undefined],
     [names.adamw, adamw, addon.adamw !== undefined],
+    [names.linear, linear, addon.matmulBias !== undefined],
   ] as const).filter(([, , ok]) => ok).map(([name, k]) => [name, k] as const)
