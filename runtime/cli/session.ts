@@ -45,14 +45,15 @@ export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefi
  * when more than one worker is allowed (`--workers`, default the CPU cores),
  * each worker selecting its backend with the same `--backend` /
  * `SSL_KD_BACKEND` as this process. `SSL_KD_POOL=off` keeps every stage
- * in-process; `SSL_KD_POOL=on` uses a pool even with one worker.
+ * in-process; `SSL_KD_POOL=on` uses a pool even with one worker;
+ * `SSL_KD_POOL=all` runs every stage in the pool, not only fan-out items.
  */
 export const poolOptions = (values: { workers?: string | undefined; backend?: string | undefined }, env: NodeJS.ProcessEnv = process.env) => {
   const workers = workersFlag(values.workers) ?? os.availableParallelism()
   const mode = env.SSL_KD_POOL?.toLowerCase()
   if (mode === "off" || mode === "0") return undefined
   if (workers <= 1 && mode !== "on" && mode !== "1") return undefined
-  return { workers, tensorBackend: { flag: values.backend, env: env.SSL_KD_BACKEND } }
+  return { workers, tensorBackend: { flag: values.backend, env: env.SSL_KD_BACKEND }, ...(mode === "all" ? { scope: "all" as const } : {}) }
 }
 
 export const short = (key: string) => key.slice(0, 12)

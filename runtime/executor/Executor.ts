@@ -34,7 +34,7 @@ export interface RunOptions extends PlanOptions {
    * as many as the executor's `workers` unless `workers` is given here.
    * Absent: every stage runs in this process.
    */
-  readonly pool?: { readonly workers?: number; readonly tensorBackend?: BackendRequestData }
+  readonly pool?: { readonly workers?: number; readonly tensorBackend?: BackendRequestData; readonly scope?: "fan-out" | "all" }
 }
 
 export interface ExecutorShape {
@@ -87,6 +87,7 @@ const make = (options: LocalOptions) =>
                 pool: {
                   workers: Math.max(1, runOptions.pool.workers ?? workers),
                   ...(runOptions.pool.tensorBackend === undefined ? {} : { tensorBackend: runOptions.pool.tensorBackend }),
+                  ...(runOptions.pool.scope === undefined ? {} : { scope: runOptions.pool.scope }),
                 },
               }),
         }).pipe(

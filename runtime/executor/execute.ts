@@ -81,9 +81,10 @@ export const executePlan = (
       options.stageServices === undefined ? Effect.succeed(Context.empty()) : Layer.buildWithScope(options.stageServices, scope),
     )
     const pool = options.pool === undefined ? undefined : yield* makeWorkerPool(options.pool)
+    const inPool = (n: PlannedNode): boolean => pool !== undefined && (n.node.group !== undefined || options.pool?.scope === "all")
     if (pool !== undefined) {
       yield* Scope.addFinalizer(scope, pool.shutdown)
-      yield* pool.prewarm(plan.nodes.filter((n) => n.node.group !== undefined && n.status === "will-run").map((n) => n.node.stage))
+      yield* pool.prewarm(plan.nodes.filter((n) => inPool(n) && n.status === "will-run").map((n) => n.node.stage))
     }
     const groupSemaphores = new Map<string, Semaphore.Semaphore>()
     for (const g of plan.pipeline.groups.values()) {
@@ -145,7 +146,7 @@ export const executePlan = (
           log: (message) => progress.log(p.node.name, message),
         })
         yield* Effect.promise(() => fs.mkdir(scratchDir, { recursive: true }))
-        if (pool !== undefined && p.node.group !== undefined) {
+        if (pool !== undefined && inPool(p)) {
           const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir }
           const r = yield* pool.run(p.node.stage, job, ctx).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),

@@ -57,6 +57,10 @@ export const scale = Stage.make({
     }),
 })
 
+/** A single (not fan-out) node between two nodes: for the pool's \`all\` scope. */
+export const singlePipeline = () =>
+  Pipeline.make("pool-all").stage("numbers", numbers, {}).stage("single", scale, { inputs: { numbers: "numbers" }, config: { factor: 2 } }).build()
+
 /** A fan-out item with an Artifact.many input (every item of another fan-out). */
 export const combine = Stage.make({
   name: "pool/combine",
@@ -392,6 +396,23 @@ describe("worker pool for fan-out items", () => {
     expect(numbersManifest.backend).toBe("none")
     expect(lines.some((l) => /tensor backend: cpu/.test(l))).toBe(true)
     expect(lines.some((l) => l.includes("still allocated"))).toBe(false)
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("with scope all, a single (not fan-out) node runs in a worker too, with the same entry as in-process", async () => {
+    const plain = await cacheDir("all-plain")
+    const pooled = await cacheDir("all-pooled")
+    const inProcess = await run(plain, stages.singlePipeline!(), undefined)
+    const fanOutOnly: Array<string> = []
+    await run(await cacheDir("all-fanout"), stages.singlePipeline!(), { workers: 2 }, fanOutOnly)
+    const lines: Array<string> = []
+    const all = await run(pooled, stages.singlePipeline!(), { workers: 2, scope: "all" }, lines)
+    const threadOf = (ls: Array<string>) => ls.flatMap((l) => /^\[single\] scaling by 2 in thread (\d+)$/.exec(l)?.[1] ?? []).map(Number)
+    expect(threadOf(fanOutOnly)).toEqual([mainThreadId])
+    expect(threadOf(lines)).toHaveLength(1)
+    expect(threadOf(lines)).not.toContain(mainThreadId)
+    expect(statuses(all)).toEqual({ numbers: "ran", single: "ran" })
+    expect(await payloads(pooled, all)).toEqual(await payloads(plain, inProcess))
     expect(liveWorkerCount()).toBe(0)
   })
 })

@@ -35,6 +35,13 @@ export interface PoolOptions {
   readonly tensorBackend?: BackendRequestData
   /** How long an interrupted stage may take to stop before its worker is terminated anyway. */
   readonly interruptGraceMs?: number
+  /**
+   * Which stages run in workers: `fan-out` (default), the items of fan-out
+   * groups; `all`, every stage that runs (independent stages then use the
+   * cores in parallel too, e.g. two teachers pretraining on a single-threaded
+   * backend).
+   */
+  readonly scope?: "fan-out" | "all"
 }
 
 export interface ItemHooks {
