@@ -48,6 +48,12 @@ interface Tensors {
   readonly tf: Tf
 }
 
+// Workers are the pool's unit of parallelism: the native kernels run one thread each here
+// (unless SSL_KD_NATIVE_THREADS says otherwise). OpenMP thread teams started inside worker
+// threads also crashed the process at exit (SIGSEGV after the run, seen with SSL_KD_POOL=all
+// on the native backend). This worker's process.env is its own copy.
+process.env["SSL_KD_NATIVE_THREADS"] ??= "1"
+
 const init = workerData as WorkerInit
 /** The worker's tensor backend, selected once, as soon as the worker starts (overlapping upstream stages). */
 const selection: Promise<Exit.Exit<Tensors | undefined, Failed>> = Effect.runPromiseExit(
