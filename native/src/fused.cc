@@ -15,43 +15,11 @@
 #include <limits>
 #include <string>
 #include <vector>
+#include "fastmath.h"
 #include "kernels.h"
 
 namespace sslkd {
 namespace {
-
-/** e^x, as elementwise.cc's (Cephes polynomial; duplicated to keep both files self-contained and inlined). */
-inline float expF(float x) {
-  const float xc = std::min(std::max(x, -104.0f), 88.73f);
-  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
-  const float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  const int32_t ni = static_cast<int32_t>(n);
-  const int32_t n1 = ni >> 1, n2 = ni - n1;
-  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, 4);
-  std::memcpy(&s2, &b2, 4);
-  float v = y * s1 * s2;
-  v = x > 88.73f ? INFINITY : v;
-  v = x < -104.0f ? 0.0f : v;
-  return x != x ? x : v;
-}
-
-/** erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), as tfjs's Erf and elementwise.cc. */
-inline float erfF(float x) {
-  const float ax = std::fabs(x);
-  const float t = 1.0f / (1.0f + 0.3275911f * ax);
-  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
-  const float y = 1.0f - poly * expF(-ax * ax);
-  return x < 0.0f ? -y : y;
-}
 
 /** f(begin, end) over [0, units) in one piece or split evenly over the threads runTuned picks for `name` and this size. */
 template <typename F>
@@ -127,7 +95,7 @@ void layerNormGrad(const float* dy, const float* x, const float* gamma, const fl
 void gelu(const float* x, float* y, int64_t n) {
   split("gelu", n, n, [&](int64_t i0, int64_t i1) {
 #pragma omp simd
-    for (int64_t i = i0; i < i1; i++) y[i] = x[i] * 0.5f * (erfF(x[i] * kSqrtHalf) + 1.0f);
+    for (int64_t i = i0; i < i1; i++) y[i] = x[i] * 0.5f * (fastErf(x[i] * kSqrtHalf) + 1.0f);
   });
 }
 
@@ -136,8 +104,8 @@ void geluGrad(const float* dy, const float* x, float* dx, int64_t n) {
 #pragma omp simd
     for (int64_t i = i0; i < i1; i++) {
       const float v = x[i];
-      const float cdf = 0.5f * (erfF(v * kSqrtHalf) + 1.0f);
-      const float pdf = kInvSqrt2Pi * expF(-0.5f * v * v);
+      const float cdf = 0.5f * (fastErf(v * kSqrtHalf) + 1.0f);
+      const float pdf = kInvSqrt2Pi * fastExp(-0.5f * v * v);
       dx[i] = dy[i] * (cdf + v * pdf);
     }
   });
