@@ -18,17 +18,18 @@
  * Partial-k without augmentation can skip the frozen blocks altogether:
  * `paper/trunk-features` + `paper/adapt-teacher-cached` (`trunk.ts`).
  */
+import type * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { Config, Stage, StageContext } from "../../../dsl/index.ts"
 import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { loadVitState } from "../../checkpoints/vitCheckpoint.ts"
-import { createVit, disposeVit } from "../../models/vit/model.ts"
+import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
 import { cosineSchedule } from "../../objectives/schedules.ts"
 import { modelState, type TeacherInfo, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
-import { adaptationName, adaptationParams, parseAdaptationMode } from "../../training/partial.ts"
+import { type AdaptationMode, adaptationName, adaptationParams, parseAdaptationMode } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
 import { teacherLoader } from "../teachers/analysis/inputs.ts"
 import { loadSplit, splitFiles } from "../teachers/data.ts"
@@ -79,6 +80,83 @@ export const adaptedModel = (teacher: TeacherWeightsValue, info: TeacherInfo, se
     )
   })
 
+/** One adaptation run, as both adapt stages do it (`paper/adapt-teacher`, `paper/adapt-teacher-cached`). */
+export interface AdaptationRun {
+  readonly stage: string
+  readonly teacher: TeacherWeightsValue
+  /** The teacher's info with `numClasses` set to the task's classes. */
+  readonly info: TeacherInfo
+  readonly mode: AdaptationMode
+  readonly recipe: Pick<AdaptConfig, "epochs" | "lr" | "warmupEpochs" | "weightDecay" | "seed">
+  /** What resuming must match besides the recipe (see `runIdentity`). */
+  readonly identity: Readonly<Record<string, unknown>>
+  readonly data: { readonly dataset: string; readonly classes: ReadonlyArray<string>; readonly images: number }
+  readonly stepsPerEpoch: number
+  /** Added to the log lines: after the trainable count, and inside the train top-1 line's parentheses. */
+  readonly notes?: { readonly count?: string; readonly accuracy?: string }
+  /** One optimizer step on batch (epoch, index) at learning rate `lr`; returns the loss. */
+  readonly step: (model: VitModel, params: ReadonlyMap<string, tf.Variable>, optimizer: AdamW, epoch: number, index: number, lr: number) => number
+  /** Top-1 on the training images after training. */
+  readonly trainAccuracy: (model: VitModel) => Effect.Effect<number>
+  /** \`performance.now()\` when the stage started (the record's seconds count from it). */
+  readonly started: number
+}
+
+/**
+ * The model with a fresh head, the mode's parameters trained by AdamW under a
+ * cosine schedule (resumable per epoch), then scored on the training images:
+ * the `AdaptedTeacher` value both adapt stages return.
+ */
+export const runAdaptation = (o: AdaptationRun) =>
+  Effect.gen(function* () {
+    const ctx = yield* StageContext
+    const { recipe: c, info } = o
+    const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: o.stepsPerEpoch, warmupEpochs: c.warmupEpochs }, "learning rate")
+    return yield* Effect.acquireUseRelease(
+      adaptedModel(o.teacher, info, c.seed),
+      (model) =>
+        Effect.gen(function* () {
+          const { params, count } = adaptationParams(model, o.mode)
+          yield* ctx.log(
+            `${info.teacher}: ${count.mode} trains ${count.trainable.toLocaleString("en-US")} of ${count.total.toLocaleString("en-US")} parameters ` +
+              `(${((100 * count.trainable) / count.total).toFixed(2)}%) for ${o.data.classes.length} classes${o.notes?.count ?? ""}`,
+          )
+          const optimizer = new AdamW(params)
+          const result = yield* runEpochs({
+            stage: o.stage,
+            run: runIdentity(o.stage, o.identity),
+            vars: new Map([...params, ...optimizer.state()]),
+            epochs: c.epochs,
+            stepsPerEpoch: o.stepsPerEpoch,
+            step: (epoch, index, globalStep) => o.step(model, params, optimizer, epoch, index, lr.at(globalStep)),
+          }).pipe(Effect.ensuring(Effect.sync(() => optimizer.dispose())))
+          const trainAccuracy = yield* o.trainAccuracy(model)
+          yield* ctx.log(
+            `${info.teacher} (${adaptationName(o.mode)}${o.notes?.accuracy ?? ""}): train top-1 ${(trainAccuracy * 100).toFixed(2)}% on ${o.data.images} ${o.data.dataset} images`,
+          )
+          return {
+            info,
+            state: modelState(model),
+            adaptation: {
+              mode: count.mode,
+              dataset: o.data.dataset,
+              classes: [...o.data.classes],
+              images: o.data.images,
+              epochs: c.epochs,
+              epochsRunHere: result.epochsRunHere,
+              trainable: count.trainable,
+              total: count.total,
+              losses: { epochs: [...result.epochLosses], steps: [...result.stepLosses] },
+              trainAccuracy,
+              seed: c.seed,
+              seconds: (performance.now() - o.started) / 1000,
+            },
+          }
+        }),
+      (model) => Effect.sync(() => disposeVit(model)),
+    )
+  })
+
 export const adaptTeacher = Stage.make({
   name: NAME,
   description: "a teacher on a downstream task by linear / partial-k / full adaptation (paper, sec. 3.1), resumable per epoch",
@@ -89,7 +167,6 @@ export const adaptTeacher = Stage.make({
   run: ({ config: c, inputs }) =>
     Effect.gen(function* () {
       yield* TensorBackend
-      const ctx = yield* StageContext
       const started = performance.now()
       const source = inputs.teacher.info
       const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
@@ -104,48 +181,18 @@ export const adaptTeacher = Stage.make({
       const info = { ...source, config: { ...source.config, numClasses: set.classes.length } }
       const loader = yield* trainLoader(NAME, set, info, c)
       const evalLoader = yield* teacherLoader(NAME, set, info, c.batchSize)
-      const stepsPerEpoch = loader.batchesPerEpoch
-      const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: stepsPerEpoch, warmupEpochs: c.warmupEpochs }, "learning rate")
-      return yield* Effect.acquireUseRelease(
-        adaptedModel(inputs.teacher, info, c.seed),
-        (model) =>
-          Effect.gen(function* () {
-            const { params, count } = adaptationParams(model, mode)
-            yield* ctx.log(
-              `${source.teacher}: ${count.mode} trains ${count.trainable.toLocaleString("en-US")} of ${count.total.toLocaleString("en-US")} parameters ` +
-                `(${((100 * count.trainable) / count.total).toFixed(2)}%) for ${set.classes.length} classes`,
-            )
-            const optimizer = new AdamW(params)
-            const result = yield* runEpochs({
-              stage: NAME,
-              run: runIdentity(NAME, { ...c, teacher: source.teacher, arch: source.arch }),
-              vars: new Map([...params, ...optimizer.state()]),
-              epochs: c.epochs,
-              stepsPerEpoch,
-              step: (epoch, index, globalStep) => adaptStep(model, params, optimizer, info, loader.batch(epoch, index), lr.at(globalStep), c.weightDecay),
-            }).pipe(Effect.ensuring(Effect.sync(() => optimizer.dispose())))
-            const trainAccuracy = yield* top1(model, info, evalLoader)
-            yield* ctx.log(`${source.teacher} (${adaptationName(mode)}): train top-1 ${(trainAccuracy * 100).toFixed(2)}% on ${set.count} ${spec.name} images`)
-            return {
-              info,
-              state: modelState(model),
-              adaptation: {
-                mode: count.mode,
-                dataset: spec.name,
-                classes: [...set.classes],
-                images: set.count,
-                epochs: c.epochs,
-                epochsRunHere: result.epochsRunHere,
-                trainable: count.trainable,
-                total: count.total,
-                losses: { epochs: [...result.epochLosses], steps: [...result.stepLosses] },
-                trainAccuracy,
-                seed: c.seed,
-                seconds: (performance.now() - started) / 1000,
-              },
-            }
-          }),
-        (model) => Effect.sync(() => disposeVit(model)),
-      )
+      return yield* runAdaptation({
+        stage: NAME,
+        teacher: inputs.teacher,
+        info,
+        mode,
+        recipe: c,
+        identity: { ...c, teacher: source.teacher, arch: source.arch },
+        data: { dataset: spec.name, classes: set.classes, images: set.count },
+        stepsPerEpoch: loader.batchesPerEpoch,
+        step: (model, params, optimizer, epoch, index, lr) => adaptStep(model, params, optimizer, info, loader.batch(epoch, index), lr, c.weightDecay),
+        trainAccuracy: (model) => top1(model, info, evalLoader),
+        started,
+      })
     }),
 })

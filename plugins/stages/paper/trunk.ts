@@ -57,16 +57,12 @@ import { embedTokens } from "../../models/vit/embed.ts"
 import { forwardHead } from "../../models/vit/forward.ts"
 import { disposeVit, param, type VitModel } from "../../models/vit/model.ts"
 import { paramSpecs } from "../../models/vit/params.ts"
-import { cosineSchedule } from "../../objectives/schedules.ts"
-import { modelFromWeights, modelState, type TeacherInfo, TeacherWeights, type TeacherWeightsValue, VitConfigSchema } from "../../teachers/artifact.ts"
+import { modelFromWeights, type TeacherInfo, TeacherWeights, type TeacherWeightsValue, VitConfigSchema } from "../../teachers/artifact.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
-import { AdamW } from "../../training/adamw.ts"
-import { runEpochs } from "../../training/epochs.ts"
-import { adaptationName, adaptationParams, parseAdaptationMode } from "../../training/partial.ts"
-import { runIdentity } from "../../training/resume.ts"
+import { parseAdaptationMode } from "../../training/partial.ts"
 import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
 import { loadSplit, splitFiles } from "../teachers/data.ts"
-import { AdaptConfig, adaptedModel } from "./adapt.ts"
+import { AdaptConfig, runAdaptation } from "./adapt.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 import { ceStep, top1By } from "./adaptStep.ts"
 
@@ -325,7 +321,6 @@ export const adaptTeacherCached = Stage.make({
   run: ({ config: c, inputs }) =>
     Effect.gen(function* () {
       yield* TensorBackend
-      const ctx = yield* StageContext
       const started = performance.now()
       const source = inputs.teacher.info
       const trunk = inputs.trunk.info
@@ -354,55 +349,27 @@ export const adaptTeacherCached = Stage.make({
         return tf.tensor3d(data, [indices.length, trunk.tokens, trunk.dim], "float32")
       }
       const from = depth - c.k
-      const stepsPerEpoch = order.batchesPerEpoch
-      const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: stepsPerEpoch, warmupEpochs: c.warmupEpochs }, "learning rate")
-      return yield* Effect.acquireUseRelease(
-        adaptedModel(inputs.teacher, info, c.seed),
-        (model) =>
-          Effect.gen(function* () {
-            const { params, count } = adaptationParams(model, mode)
-            yield* ctx.log(
-              `${source.teacher}: ${count.mode} trains ${count.trainable.toLocaleString("en-US")} of ${count.total.toLocaleString("en-US")} parameters ` +
-                `(${((100 * count.trainable) / count.total).toFixed(2)}%) for ${trunk.classes.length} classes, on cached trunk tokens (no augmentation)`,
-            )
-            const optimizer = new AdamW(params)
-            const result = yield* runEpochs({
-              stage: CACHED,
-              run: runIdentity(CACHED, { ...c, teacher: source.teacher, arch: source.arch, frozen: trunk.frozenDigest }),
-              vars: new Map([...params, ...optimizer.state()]),
-              epochs: c.epochs,
-              stepsPerEpoch,
-              step: (epoch, index, globalStep) => {
-                const batch = order.batch(epoch, index)
-                return ceStep(params, optimizer, () => topLogits(model, tokensOf(batch.indices), from), batch.labels, lr.at(globalStep), c.weightDecay)
-              },
-            }).pipe(Effect.ensuring(Effect.sync(() => optimizer.dispose())))
-            const all = Int32Array.from({ length: n }, (_, i) => i)
-            const trainAccuracy = yield* top1By(Math.ceil(n / c.batchSize), (b) => {
-              const indices = all.subarray(b * c.batchSize, Math.min(n, (b + 1) * c.batchSize))
-              return { logits: () => topLogits(model, tokensOf(indices), from), labels: stand.labels.subarray(b * c.batchSize, Math.min(n, (b + 1) * c.batchSize)) }
-            })
-            yield* ctx.log(`${source.teacher} (${adaptationName(mode)}, cached trunk): train top-1 ${(trainAccuracy * 100).toFixed(2)}% on ${n} ${trunk.datasetName} images`)
-            return {
-              info,
-              state: modelState(model),
-              adaptation: {
-                mode: count.mode,
-                dataset: trunk.datasetName,
-                classes: [...trunk.classes],
-                images: n,
-                epochs: c.epochs,
-                seed: c.seed,
-                epochsRunHere: result.epochsRunHere,
-                trainable: count.trainable,
-                total: count.total,
-                losses: { epochs: [...result.epochLosses], steps: [...result.stepLosses] },
-                trainAccuracy,
-                seconds: (performance.now() - started) / 1000,
-              },
-            }
+      const all = Int32Array.from({ length: n }, (_, i) => i)
+      return yield* runAdaptation({
+        stage: CACHED,
+        teacher: inputs.teacher,
+        info,
+        mode,
+        recipe: c,
+        identity: { ...c, teacher: source.teacher, arch: source.arch, frozen: trunk.frozenDigest },
+        data: { dataset: trunk.datasetName, classes: trunk.classes, images: n },
+        stepsPerEpoch: order.batchesPerEpoch,
+        notes: { count: ", on cached trunk tokens (no augmentation)", accuracy: ", cached trunk" },
+        step: (model, params, optimizer, epoch, index, lr) => {
+          const batch = order.batch(epoch, index)
+          return ceStep(params, optimizer, () => topLogits(model, tokensOf(batch.indices), from), batch.labels, lr, c.weightDecay)
+        },
+        trainAccuracy: (model) =>
+          top1By(Math.ceil(n / c.batchSize), (b) => {
+            const indices = all.subarray(b * c.batchSize, Math.min(n, (b + 1) * c.batchSize))
+            return { logits: () => topLogits(model, tokensOf(indices), from), labels: stand.labels.subarray(b * c.batchSize, Math.min(n, (b + 1) * c.batchSize)) }
           }),
-        (model) => Effect.sync(() => disposeVit(model)),
-      )
+        started,
+      })
     }),
 })
