@@ -1,11 +1,18 @@
 /**
- * Config fields every SSL pretraining stage shares (DINO, MAE, a user's own):
- * the teacher name recorded in the artifact, the data, the seed, the backbone
- * and the epoch/batch budget. Each stage adds its objective's own fields.
+ * What every SSL pretraining stage shares (DINO, MAE, a user's own): the
+ * config fields (the teacher name recorded in the artifact, the data, the
+ * seed, the backbone and the epoch/batch budget; each stage adds its
+ * objective's own) and the `TeacherWeights` value it returns.
  */
 import { Schema } from "effect"
 import { Config } from "../../../dsl/index.ts"
+import type { ImageSet } from "../../datasets/ImageSet.ts"
+import type { DatasetSpec } from "../../datasets/spec.ts"
+import type { VitConfig } from "../../models/vit/config.ts"
+import type { VitModel } from "../../models/vit/model.ts"
+import { modelState, type TeacherInfo, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { archFields } from "../../teachers/architecture.ts"
+import type { EpochLoopResult } from "../../training/epochs.ts"
 
 export const pretrainFields = (teacher: string) => ({
   /** Name recorded in the artifact (a user's teacher may reuse this stage). */
@@ -17,4 +24,40 @@ export const pretrainFields = (teacher: string) => ({
   ...archFields,
   epochs: Config.withDefault(Config.IntAtLeast(1), 10),
   batchSize: Config.withDefault(Config.IntAtLeast(1), 64),
+})
+
+/** The pretrained backbone `model` as the stage's artifact, with how it was trained (origin, loss curves, time since `started`). */
+export const pretrainedTeacher = (o: {
+  readonly stage: string
+  readonly objective: string
+  readonly teacher: string
+  readonly family: TeacherInfo["family"]
+  readonly arch: string
+  readonly config: VitConfig
+  readonly spec: DatasetSpec
+  readonly set: ImageSet
+  readonly epochs: number
+  readonly result: EpochLoopResult
+  readonly model: VitModel
+  readonly started: number
+}): TeacherWeightsValue => ({
+  info: {
+    teacher: o.teacher,
+    family: o.family,
+    arch: o.arch,
+    config: o.config,
+    normalization: { mean: [...o.spec.normalization.mean], std: [...o.spec.normalization.std] },
+    origin: {
+      kind: "pretrained",
+      objective: o.objective,
+      stage: o.stage,
+      dataset: o.spec.name,
+      images: o.set.count,
+      epochs: o.epochs,
+      epochsRunHere: o.result.epochsRunHere,
+      seconds: (performance.now() - o.started) / 1000,
+    },
+    losses: { epochs: o.result.epochLosses, steps: o.result.stepLosses },
+  },
+  state: modelState(o.model),
 })

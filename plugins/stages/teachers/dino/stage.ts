@@ -13,12 +13,13 @@ import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import { multiCrop } from "../../../datasets/augment/augmentation.ts"
 import { makeLoader } from "../../../datasets/loader.ts"
 import { cosineSchedule, dinoLrSchedule, teacherMomentumSchedule, teacherTempSchedule } from "../../../objectives/schedules.ts"
-import { modelState, TeacherWeights } from "../../../teachers/artifact.ts"
+import { TeacherWeights } from "../../../teachers/artifact.ts"
 import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../../../teachers/architecture.ts"
 import { TeacherStageConfigError } from "../../../teachers/errors.ts"
 import { runEpochs } from "../../../training/epochs.ts"
 import { runIdentity } from "../../../training/resume.ts"
 import { loadSplit, splitFiles } from "../data.ts"
+import { pretrainedTeacher } from "../pretrainFields.ts"
 import { DinoPretrainConfig } from "./config.ts"
 import { createDinoNetworks, dinoStateVars, disposeDinoNetworks } from "./networks.ts"
 import { dinoStep } from "./step.ts"
@@ -78,27 +79,7 @@ export const pretrainDino = Stage.make({
               stepsPerEpoch: itersPerEpoch,
               step: (epoch, index, globalStep) => dinoStep(n, c, loader.batch(epoch, index).views, epoch, globalStep, schedules),
             })
-            return {
-              info: {
-                teacher: c.teacher,
-                family: "contrastive" as const,
-                arch,
-                config: vit,
-                normalization: { mean: [...spec.normalization.mean], std: [...spec.normalization.std] },
-                origin: {
-                  kind: "pretrained" as const,
-                  objective: "dino",
-                  stage: NAME,
-                  dataset: spec.name,
-                  images: set.count,
-                  epochs: c.epochs,
-                  epochsRunHere: result.epochsRunHere,
-                  seconds: (performance.now() - started) / 1000,
-                },
-                losses: { epochs: result.epochLosses, steps: result.stepLosses },
-              },
-              state: modelState(n.teacher),
-            }
+            return pretrainedTeacher({ stage: NAME, objective: "dino", teacher: c.teacher, family: "contrastive", arch, config: vit, spec, set, epochs: c.epochs, result, model: n.teacher, started })
           }),
         (n) => Effect.sync(() => disposeDinoNetworks(n)),
       )

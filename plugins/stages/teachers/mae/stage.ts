@@ -12,12 +12,13 @@ import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import { masked } from "../../../datasets/augment/augmentation.ts"
 import { makeLoader } from "../../../datasets/loader.ts"
 import { cosineSchedule } from "../../../objectives/schedules.ts"
-import { modelState, TeacherWeights } from "../../../teachers/artifact.ts"
+import { TeacherWeights } from "../../../teachers/artifact.ts"
 import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../../../teachers/architecture.ts"
 import { TeacherStageConfigError } from "../../../teachers/errors.ts"
 import { runEpochs } from "../../../training/epochs.ts"
 import { runIdentity } from "../../../training/resume.ts"
 import { loadSplit, splitFiles } from "../data.ts"
+import { pretrainedTeacher } from "../pretrainFields.ts"
 import { MaePretrainConfig } from "./config.ts"
 import { createMaeNetworks, disposeMaeNetworks, maeStateVars } from "./networks.ts"
 import { maeStep } from "./step.ts"
@@ -68,27 +69,7 @@ export const pretrainMae = Stage.make({
               stepsPerEpoch: itersPerEpoch,
               step: (epoch, index, globalStep) => maeStep(n, c, loader.batch(epoch, index), globalStep, lr),
             })
-            return {
-              info: {
-                teacher: c.teacher,
-                family: "masked-image-modeling" as const,
-                arch,
-                config: vit,
-                normalization: { mean: [...spec.normalization.mean], std: [...spec.normalization.std] },
-                origin: {
-                  kind: "pretrained" as const,
-                  objective: "mae",
-                  stage: NAME,
-                  dataset: spec.name,
-                  images: set.count,
-                  epochs: c.epochs,
-                  epochsRunHere: result.epochsRunHere,
-                  seconds: (performance.now() - started) / 1000,
-                },
-                losses: { epochs: result.epochLosses, steps: result.stepLosses },
-              },
-              state: modelState(n.encoder),
-            }
+            return pretrainedTeacher({ stage: NAME, objective: "mae", teacher: c.teacher, family: "masked-image-modeling", arch, config: vit, spec, set, epochs: c.epochs, result, model: n.encoder, started })
           }),
         (n) => Effect.sync(() => disposeMaeNetworks(n)),
       )
