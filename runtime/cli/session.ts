@@ -1,11 +1,11 @@
 /** What the pipeline commands share: common flags, the executor layer, and the JSON shape of results. */
 import * as os from "node:os"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Layer } from "effect"
 import type { BackendInfo, TensorBackend } from "../backend/TensorBackend.ts"
 import { defaultVersions, type RuntimeInfoShape } from "../executor/RuntimeInfo.ts"
 import { layerLocal } from "../executor/Executor.ts"
+import { makeFileStore } from "../cache/Store.ts"
 import type { NodeOutcome } from "../executor/execute.ts"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
 import type { Plan } from "../executor/plan.ts"
@@ -139,8 +139,9 @@ export interface StageSummary {
 
 /**
  * Summaries of the nodes whose stage declares one, read back from their
- * entries (whether they ran or were cached). An entry that cannot be read or
- * decoded is skipped: the run's own table already reports failures.
+ * entries through the store (checksums checked), whether they ran or were
+ * cached. An entry that cannot be read or decoded is skipped: the run's own
+ * table already reports failures.
  */
 export const stageSummaries = (
   cacheDir: string,
@@ -148,19 +149,17 @@ export const stageSummaries = (
   outcomes: ReadonlyArray<NodeOutcome>,
 ): Effect.Effect<ReadonlyArray<StageSummary>> =>
   Effect.gen(function* () {
+    const store = makeFileStore(cacheDir)
     const out: Array<StageSummary> = []
     for (const o of outcomes) {
       const node = pipeline.nodes.find((n) => n.name === o.name)
       if (node?.stage.summary === undefined || o.status === "failed") continue
-      const payloadDir = path.join(cacheDir, "entries", o.key.slice(0, 2), o.key, "payload")
-      const files = yield* Effect.promise(async () => {
-        const names = (await fs.readdir(payloadDir, { recursive: true, withFileTypes: true }).catch(() => [])).filter((d) => d.isFile())
-        return new Map(await Promise.all(names.map(async (d) => {
-          const full = path.join(d.parentPath, d.name)
-          return [path.relative(payloadDir, full), new Uint8Array(await fs.readFile(full))] as const
-        })))
-      })
-      const value = yield* Effect.option(node.stage.output.decode(files))
+      const found = yield* Effect.option(store.lookup(o.key, "size"))
+      if (found._tag === "None" || found.value._tag !== "Hit") continue
+      const files = yield* Effect.option(store.readPayload(found.value.manifest))
+      if (files._tag === "None") continue
+      const payloadDir = path.join(store.entryDir(o.key), "payload")
+      const value = yield* Effect.option(node.stage.output.decode(files.value))
       if (value._tag === "None") continue
       const text = yield* Effect.sync(() => node.stage.summary?.(value.value) ?? "").pipe(Effect.orElseSucceed(() => ""))
       const relative = path.relative(process.cwd(), payloadDir)
