@@ -9,6 +9,7 @@
  * `corrupt/` and recomputed, never used. Per-key locks keep two runs from
  * computing the same entry at once.
  */
+import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -16,6 +17,9 @@ import { CorruptEntryError, ioError, StoreIOError } from "./errors.ts"
 import { sha256 } from "./hash.ts"
 import { withLock } from "./lock.ts"
 import { Manifest, type PayloadFile } from "./manifest.ts"
+import { checkNoLinks, readBounded, realFolder, regularSize, UnsafePathError, writeNewFileSync } from "./safeFs.ts"
+
+export { ensureStore, STORE_MARKER } from "./marker.ts"
 
 export type Lookup =
   | { readonly _tag: "Hit"; readonly manifest: Manifest }
@@ -53,6 +57,8 @@ export interface StoreShape {
   ) => Effect.Effect<A, E | StoreIOError, R>
   /** A folder private to `key` that survives interruption (training checkpoints). */
   readonly scratchDir: (key: string) => string
+  /** Create `scratchDir(key)` as a real folder (a symbolic link in its place is removed, never followed). */
+  readonly prepareScratch: (key: string) => Effect.Effect<string, StoreIOError>
 }
 
 export class ArtifactStore extends Context.Service<ArtifactStore, StoreShape>()("ssl-kd/ArtifactStore") {}
@@ -63,6 +69,26 @@ const decodeManifest = Schema.decodeUnknownExit(Manifest)
 const safePayloadName = (name: string): boolean =>
   name.length > 0 && !path.isAbsolute(name) && !name.split(/[\\/]/).some((p) => p === ".." || p === "." || p === "")
 
+/** Largest manifest read (a manifest holds names and checksums, never data). */
+const MAX_MANIFEST_BYTES = 16 << 20
+
+/** The manifest of a valid existing entry (full checksums), read synchronously; undefined when absent or invalid. */
+const checkEntrySync = (dir: string, key: string): Manifest | undefined => {
+  try {
+    const decoded = decodeManifest(JSON.parse(fsSync.readFileSync(path.join(dir, "manifest.json"), "utf8")))
+    if (decoded._tag === "Failure" || decoded.value.key !== key) return undefined
+    for (const f of decoded.value.files) {
+      if (!safePayloadName(f.name)) return undefined
+      const file = path.join(dir, "payload", f.name)
+      const st = fsSync.lstatSync(file)
+      if (!st.isFile() || st.size !== f.size || sha256(fsSync.readFileSync(file)) !== f.sha256) return undefined
+    }
+    return decoded.value
+  } catch {
+    return undefined
+  }
+}
+
 const exists = async (p: string): Promise<boolean> => {
   try {
     await fs.access(p)
@@ -72,15 +98,22 @@ const exists = async (p: string): Promise<boolean> => {
   }
 }
 
-/** Check an entry folder; `undefined` reason means valid. */
+/** Check an entry folder without following links; `undefined` reason means valid. */
 const checkEntry = async (dir: string, key: string, level: VerifyLevel): Promise<{ manifest: Manifest } | { reason: string } | "missing"> => {
-  let raw: string
+  const base = path.dirname(path.dirname(path.dirname(dir)))
+  const rel = path.relative(base, dir)
   try {
-    raw = await fs.readFile(path.join(dir, "manifest.json"), "utf8")
+    if ((await checkNoLinks(base, rel)) === "absent") return "missing"
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return (await exists(dir)) ? { reason: "manifest.json is missing" } : "missing"
+    if (e instanceof UnsafePathError) return { reason: e.message }
     throw e
   }
+  const manifestFile = path.join(dir, "manifest.json")
+  const manifestSize = await regularSize(manifestFile)
+  if (manifestSize === "missing") return { reason: "manifest.json is missing" }
+  if (manifestSize === "not a regular file") return { reason: "manifest.json is not a regular file" }
+  if (manifestSize > MAX_MANIFEST_BYTES) return { reason: `manifest.json has ${manifestSize} bytes, over ${MAX_MANIFEST_BYTES}` }
+  const raw = new TextDecoder().decode(await readBounded(manifestFile, manifestSize))
   let parsed: unknown
   try {
     parsed = JSON.parse(raw)
@@ -94,15 +127,20 @@ const checkEntry = async (dir: string, key: string, level: VerifyLevel): Promise
   for (const f of manifest.files) {
     if (!safePayloadName(f.name)) return { reason: `payload name ${JSON.stringify(f.name)} is not a safe relative path` }
     const file = path.join(dir, "payload", f.name)
-    let size: number
     try {
-      size = (await fs.stat(file)).size
-    } catch {
-      return { reason: `payload file ${f.name} is missing` }
+      await checkNoLinks(dir, path.join("payload", f.name))
+    } catch (e) {
+      if (e instanceof UnsafePathError) return { reason: `payload file ${f.name}: ${e.problem}` }
+      throw e
     }
+    const size = await regularSize(file)
+    if (size === "missing") return { reason: `payload file ${f.name} is missing` }
+    if (size === "not a regular file") return { reason: `payload file ${f.name} is not a regular file` }
     if (size !== f.size) return { reason: `payload file ${f.name} has ${size} bytes, manifest says ${f.size} bytes` }
-    if (level === "full" && sha256(await fs.readFile(file)) !== f.sha256) {
-      return { reason: `payload file ${f.name} fails its sha256 checksum` }
+    if (level === "full") {
+      const bytes = await readBounded(file, f.size).catch((e: unknown) => (e instanceof UnsafePathError ? e : Promise.reject(e)))
+      if (bytes instanceof UnsafePathError) return { reason: `payload file ${f.name} ${bytes.problem}` }
+      if (bytes.byteLength !== f.size || sha256(bytes) !== f.sha256) return { reason: `payload file ${f.name} fails its sha256 checksum` }
     }
   }
   return { manifest }
@@ -131,11 +169,17 @@ export const makeFileStore = (root: string): StoreShape => {
       const out = new Map<string, Uint8Array>()
       for (const f of manifest.files) {
         const file = path.join(dir, "payload", f.name)
-        const bytes = yield* Effect.tryPromise({ try: () => fs.readFile(file), catch: ioError("read", file) })
-        if (bytes.length !== f.size || sha256(bytes) !== f.sha256) {
-          return yield* new CorruptEntryError({ key: manifest.key, path: file, reason: `payload file ${f.name} fails its checksum` })
-        }
-        out.set(f.name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+        const corrupt = (reason: string) => new CorruptEntryError({ key: manifest.key, path: file, reason })
+        if (!safePayloadName(f.name)) return yield* corrupt(`payload name ${JSON.stringify(f.name)} is not a safe relative path`)
+        const bytes = yield* Effect.tryPromise({
+          try: async () => {
+            await checkNoLinks(abs, path.relative(abs, file))
+            return await readBounded(file, f.size)
+          },
+          catch: (e) => (e instanceof UnsafePathError ? corrupt(e.message) : ioError("read", file)(e)),
+        })
+        if (bytes.length !== f.size || sha256(bytes) !== f.sha256) return yield* corrupt(`payload file ${f.name} fails its checksum`)
+        out.set(f.name, bytes)
       }
       return out
     })
@@ -157,48 +201,71 @@ export const makeFileStore = (root: string): StoreShape => {
     })
   }
 
-  const commit: StoreShape["commit"] = (partial, files, options) => {
+  /**
+   * The whole commit is one synchronous step: nothing else runs on this
+   * thread meanwhile (no training stage delays it), and an interrupt cannot
+   * land in the middle, so the entry is either renamed into place or its
+   * temp folder removed. A SIGKILL can leave only a temp folder, which
+   * nothing reads and `cache gc` removes.
+   */
+  const commitSync = (partial: Omit<Manifest, "files">, files: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>, replace: boolean, tmp: string): Manifest => {
     const key = partial.key
-    const tmp = path.join(abs, "tmp", `${key}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`)
-    const write = Effect.tryPromise({
-      try: async (): Promise<Manifest> => {
-        const payload: Array<PayloadFile> = []
-        await fs.mkdir(path.join(tmp, "payload"), { recursive: true })
-        for (const f of files) {
-          if (!safePayloadName(f.name)) throw new Error(`artifact file name ${JSON.stringify(f.name)} is not a safe relative path`)
-          const file = path.join(tmp, "payload", f.name)
-          await fs.mkdir(path.dirname(file), { recursive: true })
-          await fs.writeFile(file, f.bytes)
-          payload.push({ name: f.name, size: f.bytes.byteLength, sha256: sha256(f.bytes) })
+    const payload: Array<PayloadFile> = []
+    fsSync.mkdirSync(path.join(abs, "tmp"), { recursive: true })
+    for (const f of files) {
+      if (!safePayloadName(f.name)) throw new Error(`artifact file name ${JSON.stringify(f.name)} is not a safe relative path`)
+    }
+    for (const sub of ["tmp", "entries", path.join("entries", key.slice(0, 2))]) {
+      const st = fsSync.lstatSync(path.join(abs, sub), { throwIfNoEntry: false })
+      if (st?.isSymbolicLink() === true) throw new Error(`${path.join(abs, sub)} is a symbolic link (links inside the store are never followed)`)
+    }
+    fsSync.mkdirSync(path.join(tmp, "payload"), { recursive: true })
+    for (const f of files) {
+      const file = path.join(tmp, "payload", f.name)
+      fsSync.mkdirSync(path.dirname(file), { recursive: true })
+      writeNewFileSync(file, f.bytes)
+      payload.push({ name: f.name, size: f.bytes.byteLength, sha256: sha256(f.bytes) })
+    }
+    const manifest: Manifest = { ...partial, files: payload }
+    writeNewFileSync(path.join(tmp, "manifest.json"), new TextEncoder().encode(JSON.stringify(manifest, null, 2)))
+    const target = entryDir(key)
+    fsSync.mkdirSync(path.dirname(target), { recursive: true })
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        fsSync.renameSync(tmp, target)
+        return manifest
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e
+      }
+      if (!replace) {
+        const existing = checkEntrySync(target, key)
+        if (existing !== undefined) return existing
+      }
+      // Replace (forced) or existing entry corrupt: move it aside, then retry.
+      const aside = path.join(abs, "tmp", `${key}.replaced.${process.pid}.${Date.now()}`)
+      try {
+        fsSync.renameSync(target, aside)
+      } catch {
+        // gone meanwhile
+      }
+      fsSync.rmSync(aside, { recursive: true, force: true })
+    }
+    throw new Error("could not rename the new entry into place after 3 attempts")
+  }
+
+  const commit: StoreShape["commit"] = (partial, files, options) => {
+    const tmp = path.join(abs, "tmp", `${partial.key}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}`)
+    return Effect.try({
+      try: () => {
+        try {
+          return commitSync(partial, files, options.replace, tmp)
+        } finally {
+          fsSync.rmSync(tmp, { recursive: true, force: true })
         }
-        const manifest: Manifest = { ...partial, files: payload }
-        await fs.writeFile(path.join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2))
-        const target = entryDir(key)
-        await fs.mkdir(path.dirname(target), { recursive: true })
-        for (let attempt = 0; attempt < 3; attempt++) {
-          try {
-            await fs.rename(tmp, target)
-            return manifest
-          } catch (e) {
-            const code = (e as NodeJS.ErrnoException).code
-            if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e
-          }
-          const existing = await checkEntry(target, key, "full")
-          if (!options.replace && existing !== "missing" && "manifest" in existing) {
-            await fs.rm(tmp, { recursive: true, force: true })
-            return existing.manifest
-          }
-          // Replace (forced) or existing entry corrupt: move it aside, then retry.
-          const aside = path.join(abs, "tmp", `${key}.replaced.${process.pid}.${Date.now()}`)
-          await fs.rename(target, aside).catch(() => undefined)
-          await fs.rm(aside, { recursive: true, force: true })
-        }
-        throw new Error("could not rename the new entry into place after 3 attempts")
       },
       catch: ioError("write entry", tmp),
-    })
-    // Whatever happens (failure, interruption), no temp folder is left behind by a live process.
-    return write.pipe(Effect.ensuring(Effect.promise(() => fs.rm(tmp, { recursive: true, force: true }))))
+    }).pipe(Effect.uninterruptible)
   }
 
   const keys: StoreShape["keys"] = () =>
@@ -222,6 +289,14 @@ export const makeFileStore = (root: string): StoreShape => {
     readPayload,
     commit,
     quarantine,
+    prepareScratch: (key) =>
+      Effect.tryPromise({
+        try: async () => {
+          await fs.mkdir(abs, { recursive: true })
+          return await realFolder(abs, path.join("scratch", key))
+        },
+        catch: ioError("prepare scratch folder", path.join(abs, "scratch", key)),
+      }),
     remove: (key) => Effect.tryPromise({ try: () => fs.rm(entryDir(key), { recursive: true, force: true }), catch: ioError("remove", entryDir(key)) }),
     keys,
     withKeyLock: (key, purpose, effect, onWait) => withLock(path.join(abs, "locks", `${key}.lock`), purpose, effect, onWait),

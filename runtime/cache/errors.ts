@@ -25,3 +25,13 @@ export class CorruptEntryError extends Data.TaggedError("CorruptEntryError")<{
 
 export const ioError = (operation: string, path: string) => (e: unknown) =>
   new StoreIOError({ operation, path, reason: e instanceof Error ? e.message : String(e) })
+
+/** A cache folder that is neither empty nor a store: never written to, never cleaned. */
+export class NotAStoreError extends Data.TaggedError("NotAStoreError")<{
+  readonly root: string
+  readonly found: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `cache store: ${this.root} is not an ssl-kd store (no .ssl-kd-store marker; it holds ${this.found.map((n) => JSON.stringify(n)).join(", ")}); pass --cache-dir with an empty folder or an existing store`
+  }
+}

@@ -6,12 +6,12 @@
  * another run is registered on the store.
  */
 import * as fs from "node:fs/promises"
-import * as os from "node:os"
 import * as path from "node:path"
 import { Data, Effect } from "effect"
 import { readRunRecords } from "../executor/runRecord.ts"
-import { ioError, type StoreIOError } from "./errors.ts"
-import { liveRuns, withLock } from "./lock.ts"
+import { ioError, type NotAStoreError, type StoreIOError } from "./errors.ts"
+import { liveRuns, readOwner, staleReason, withLock } from "./lock.ts"
+import { ensureStore } from "./marker.ts"
 import type { StoreShape } from "./Store.ts"
 
 export class StoreBusyError extends Data.TaggedError("StoreBusyError")<{
@@ -39,7 +39,7 @@ export interface GcReport {
 
 const duSync = async (p: string): Promise<number> => {
   try {
-    const st = await fs.stat(p)
+    const st = await fs.lstat(p)
     if (!st.isDirectory()) return st.size
     let total = 0
     for (const n of await fs.readdir(p)) total += await duSync(path.join(p, n))
@@ -66,7 +66,7 @@ const list = async (dir: string) => {
   }
 }
 
-export const collectGarbage = (store: StoreShape, options: GcOptions): Effect.Effect<GcReport, StoreBusyError | StoreIOError> => {
+export const collectGarbage = (store: StoreShape, options: GcOptions): Effect.Effect<GcReport, StoreBusyError | StoreIOError | NotAStoreError> => {
   const root = store.root
   const locks = path.join(root, "locks")
   const work = Effect.gen(function* () {
@@ -76,6 +76,8 @@ export const collectGarbage = (store: StoreShape, options: GcOptions): Effect.Ef
     const keep = new Set<string>()
     const seen = new Map<string, number>()
     for (const r of records) {
+      // An interrupted run's record lists no finished stages: it does not take a complete run's place.
+      if (r.interrupted) continue
       const id = `${r.pipeline}\u0000${r.preset ?? ""}`
       const n = seen.get(id) ?? 0
       if (n >= options.keepRuns) continue
@@ -104,13 +106,15 @@ export const collectGarbage = (store: StoreShape, options: GcOptions): Effect.Ef
           await drop(path.join(root, "tmp", n))
         }
         for (const n of await list(locks)) {
-          if (!n.endsWith(".lock") || n === "gc.lock") continue
-          try {
-            const owner = JSON.parse(await fs.readFile(path.join(locks, n), "utf8")) as { pid: number; host: string }
-            if (owner.host === os.hostname() && !alive(owner.pid) && !options.dryRun) await fs.rm(path.join(locks, n), { force: true })
-          } catch {
-            // unreadable: leave it
+          if (n.endsWith(".tmp")) {
+            // a lock's temp name left by a killed process (name.<pid>.<random>.tmp)
+            const pid = Number(n.split(".").at(-3))
+            if (!(Number.isInteger(pid) && alive(pid)) && !options.dryRun) await fs.rm(path.join(locks, n), { force: true })
+            continue
           }
+          if (!n.endsWith(".lock") || n === "gc.lock") continue
+          const read = await readOwner(path.join(locks, n))
+          if (read !== "absent" && staleReason(read) !== undefined && !options.dryRun) await fs.rm(path.join(locks, n), { force: true })
         }
         const corrupt = await list(path.join(root, "corrupt"))
         for (const n of corrupt) await drop(path.join(root, "corrupt", n))
@@ -133,5 +137,5 @@ export const collectGarbage = (store: StoreShape, options: GcOptions): Effect.Ef
       catch: ioError("collect garbage in", root),
     })
   })
-  return withLock(path.join(locks, "gc.lock"), "cache gc", work)
+  return ensureStore(root, { create: false }).pipe(Effect.andThen(withLock(path.join(locks, "gc.lock"), "cache gc", work)))
 }

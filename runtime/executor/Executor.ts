@@ -12,8 +12,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Effect, Exit, Layer } from "effect"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
+import type { NotAStoreError } from "../cache/errors.ts"
 import { withRunMarker } from "../cache/lock.ts"
-import { ArtifactStore, layerFile } from "../cache/Store.ts"
+import { ArtifactStore, ensureStore, layerFile } from "../cache/Store.ts"
 import * as Fingerprint from "../fingerprint/Fingerprint.ts"
 import { ProgressDisplay } from "../progress/Progress.ts"
 import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
@@ -39,7 +40,7 @@ export interface RunOptions extends PlanOptions {
 
 export interface ExecutorShape {
   readonly plan: (pipeline: Pipeline<any>, options?: PlanOptions) => Effect.Effect<Plan, PlanError>
-  readonly run: (pipeline: Pipeline<any>, options?: RunOptions) => Effect.Effect<RunReport, PlanError>
+  readonly run: (pipeline: Pipeline<any>, options?: RunOptions) => Effect.Effect<RunReport, PlanError | NotAStoreError>
   readonly storeRoot: string
 }
 
@@ -99,7 +100,10 @@ const make = (options: LocalOptions) =>
         const report = record(outcomes, false)
         yield* writeRunRecord(store.root, report)
         return report
-      }).pipe((body) => withRunMarker(path.join(store.root, "locks"), `${pipeline.name}${runOptions.preset ? `:${runOptions.preset}` : ""}`, body))
+      }).pipe(
+        (body) => withRunMarker(path.join(store.root, "locks"), `${pipeline.name}${runOptions.preset ? `:${runOptions.preset}` : ""}`, body),
+        (guarded) => Effect.andThen(ensureStore(store.root, { create: true }), guarded),
+      )
     return { plan, run, storeRoot: store.root } satisfies ExecutorShape
   })
 

@@ -145,7 +145,7 @@ export const executePlan = (
           progress: (pr) => progress.progress(p.node.name, pr),
           log: (message) => progress.log(p.node.name, message),
         })
-        yield* Effect.promise(() => fs.mkdir(scratchDir, { recursive: true }))
+        yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
           const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir }
           const r = yield* pool.run(p.node.stage, job, ctx).pipe(

@@ -1,7 +1,7 @@
 /** Run records: one JSON file per run in the store's `runs/` folder. */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { NodeOutcome } from "./execute.ts"
 
 export interface RunReport {
@@ -35,7 +35,17 @@ export const writeRunRecord = (storeRoot: string, report: RunReport): Effect.Eff
     }
   })
 
-/** All run records, newest first (unreadable ones skipped). */
+/** The fields of a run record that readers rely on (a damaged or foreign record is skipped). */
+const RecordShape = Schema.Struct({
+  runId: Schema.String,
+  pipeline: Schema.String,
+  preset: Schema.NullOr(Schema.String),
+  interrupted: Schema.Boolean,
+  stages: Schema.Array(Schema.Struct({ name: Schema.String, key: Schema.String, status: Schema.String })),
+})
+const isRecord = Schema.is(RecordShape)
+
+/** All run records, newest first (unreadable or malformed ones skipped). */
 export const readRunRecords = (storeRoot: string): Effect.Effect<ReadonlyArray<RunReport>> =>
   Effect.promise(async () => {
     const dir = path.join(storeRoot, "runs")
@@ -48,7 +58,8 @@ export const readRunRecords = (storeRoot: string): Effect.Effect<ReadonlyArray<R
     const out: Array<RunReport> = []
     for (const n of names) {
       try {
-        out.push(JSON.parse(await fs.readFile(path.join(dir, n), "utf8")) as RunReport)
+        const parsed: unknown = JSON.parse(await fs.readFile(path.join(dir, n), "utf8"))
+        if (isRecord(parsed)) out.push(parsed as unknown as RunReport)
       } catch {
         // a record being written or damaged: skip
       }
