@@ -38,6 +38,8 @@ const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
 
 const render = (v: unknown): string | undefined => {
   if (v === undefined) return undefined
+  // JSON would print Infinity and NaN as null
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v)
   try {
     return JSON.stringify(v) ?? String(v)
   } catch {

@@ -80,16 +80,27 @@ export type ServicesOf<S> = S extends Stage<any, any, any, any, any, infer R> ? 
 
 const STAGE_NAME = /^[a-z][a-z0-9-]*(\/[a-z][a-z0-9-]*)*$/
 
+/**
+ * The file, line and column of one V8 stack frame ("    at f (FILE:L:C)" or
+ * "    at FILE:L:C"); paths may contain spaces and parentheses, `file://`
+ * URLs are decoded. Undefined for frames without a position.
+ */
+export const parseFrame = (frame: string): SourceLocation | undefined => {
+  const body = frame.replace(/^\s*at\s+/, "").trimEnd()
+  // "name (location)": the location is inside the last parenthesis pair that closes the frame
+  const inner = body.endsWith(")") && body.includes(" (") ? body.slice(body.indexOf(" (") + 2, -1) : body
+  const m = /^(?:async\s+)?(.+):(\d+):(\d+)$/.exec(inner)
+  if (m === null || m[1] === undefined) return undefined
+  const file = m[1].startsWith("file://") ? decodeURIComponent(new URL(m[1]).pathname) : m[1]
+  return { file, line: Number(m[2]), column: Number(m[3]) }
+}
+
 /** Reads the caller's file and position from a stack trace (source-mapped under tsx and vitest). */
 const callerLocation = (): SourceLocation | undefined => {
   const stack = new Error().stack?.split("\n") ?? []
   // [0] "Error", [1] callerLocation, [2] make, [3] the declaring module
   const frame = stack[3]
-  if (frame === undefined) return undefined
-  const m = /\(?((?:file:\/\/)?[^()\s]+?):(\d+):(\d+)\)?\s*$/.exec(frame)
-  if (m === null || m[1] === undefined) return undefined
-  const file = m[1].startsWith("file://") ? decodeURIComponent(new URL(m[1]).pathname) : m[1]
-  return { file, line: Number(m[2]), column: Number(m[3]) }
+  return frame === undefined ? undefined : parseFrame(frame)
 }
 
 /**

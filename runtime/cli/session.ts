@@ -140,8 +140,9 @@ export interface StageSummary {
 /**
  * Summaries of the nodes whose stage declares one, read back from their
  * entries through the store (checksums checked), whether they ran or were
- * cached. An entry that cannot be read or decoded is skipped: the run's own
- * table already reports failures.
+ * cached. An entry that cannot be read or decoded gives a line saying so
+ * (`ssl-kd run` has the executor check these entries, recomputing corrupt
+ * ones, so this only happens when one is damaged after the run).
  */
 export const stageSummaries = (
   cacheDir: string,
@@ -154,16 +155,32 @@ export const stageSummaries = (
     for (const o of outcomes) {
       const node = pipeline.nodes.find((n) => n.name === o.name)
       if (node?.stage.summary === undefined || o.status === "failed") continue
-      const found = yield* Effect.option(store.lookup(o.key, "size"))
-      if (found._tag === "None" || found.value._tag !== "Hit") continue
-      const files = yield* Effect.option(store.readPayload(found.value.manifest))
-      if (files._tag === "None") continue
       const payloadDir = path.join(store.entryDir(o.key), "payload")
-      const value = yield* Effect.option(node.stage.output.decode(files.value))
-      if (value._tag === "None") continue
-      const text = yield* Effect.sync(() => node.stage.summary?.(value.value) ?? "").pipe(Effect.orElseSucceed(() => ""))
       const relative = path.relative(process.cwd(), payloadDir)
-      out.push({ node: o.name, stage: node.stage.name, payloadDir: relative.startsWith("..") ? payloadDir : relative, text })
+      const shown = relative.startsWith("..") ? payloadDir : relative
+      // Never skip silently: a summary that cannot be read says why.
+      const unavailable = (why: string) => out.push({ node: o.name, stage: node.stage.name, payloadDir: shown, text: `(summary unavailable: ${why}; run again to recompute it)` })
+      const found = yield* Effect.result(store.lookup(o.key, "size"))
+      if (found._tag === "Failure") {
+        unavailable(found.failure.message)
+        continue
+      }
+      if (found.success._tag !== "Hit") {
+        unavailable(found.success._tag === "Corrupt" ? `entry corrupt (${found.success.reason})` : "entry missing")
+        continue
+      }
+      const files = yield* Effect.result(store.readPayload(found.success.manifest))
+      if (files._tag === "Failure") {
+        unavailable(files.failure._tag === "CorruptEntryError" ? `entry corrupt (${files.failure.reason})` : files.failure.message)
+        continue
+      }
+      const value = yield* Effect.result(node.stage.output.decode(files.success))
+      if (value._tag === "Failure") {
+        unavailable(`entry does not decode (${value.failure.message})`)
+        continue
+      }
+      const text = yield* Effect.sync(() => node.stage.summary?.(value.success) ?? "").pipe(Effect.orElseSucceed(() => ""))
+      out.push({ node: o.name, stage: node.stage.name, payloadDir: shown, text })
     }
     return out
   })

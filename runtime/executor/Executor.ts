@@ -35,6 +35,8 @@ export interface RunOptions extends PlanOptions {
    * as many as the executor's `workers` unless `workers` is given here.
    * Absent: every stage runs in this process.
    */
+  /** Nodes whose values the caller reads after the run: checked, and recomputed when corrupt (see `ExecuteOptions.verifyNodes`). */
+  readonly verifyNodes?: ReadonlyArray<string>
   readonly pool?: { readonly workers?: number; readonly tensorBackend?: BackendRequestData; readonly scope?: "fan-out" | "all" }
 }
 
@@ -56,6 +58,7 @@ const make = (options: LocalOptions) =>
   Effect.gen(function* () {
     const context = yield* Effect.context<ArtifactStore | Fingerprint.Fingerprinter | DatasetIdentityLayer.DatasetIdentity | ProgressDisplay>()
     const store = yield* ArtifactStore
+    const progress = yield* ProgressDisplay
     const workers = Math.max(1, options.workers ?? os.availableParallelism())
     const plan: ExecutorShape["plan"] = (pipeline, planOptions = {}) => makePlan(pipeline, planOptions).pipe(Effect.provide(context))
     const run: ExecutorShape["run"] = (pipeline, runOptions = {}) =>
@@ -81,6 +84,7 @@ const make = (options: LocalOptions) =>
         }
         const outcomes = yield* executePlan(p, {
           workers,
+          ...(runOptions.verifyNodes === undefined ? {} : { verifyNodes: runOptions.verifyNodes }),
           ...(runOptions.stageServices === undefined ? {} : { stageServices: runOptions.stageServices }),
           ...(runOptions.pool === undefined
             ? {}
@@ -101,7 +105,10 @@ const make = (options: LocalOptions) =>
         yield* writeRunRecord(store.root, report)
         return report
       }).pipe(
-        (body) => withRunMarker(path.join(store.root, "locks"), `${pipeline.name}${runOptions.preset ? `:${runOptions.preset}` : ""}`, body),
+        (body) =>
+          withRunMarker(path.join(store.root, "locks"), `${pipeline.name}${runOptions.preset ? `:${runOptions.preset}` : ""}`, body, (holder) =>
+            progress.log("store", `waiting for pid ${holder?.pid ?? "?"} (${holder?.purpose ?? "unknown"}) to finish with the store`),
+          ),
         (guarded) => Effect.andThen(ensureStore(store.root, { create: true }), guarded),
       )
     return { plan, run, storeRoot: store.root } satisfies ExecutorShape

@@ -52,6 +52,12 @@ export interface ExecuteOptions {
    * in the worker (not `stageServices`). Absent: everything runs in-process.
    */
   readonly pool?: PoolOptions
+  /**
+   * Nodes whose values the caller reads after the run (e.g. for summaries):
+   * when cached, their entries are read and checksummed during the run, and
+   * a corrupt one is quarantined and recomputed, like any input.
+   */
+  readonly verifyNodes?: ReadonlyArray<string>
 }
 
 type Failure = StageFailed | UpstreamFailed | OutputError
@@ -258,7 +264,8 @@ export const executePlan = (
           yield* progress.finished(name, "failed", 0, err.message)
           return yield* finish({ ...base, status: "failed", durationMs: 0, reason: undefined, error: { _tag: err._tag, message: err.message } })
         }
-        if (p.status === "cached" && !p.deps.some((d) => statusOverride.get(d)?.status === "ran" && plan.forced.has(d))) {
+        const mustRead = options.verifyNodes?.includes(name) === true
+        if (!mustRead && p.status === "cached" && !p.deps.some((d) => statusOverride.get(d)?.status === "ran" && plan.forced.has(d))) {
           yield* progress.finished(name, "cached", 0)
           return yield* finish({ ...base, status: "cached", durationMs: 0, reason: "cache hit", error: undefined })
         }
@@ -267,6 +274,10 @@ export const executePlan = (
         const exit = yield* sem === undefined ? work : Semaphore.withPermits(sem, 1)(work)
         const s = statusOverride.get(name)
         if (Exit.isSuccess(exit)) {
+          if (s === undefined && p.status === "cached") {
+            yield* progress.finished(name, "cached", 0)
+            return yield* finish({ ...base, status: "cached", durationMs: 0, reason: "cache hit", error: undefined })
+          }
           return yield* finish({ ...base, status: s?.status ?? "ran", durationMs: s?.durationMs ?? 0, reason: s?.reason ?? p.reason, error: undefined })
         }
         const failure = Cause.squash(exit.cause) as Failure

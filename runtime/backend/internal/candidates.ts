@@ -18,10 +18,9 @@ export interface BackendInfo {
   readonly detail: string
 }
 
-export const backendNames = ["node-gpu", "node", "native", "wasm", "cpu"] as const
-export type BackendName = (typeof backendNames)[number]
+import { backendNames, type BackendName } from "../backendNames.ts"
 
-export const isBackendName = (s: string): s is BackendName => backendNames.some((n) => n === s)
+export { backendNames, type BackendName, isBackendName } from "../backendNames.ts"
 
 export interface Candidate {
   readonly name: BackendName

@@ -10,7 +10,7 @@
  */
 import { Effect } from "effect"
 import { collectGarbage } from "../../cache/gc.ts"
-import { makeFileStore } from "../../cache/Store.ts"
+import { ensureStore, makeFileStore } from "../../cache/Store.ts"
 import { parse, requirePositional, UsageError } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { cacheDirOf, short, table } from "../session.ts"
@@ -34,6 +34,8 @@ export const command: CliCommand = {
       })
       const sub = yield* requirePositional("cache", usage, positionals, 0, "a sub-command (ls, verify or gc)")
       const store = makeFileStore(cacheDirOf(io, values["cache-dir"]))
+      // never list, repair or clean a folder that is not a store (a mistyped --cache-dir)
+      if (sub === "ls" || sub === "verify" || sub === "gc") yield* ensureStore(store.root, { create: false })
       if (sub === "ls" || sub === "verify") {
         const level = sub === "ls" ? "size" : "full"
         const rows: Array<{ key: string; status: "ok" | "corrupt"; stage?: string; node?: string; pipeline?: string; bytes?: number; createdAt?: string; reason?: string }> = []

@@ -6,8 +6,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect } from "effect"
+import { readFile } from "node:fs/promises"
+import { dirname, join } from "node:path"
 import { entryToFloat32, floatState, getEntry, loadVitState, readSafetensors, timmCheckpointFilter, writeSafetensors } from "../../../plugins/checkpoints/index.ts"
-import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, type VitModel } from "../../../plugins/models/index.ts"
+import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, validateConfig, type VitConfig, type VitModel } from "../../../plugins/models/index.ts"
 import { describeBackend, selectBackend } from "../../backend/TensorBackend.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 
@@ -46,6 +48,63 @@ export class BadFlagValue extends Data.TaggedError("BadFlagValue")<{
       : `flag ${this.flag} = "${this.value}" is invalid; expected ${this.expected}`
   }
 }
+
+/** The `config.json` beside a checkpoint (timm hub format, as `paper/export` writes) has a field of the wrong kind. */
+export class BadCheckpointConfig extends Data.TaggedError("BadCheckpointConfig")<{
+  readonly file: string
+  readonly field: string
+  readonly value: string
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `${this.file}: ${this.field} is ${this.value}, expected ${this.expected}`
+  }
+}
+
+/** timm `model_args` names and the VitConfig fields they set. */
+const MODEL_ARGS = [
+  ["img_size", "imgSize", 1],
+  ["patch_size", "patchSize", 1],
+  ["in_chans", "inChans", 1],
+  ["embed_dim", "embedDim", 1],
+  ["depth", "depth", 1],
+  ["num_heads", "numHeads", 1],
+  ["mlp_ratio", "mlpRatio", 0],
+  ["num_classes", "numClasses", 0],
+] as const
+
+/**
+ * Architecture overrides from the `config.json` beside a checkpoint (the
+ * folder `paper/export` writes: `model.safetensors` + `config.json`), so the
+ * pipeline's own student loads with its in-channels, image size, width...;
+ * none when there is no such file.
+ */
+export const checkpointConfigOverrides = (checkpoint: string): Effect.Effect<Partial<VitConfig>, BadCheckpointConfig> =>
+  Effect.gen(function*() {
+    const file = join(dirname(checkpoint), "config.json")
+    const raw = yield* Effect.promise(() => readFile(file, "utf8").catch(() => undefined))
+    if (raw === undefined) return {}
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(raw)
+    } catch (e) {
+      return yield* new BadCheckpointConfig({ file, field: "(file)", value: "not JSON", expected: `a JSON object (${String(e)})` })
+    }
+    const args = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>)["model_args"] : undefined
+    if (args === undefined) return {}
+    if (typeof args !== "object" || args === null) return yield* new BadCheckpointConfig({ file, field: "model_args", value: JSON.stringify(args), expected: "an object" })
+    const out: Record<string, number> = {}
+    for (const [key, field, min] of MODEL_ARGS) {
+      const v = (args as Record<string, unknown>)[key]
+      if (v === undefined) continue
+      const ok = typeof v === "number" && Number.isFinite(v) && v >= min && (field === "mlpRatio" ? v > 0 : Number.isInteger(v))
+      if (!ok) {
+        return yield* new BadCheckpointConfig({ file, field: `model_args.${key}`, value: JSON.stringify(v), expected: field === "mlpRatio" ? "a positive number" : `a whole number >= ${min}` })
+      }
+      out[field] = v
+    }
+    return out as Partial<VitConfig>
+  })
 
 interface ExtractArgs {
   readonly checkpoint: string
@@ -132,7 +191,11 @@ const extract = (argv: ReadonlyArray<string>, io: CliIO) =>
 
     const ckpt = floatState(yield* readSafetensors(args.checkpoint))
     const head = ckpt.get("head.weight") ?? ckpt.get("module.head.weight")
-    const config = yield* models.resolve(args.arch, { numClasses: head?.shape[0] ?? 0 })
+    const overrides = yield* checkpointConfigOverrides(args.checkpoint)
+    const resolved = yield* models.resolve(args.arch, { numClasses: head?.shape[0] ?? 0 })
+    const config: VitConfig = { ...resolved, ...overrides, numClasses: head?.shape[0] ?? 0 }
+    const invalid = validateConfig(args.arch, config)
+    if (invalid !== undefined) return yield* invalid
     const { state, notes } = timmCheckpointFilter(ckpt, config)
     for (const note of notes) io.err(`checkpoint: ${note}`)
 

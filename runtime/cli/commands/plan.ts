@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { Executor } from "../../executor/Executor.ts"
-import { parse, parseSets, requirePositional } from "../args.ts"
+import { checkCommonFlags, parse, parseSets, requirePositional } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 import { commonOptions, executorLayer, planStages, short, table } from "../session.ts"
@@ -20,6 +20,7 @@ export const command: CliCommand = {
   run: (argv, io) =>
     Effect.gen(function* () {
       const { values, positionals } = yield* parse("plan", usage, argv, { ...commonOptions, force: { type: "string", multiple: true } })
+      yield* checkCommonFlags("plan", usage, values)
       const file = yield* requirePositional("plan", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("plan", usage, values.set ?? [])
       const pipeline = yield* loadPipeline(file, io.cwd, values.preset)

@@ -13,7 +13,7 @@
 import { Effect } from "effect"
 import { formatDuration } from "../../progress/Progress.ts"
 import { Executor } from "../../executor/Executor.ts"
-import { parse, parseSets, requirePositional } from "../args.ts"
+import { checkCommonFlags, parse, parseSets, requirePositional } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 import { RuntimeInfo } from "../../executor/RuntimeInfo.ts"
@@ -29,6 +29,7 @@ export const command: CliCommand = {
   run: (argv, io) =>
     Effect.gen(function* () {
       const { values, positionals } = yield* parse("run", usage, argv, { ...commonOptions, force: { type: "string", multiple: true } })
+      yield* checkCommonFlags("run", usage, values)
       const file = yield* requirePositional("run", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("run", usage, values.set ?? [])
       const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
@@ -41,6 +42,8 @@ export const command: CliCommand = {
           set,
           argv: ["run", ...argv],
           stageServices: tensors.layer,
+          // the summaries printed below read these entries: check them (recompute if corrupt) during the run
+          verifyNodes: pipeline.nodes.filter((n) => n.stage.summary !== undefined).map((n) => n.name),
           ...(pool === undefined ? {} : { pool }),
           onPlan: (plan) =>
             Effect.sync(() => {

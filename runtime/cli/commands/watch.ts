@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url"
 import { watch as chokidarWatch } from "chokidar"
 import { Effect } from "effect"
 import { makeTypeChecker } from "../../watch/typecheck.ts"
-import { parse, requirePositional } from "../args.ts"
+import { checkCommonFlags, parse, requirePositional } from "../args.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 import { cacheDirOf } from "../session.ts"
 
@@ -119,6 +119,7 @@ export const command: CliCommand = {
         workers: { type: "string" },
         backend: { type: "string" },
       })
+      yield* checkCommonFlags("watch", usage, values)
       const file = path.resolve(io.cwd, yield* requirePositional("watch", usage, positionals, 0, "the pipeline file"))
       const cacheDir = cacheDirOf(io, values["cache-dir"])
       const runArgs = [
