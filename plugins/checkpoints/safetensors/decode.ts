@@ -4,6 +4,8 @@
  * N bytes of JSON header, then the data section. Every tensor entry is
  * checked (dtype, shape, offsets inside the data section and contiguous,
  * byte length = dtype size × element count) before any data is touched.
+ * `headerLength` and `parseHeader` work on a file's first bytes alone, so
+ * `file.ts` can validate a file of any size before reading its tensors.
  */
 import { Effect } from "effect"
 import {
@@ -68,18 +70,47 @@ const entryOf = (file: string, name: string, v: unknown): Raw | SafetensorsForma
   return { name, dtype, shape, begin, end }
 }
 
-const decode = (bytes: Uint8Array, file: string): SafetensorsContents | SafetensorsFormatError => {
-  if (bytes.byteLength < 8) return new SafetensorsTruncated({ file, needed: 8, size: bytes.byteLength, part: "header length" })
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const declared = view.getBigUint64(0, true)
-  if (declared > BigInt(maxHeaderBytes)) {
-    return new SafetensorsHeaderTooLarge({ file, headerLength: Number(declared), limit: maxHeaderBytes })
-  }
+/** A validated tensor entry before its bytes are read: where they lie in the data section. */
+export interface TensorLayout {
+  readonly name: string
+  readonly dtype: Dtype
+  readonly shape: ReadonlyArray<number>
+  /** Offsets inside the data section (which starts at `dataStart` of the file). */
+  readonly begin: number
+  readonly end: number
+}
+
+export interface SafetensorsLayout {
+  readonly file: string
+  readonly metadata: Readonly<Record<string, string>>
+  /** Byte offset of the data section in the file: 8 + header length. */
+  readonly dataStart: number
+  /** Entries in header order. */
+  readonly tensors: ReadonlyArray<TensorLayout>
+}
+
+/**
+ * The header length from the first 8 bytes of a file of `fileSize` bytes,
+ * checked against the size and the bound before anything is allocated.
+ */
+export const headerLength = (first8: Uint8Array, fileSize: number, file: string): number | SafetensorsFormatError => {
+  if (first8.byteLength < 8 || fileSize < 8) return new SafetensorsTruncated({ file, needed: 8, size: fileSize, part: "header length" })
+  const declared = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true)
+  if (declared > BigInt(maxHeaderBytes)) return new SafetensorsHeaderTooLarge({ file, headerLength: Number(declared), limit: maxHeaderBytes })
   const n = Number(declared)
-  if (8 + n > bytes.byteLength) return new SafetensorsTruncated({ file, needed: 8 + n, size: bytes.byteLength, part: "header" })
+  if (8 + n > fileSize) return new SafetensorsTruncated({ file, needed: 8 + n, size: fileSize, part: "header" })
+  return n
+}
+
+/**
+ * Parse and validate the JSON header of a file of `fileSize` bytes: every
+ * entry, and offsets that tile the data section exactly (no gap, no overlap,
+ * nothing outside, no trailing bytes).
+ */
+export const parseHeader = (header: Uint8Array, fileSize: number, file: string): SafetensorsLayout | SafetensorsFormatError => {
   let parsed: unknown
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)))
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(header))
   } catch (e) {
     return new SafetensorsBadHeader({ file, problem: `not UTF-8 JSON (${e instanceof Error ? e.message : String(e)})` })
   }
@@ -101,8 +132,8 @@ const decode = (bytes: Uint8Array, file: string): SafetensorsContents | Safetens
     raws.push(r)
   }
 
-  const dataStart = 8 + n
-  const dataLength = bytes.byteLength - dataStart
+  const dataStart = 8 + header.byteLength
+  const dataLength = fileSize - dataStart
   const sorted = [...raws].sort((a, b) => a.begin - b.begin || a.end - b.end)
   let cursor = 0
   for (const r of sorted) {
@@ -110,7 +141,7 @@ const decode = (bytes: Uint8Array, file: string): SafetensorsContents | Safetens
     if (r.end > dataLength) {
       return r.begin > dataLength
         ? new SafetensorsBadOffsets({ file, tensor: r.name, offsets, problem: `lie outside the data section of ${dataLength} bytes` })
-        : new SafetensorsTruncated({ file, needed: dataStart + r.end, size: bytes.byteLength, part: `tensor "${r.name}"` })
+        : new SafetensorsTruncated({ file, needed: dataStart + r.end, size: fileSize, part: `tensor "${r.name}"` })
     }
     if (r.begin !== cursor) {
       const problem = r.begin < cursor ? `overlap the previous tensor (ending at ${cursor})` : `leave a hole after byte ${cursor}`
@@ -127,12 +158,19 @@ const decode = (bytes: Uint8Array, file: string): SafetensorsContents | Safetens
       problem: `end at ${cursor} but the data section has ${dataLength} bytes (trailing bytes)`,
     })
   }
+  return { file, metadata, dataStart, tensors: raws }
+}
 
+const decode = (bytes: Uint8Array, file: string): SafetensorsContents | SafetensorsFormatError => {
+  const n = headerLength(bytes.subarray(0, 8), bytes.byteLength, file)
+  if (typeof n !== "number") return n
+  const layout = parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength, file)
+  if ("_tag" in layout) return layout
   const tensors = new Map<string, TensorEntry>()
-  for (const r of raws) {
-    tensors.set(r.name, { name: r.name, dtype: r.dtype, shape: r.shape, bytes: bytes.subarray(dataStart + r.begin, dataStart + r.end) })
+  for (const r of layout.tensors) {
+    tensors.set(r.name, { name: r.name, dtype: r.dtype, shape: r.shape, bytes: bytes.subarray(layout.dataStart + r.begin, layout.dataStart + r.end) })
   }
-  return { file, metadata, tensors }
+  return { file, metadata: layout.metadata, tensors }
 }
 
 /** Parses and validates a whole safetensors buffer; `file` is used in errors. */
