@@ -43,7 +43,7 @@ export interface SafetensorsFile {
  */
 export const openSafetensors = (file: string): Effect.Effect<SafetensorsFile, CheckpointIoError | SafetensorsFormatError, Scope.Scope> =>
   Effect.gen(function*() {
-    const io = (operation: string) => (e: unknown) => new CheckpointIoError({ file, operation, reason: reason(e) })
+    const io = (operation: "read" | "write") => (e: unknown) => new CheckpointIoError({ file, operation, reason: reason(e) })
     const handle = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => open(file, "r"), catch: io("read") }),
       (h) => Effect.promise(() => h.close().catch(() => undefined)),
