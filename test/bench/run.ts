@@ -6,6 +6,9 @@
  * process vs the worker pool, and the side-by-side speed suite (PyTorch).
  *
  *   npm run bench [-- --json] [-- --only pipeline,datasets]
+ *
+ * `soak` (crash and interrupt soak, issue 17; long) runs only when named:
+ *   npm run bench -- --only soak [--soak-kills 50] [--soak-interrupts 10]
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -16,13 +19,19 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "vit", "evaluation", "trunk", "speed"] as const
+const benches = ["pipeline", "datasets", "vit", "evaluation", "trunk", "speed", "soak"] as const
+/** Benchmarks that run only when `--only` names them. */
+const optIn = new Set<string>(["soak"])
+const passed = (name: string): Array<string> => {
+  const at = argv.indexOf(`--soak-${name}`)
+  return at >= 0 ? [`--${name}`, argv[at + 1] ?? ""] : []
+}
 /** The pure-JS cpu backend takes ~7 minutes at 0.3 img/s and says nothing new: `speed` skips it here. */
-const extraArgs: Record<string, ReadonlyArray<string>> = { speed: ["--backends", "native,wasm"] }
+const extraArgs: Record<string, ReadonlyArray<string>> = { speed: ["--backends", "native,wasm"], soak: [...passed("kills"), ...passed("interrupts")] }
 const results: Record<string, unknown> = {}
 let failed = 0
 for (const name of benches) {
-  if (only !== undefined && !only.has(name)) continue
+  if (only !== undefined ? !only.has(name) : optIn.has(name)) continue
   const file = fileURLToPath(new URL(`./${name}.bench.ts`, import.meta.url))
   if (!existsSync(file)) continue
   if (!json) console.log(`\n== ${name} ==`)
