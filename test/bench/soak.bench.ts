@@ -109,8 +109,9 @@ const main = async () => {
     else counts.interrupts++
     if (r.hung) counts.hangs++
     if (/internal error/.test(r.stderr)) counts.internalErrors++
-    // An interrupted run exits 130; one that had already finished its work may exit 0.
-    if (name === "SIGINT" && r.signalled && !r.hung && r.code !== 130 && r.code !== 0) counts.sigintBadExit++
+    // An interrupted run exits 130; one that had already finished its work may exit 0; one interrupted
+    // while node is still starting (before the CLI installs its handler) dies of the signal itself.
+    if (name === "SIGINT" && r.signalled && !r.hung && r.code !== 130 && r.code !== 0 && r.signal !== "SIGINT") counts.sigintBadExit++
     counts.corruptDetected += (r.stderr.match(/cached entry unusable/g) ?? []).length
     log(`  ${String(i + 1).padStart(3)} ${name.padEnd(7)} at ${(afterMs / 1000).toFixed(1).padStart(6)} s: ${r.hung ? "HUNG" : r.signalled ? `exit ${r.code ?? r.signal}` : `ended first (exit ${r.code})`}`)
   }
