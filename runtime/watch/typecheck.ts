@@ -85,7 +85,12 @@ export const makeTypeChecker = (entry: string): TypeChecker => {
     return sf
   }
   let program: bundledTs.Program | undefined
+  let diagnostics: ReadonlyArray<string> | undefined
+  // Unchanged since the last build: every file read then has the same stamp.
+  const unchanged = () => program !== undefined && [...parsed.entries()].every(([id, v]) => stampOf(id.slice(0, id.indexOf("\0"))) === v.stamp)
   const build = (): bundledTs.Program => {
+    if (program !== undefined && unchanged()) return program
+    diagnostics = undefined
     program = ts.createProgram({ rootNames: [abs], options, host, ...(program === undefined ? {} : { oldProgram: program }) })
     return program
   }
@@ -100,8 +105,11 @@ export const makeTypeChecker = (entry: string): TypeChecker => {
     files: () => new Set(build().getSourceFiles().map((sf) => path.resolve(sf.fileName)).filter(local)),
     check: () => {
       const p = build()
-      const diagnostics = [...p.getConfigFileParsingDiagnostics(), ...p.getOptionsDiagnostics(), ...p.getSyntacticDiagnostics(), ...p.getGlobalDiagnostics(), ...p.getSemanticDiagnostics()]
-      return [...problems, ...diagnostics.map(format)]
+      if (diagnostics === undefined) {
+        const all = [...p.getConfigFileParsingDiagnostics(), ...p.getOptionsDiagnostics(), ...p.getSyntacticDiagnostics(), ...p.getGlobalDiagnostics(), ...p.getSemanticDiagnostics()]
+        diagnostics = [...problems, ...all.map(format)]
+      }
+      return diagnostics
     },
   }
 }
