@@ -68,7 +68,8 @@ export const datasetPackages = (): Readonly<Record<string, ReadonlyArray<string>
 export const installAdvice = (dataset: string, folder: string | undefined): string => {
   const pkgs = datasetPackages()[dataset]
   if (pkgs !== undefined && pkgs.length > 0) return `install it with \`npm run setup\` (as root: apt-get install ${pkgs.join(" ")})`
-  return `no system package provides it here, so it cannot be installed on this machine; to use a copy you have, put its files in ${folder ?? `<dir>/${dataset}/`} (or in <dir>/${dataset}/ with --data-dir <dir> / SSL_KD_DATA_DIR=<dir>)`
+  const sub = folder === undefined ? dataset : path.basename(folder)
+  return `no system package provides it here, so it cannot be installed on this machine; to use a copy you have, put its files in ${folder ?? `<dir>/${sub}/`} (or in <dir>/${sub}/ with --data-dir <dir>)`
 }
 
 /** A dataset whose files are not on this machine, with how to get them here. */
