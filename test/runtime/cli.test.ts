@@ -150,7 +150,7 @@ describe("ssl-kd run / plan (child processes)", () => {
     expect(json.nodes.map((n) => n.name)).toEqual(["a", "b", "c", "d", "s"])
   })
 
-  it("--help lists every option with a sentence and an example, the pipeline's presets, and native among the backends", async () => {
+  it("--help lists every option with a sentence and an example, the pipeline's presets, and native among the backends", { timeout: 240_000 }, async () => {
     const p = await makeProject("help")
     const r = await p.cli(["run", "pipeline.ts", "--help"])
     expect(r.code).toBe(0)
@@ -167,7 +167,7 @@ describe("ssl-kd run / plan (child processes)", () => {
     }
   })
 
-  it("errors: one prefix, did-you-mean for --set fields, --force names, pipeline paths and commands; a non-pipeline file is no TypeError", async () => {
+  it("errors: one prefix, did-you-mean for --set fields, --force names, pipeline paths and commands; a non-pipeline file is no TypeError", { timeout: 180_000 }, async () => {
     const p = await makeProject("errors")
     await p.write("notes.md", "# not a pipeline\n")
     const md = await p.cli(["run", "notes.md"])
@@ -187,7 +187,7 @@ describe("ssl-kd run / plan (child processes)", () => {
     expect(command.stderr).toContain('Did you mean "run"?')
   })
 
-  it("outputs, why a stage reruns, metrics and runs / runs diff; a cached run prints a summary", async () => {
+  it("outputs, why a stage reruns, metrics and runs / runs diff; a cached run prints a summary", { timeout: 300_000 }, async () => {
     const p = await makeProject("outputs")
     const first = await p.cli(["run", "pipeline.ts"])
     expect(first.code).toBe(0)
