@@ -6,6 +6,7 @@
  */
 import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { ConfigError, type ConfigIssue } from "./errors.ts"
+import { suggest } from "./Names.ts"
 import type { Pipeline, PipelineNode } from "./Pipeline.ts"
 
 /**
@@ -47,6 +48,13 @@ const render = (v: unknown): string | undefined => {
   }
 }
 
+/** The top-level field names of a struct config schema (empty for other schemas). */
+const fieldNames = (schema: unknown): ReadonlyArray<string> => {
+  // Schemas are functions as well as objects.
+  const fields = (typeof schema === "object" || typeof schema === "function") && schema !== null && "fields" in schema ? (schema as { fields: unknown }).fields : undefined
+  return typeof fields === "object" && fields !== null ? Object.keys(fields) : []
+}
+
 /** The merged (encoded) config of a node under the given overrides. */
 export const mergedConfig = (node: PipelineNode, overrides: ReadonlyArray<Patch | undefined>): Record<string, unknown> => {
   const merged: Record<string, unknown> = { ...node.config }
@@ -66,7 +74,13 @@ export const decodeNodeConfig = (
         const path = (i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as Array<PropertyKey>
         const actual = render(valueAt(merged, path))
         // Fields with defaults accept `undefined` on the encoded side; once a value is given, that is noise.
-        const expected = actual === undefined ? i.message : i.message.replace(/ \| undefined\b/g, "")
+        let expected = actual === undefined ? i.message : i.message.replace(/ \| undefined\b/g, "")
+        // A misspelt field (`--set ours.lamda1=0.7`): name the close ones and the fields there are.
+        const fields = path.length === 1 && /excess property/.test(i.message) ? fieldNames(node.stage.config) : []
+        if (fields.length > 0) {
+          const hint = suggest(String(path[0]), fields)
+          expected = `unknown field${hint.length > 0 ? `; did you mean ${hint.map((h) => `"${h}"`).join(" or ")}?` : ""} (fields of ${node.stage.name}: ${fields.join(", ")})`
+        }
         return { field: path.map(String).join("."), expected, actual }
       })
       return new ConfigError({ pipeline: pipeline.name, nodes: [{ node: node.name, stage: node.stage.name, issues }] })

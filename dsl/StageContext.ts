@@ -15,6 +15,18 @@ export interface Progress {
   readonly note?: string
 }
 
+/**
+ * One record of a stage's metrics (e.g. a training loss): numbers by name,
+ * with the epoch and/or step they belong to; without either, a summary value
+ * (e.g. a final top-1). The runtime stores them beside the cache entry and
+ * publishes them as CSV and JSON lines (see `ssl-kd runs`).
+ */
+export interface MetricRecord {
+  readonly epoch?: number
+  readonly step?: number
+  readonly [name: string]: number | undefined
+}
+
 export class StageContext extends Context.Service<
   StageContext,
   {
@@ -24,6 +36,8 @@ export class StageContext extends Context.Service<
     readonly key: string
     readonly progress: (p: Progress) => Effect.Effect<void>
     readonly log: (message: string) => Effect.Effect<void>
+    /** Record metrics (optional: contexts made by tests may leave it out; stages call `ctx.metric?.(...)`). */
+    readonly metric?: (record: MetricRecord) => Effect.Effect<void>
     /**
      * Absolute path of a folder private to this cache key, kept across
      * interrupted runs and removed once the stage's entry is committed.

@@ -63,6 +63,12 @@ export class UnknownNameError extends Data.TaggedError("UnknownNameError")<{
 }> {
   override get message() {
     const hint = this.suggestions.length > 0 ? ` Did you mean ${this.suggestions.map((s) => `"${s}"`).join(" or ")}?` : ""
-    return `unknown ${this.what} "${this.name}".${hint} Known: ${this.known.length > 0 ? this.known.join(", ") : "(none)"}`
+    // A long list helps nobody on one line: with close matches, only their count; else the first few.
+    const known =
+      this.known.length === 0 ? " Known: (none)"
+      : this.known.length <= 12 ? ` Known: ${this.known.join(", ")}`
+      : this.suggestions.length > 0 ? ` (${this.known.length} known names)`
+      : ` Known (${this.known.length}): ${this.known.slice(0, 8).join(", ")}, ...`
+    return `unknown ${this.what} "${this.name}".${hint}${known}`
   }
 }

@@ -1,6 +1,6 @@
 # The ssl-kd native CPU kernel layer (runtime/backend/native): an N-API addon
 # on oneDNN (libdnnl-dev) and OpenMP. Built on demand, never on install:
-#   npm run setup             (builds it when it can, else says wasm will be used)
+#   npm run setup             (setup/setup.mjs: installs what is missing, builds it when it can, checks it against wasm)
 #   npm run build:native      (node-gyp rebuild --directory=native; fails loudly)
 # -march=native: the addon is built on the machine that runs it (AVX-512 here).
 {

@@ -3,7 +3,8 @@
  * folder's checkpoint, run the remaining epochs step by step (each step an
  * Effect, so Ctrl-C stops between steps), record the loss of every step and
  * the mean of every epoch, refuse a non-finite loss, report progress, and
- * checkpoint after every epoch (`resume.ts`).
+ * checkpoint after every epoch (`resume.ts`); at the end, every step's and
+ * epoch's loss go to `StageContext.metric` (the runtime's metrics.csv).
  */
 import type * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
@@ -59,6 +60,12 @@ export const runEpochs = (loop: EpochLoop) =>
       epochLosses.push(sum / loop.stepsPerEpoch)
       yield* saveResume(ctx.scratchDir, loop.vars, { run: loop.run, epochsDone: epoch + 1, epochLosses, stepLosses })
       yield* ctx.log(`epoch ${epoch + 1}/${loop.epochs}: mean loss ${(sum / loop.stepsPerEpoch).toFixed(4)} (checkpointed)`)
+    }
+    // The loss curves, for the runtime's metrics files (every step and epoch, restored ones included).
+    const metric = ctx.metric
+    if (metric !== undefined) {
+      for (let i = 0; i < stepLosses.length; i++) yield* metric({ epoch: Math.floor(i / loop.stepsPerEpoch) + 1, step: i + 1, loss: stepLosses[i]! })
+      for (let e = 0; e < epochLosses.length; e++) yield* metric({ epoch: e + 1, loss: epochLosses[e]! })
     }
     return { epochLosses, stepLosses, epochsRunHere: loop.epochs - startEpoch, startEpoch } satisfies EpochLoopResult
   })

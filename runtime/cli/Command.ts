@@ -9,6 +9,7 @@
  * a stack trace.
  */
 import type { Effect } from "effect"
+import type { CommandHelp } from "./help.ts"
 
 export interface CliIO {
   /** Machine-readable or primary output (JSON with `--json`). */
@@ -23,5 +24,9 @@ export interface CliCommand {
   readonly name: string
   readonly summary: string
   readonly usage: string
+  /** What `--help` prints: every option with a sentence and an example. */
+  readonly help: CommandHelp
+  /** More `--help` lines that depend on the arguments (e.g. the presets of the pipeline file given). */
+  readonly helpMore?: (positionals: ReadonlyArray<string>, io: CliIO) => Effect.Effect<ReadonlyArray<string>>
   readonly run: (argv: ReadonlyArray<string>, io: CliIO) => Effect.Effect<number, { readonly _tag: string; readonly message: string }>
 }

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util"
 import { Data, Effect } from "effect"
 import { suggest } from "../../dsl/Names.ts"
 import { backendNames, isBackendName } from "../backend/backendNames.ts"
+import { type CommandHelp, parseOptions } from "./help.ts"
 
 export class UsageError extends Data.TaggedError("UsageError")<{
   readonly command: string
@@ -13,11 +14,15 @@ export class UsageError extends Data.TaggedError("UsageError")<{
   readonly usage: string
 }> {
   override get message() {
-    return `ssl-kd ${this.command}: ${this.problem}\nusage: ${this.usage}`
+    return `${this.problem}\nusage: ${this.usage}\n(\`ssl-kd ${this.command.split(" ")[0]} --help\` describes every option)`
   }
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>
+
+/** Parse `argv` against a command's documented options (see `help.ts`). */
+export const parseWith = <const H extends CommandHelp>(command: string, help: H, argv: ReadonlyArray<string>) =>
+  parse(command, help.usage, argv, parseOptions(help.options) as { readonly [K in keyof H["options"]]: { type: H["options"][K]["type"]; multiple: H["options"][K] extends { multiple: true } ? true : false } })
 
 export const parse = <const O extends Options>(command: string, usage: string, argv: ReadonlyArray<string>, options: O) =>
   Effect.try({

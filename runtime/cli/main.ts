@@ -6,6 +6,10 @@
 import { Cause, Effect, Exit, Fiber } from "effect"
 import type { CliCommand, CliIO } from "./Command.ts"
 import { suggest } from "../../dsl/Names.ts"
+import { formatHelp } from "./help.ts"
+
+/** Flags that take no value (so the word after them is a positional, for `--help`). */
+const BOOLEAN_FLAGS = new Set(["--json", "--quiet", "--verbose", "--no-typecheck", "--repair", "--dry-run", "--help"])
 
 /** Sub-commands, each loaded only when dispatched (start-up stays fast). */
 export const commands: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly load: () => Promise<{ readonly command: CliCommand }> }> = [
@@ -14,7 +18,8 @@ export const commands: ReadonlyArray<{ readonly name: string; readonly summary: 
   { name: "graph", summary: "print a pipeline's DAG as mermaid, dot or json", load: () => import("./commands/graph.ts") },
   { name: "cache", summary: "list, verify or garbage-collect the artifact store", load: () => import("./commands/cache.ts") },
   { name: "watch", summary: "rerun stale stages on every save", load: () => import("./commands/watch.ts") },
-  { name: "data", summary: "inspect datasets (counts per class, shape, identity hash)", load: () => import("./commands/data.ts") },
+  { name: "runs", summary: "list past runs with their headline metrics; `runs diff A B` compares two", load: () => import("./commands/runs.ts") },
+  { name: "data", summary: "list datasets (installed or not, how to install) and inspect one", load: () => import("./commands/data.ts") },
   { name: "extract", summary: "run a ViT checkpoint on images; write logits, features, attention maps", load: () => import("./commands/extract.ts") },
   { name: "teachers", summary: "list the registered SSL teachers: family, architecture, weight source", load: () => import("./commands/teachers.ts") },
 ]
@@ -28,9 +33,15 @@ const help = (io: CliIO) => {
       "",
       ...commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`),
       "",
-      "`ssl-kd <command> --help` shows a command's options.",
+      "`ssl-kd <command> --help` describes a command's options, each with an example.",
+      "",
+      "examples:",
+      "  ssl-kd run pipelines/paper.ts --preset smoke     # the paper end to end, small",
+      "  ssl-kd plan pipelines/paper.ts --set ours.lambda1=0.7   # what would rerun, and why",
+      "  ssl-kd runs                                      # past runs and their metrics",
       "",
       "Cache: .ssl-kd/ in the working directory (--cache-dir or SSL_KD_CACHE_DIR to move it).",
+      "Outputs of the latest run of each pipeline: .ssl-kd/out/<pipeline>[-<preset>]/ (--out DIR to put them elsewhere).",
     ].join("\n"),
   )
 }
@@ -50,7 +61,9 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIO): Promise<numb
   }
   const { command: cmd } = await entry.load()
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(`${cmd.summary}\nusage: ${cmd.usage}`)
+    const positionals = rest.filter((a, i) => !a.startsWith("-") && !(i > 0 && /^--[a-z-]+$/.test(rest[i - 1]!) && !BOOLEAN_FLAGS.has(rest[i - 1]!)))
+    const more = cmd.helpMore === undefined ? [] : await Effect.runPromise(cmd.helpMore(positionals, io))
+    io.out(formatHelp(cmd.help, more))
     return 0
   }
   const fiber = Effect.runFork(cmd.run(rest, io))
@@ -70,7 +83,8 @@ export const main = async (argv: ReadonlyArray<string>, io: CliIO): Promise<numb
   if (Cause.hasInterruptsOnly(exit.cause)) return 130
   const err = Cause.squash(exit.cause)
   if (err !== null && typeof err === "object" && "_tag" in err && "message" in err && Cause.hasFails(exit.cause)) {
-    io.err(`ssl-kd: ${String((err as { message: unknown }).message)}`)
+    // One prefix: the command's. Messages never carry their own (older ones did: stripped).
+    io.err(`ssl-kd ${name}: ${String((err as { message: unknown }).message).replace(/^ssl-kd(?: [a-z]+)?: /, "")}`)
     return 2
   }
   io.err(`ssl-kd: internal error (please report): ${Cause.pretty(exit.cause)}`)

@@ -11,16 +11,82 @@ import type { Pipeline } from "../../dsl/Pipeline.ts"
 import type { Plan } from "../executor/plan.ts"
 import { layerFor, layerSilent } from "../progress/Progress.ts"
 import type { CliIO } from "./Command.ts"
+import type { OptionDocs } from "./help.ts"
 
-export const commonOptions = {
-  backend: { type: "string" },
-  "cache-dir": { type: "string" },
-  workers: { type: "string" },
-  preset: { type: "string" },
-  set: { type: "string", multiple: true },
-  json: { type: "boolean" },
-  quiet: { type: "boolean" },
-} as const
+/** Options of the commands that run or plan a pipeline (`run`, `plan`, `watch`), with their help. */
+export const pipelineOptions = {
+  preset: {
+    type: "string",
+    value: "P",
+    text: "Apply the pipeline's preset P (a named scale: config overrides, or for a pipeline family its member); without it, the default. `ssl-kd run FILE --help` lists the presets of FILE.",
+    example: "ssl-kd run pipelines/paper.ts --preset smoke",
+  },
+  set: {
+    type: "string",
+    multiple: true,
+    value: "NODE.FIELD=VALUE",
+    text: "Override one config field of a node (or of every item of a fan-out group); VALUE is JSON when it parses, else a string. Wins over presets.",
+    example: "ssl-kd run pipelines/paper.ts --set ours.lambda1=0.7",
+  },
+  force: {
+    type: "string",
+    multiple: true,
+    value: "STAGE",
+    text: "Recompute this node or fan-out group and everything downstream of it, even when cached.",
+    example: "ssl-kd run pipelines/paper.ts --force ours",
+  },
+  json: { type: "boolean", text: "Print one JSON object on stdout (progress stays on stderr).", example: "ssl-kd plan pipelines/paper.ts --json" },
+  "data-dir": {
+    type: "string",
+    value: "DIR",
+    text: "Read datasets from DIR/<dataset>/ instead of /usr/share/datasets (same as SSL_KD_DATA_DIR=DIR).",
+    example: "ssl-kd run pipelines/paper.ts --data-dir ~/datasets",
+  },
+  "cache-dir": {
+    type: "string",
+    value: "DIR",
+    text: "The artifact store (default .ssl-kd/ in the working directory, or SSL_KD_CACHE_DIR).",
+    example: "ssl-kd run pipelines/paper.ts --cache-dir /scratch/ssl-kd",
+  },
+  workers: {
+    type: "string",
+    value: "N",
+    text: "Run at most N fan-out items at once, each in a worker thread with its own tensor engine (default: the CPU cores; 1 keeps everything in this process).",
+    example: "ssl-kd run pipelines/paper.ts --workers 2",
+  },
+  backend: {
+    type: "string",
+    value: "node-gpu|node|native|wasm|cpu",
+    text: "Force a tensor backend (default: SSL_KD_BACKEND, else the first available of node-gpu, node, native, wasm, cpu); a forced backend that is absent is an error.",
+    example: "ssl-kd run pipelines/paper.ts --backend wasm",
+  },
+  quiet: { type: "boolean", text: "No progress lines (errors and the final table only).", example: "ssl-kd run pipelines/paper.ts --quiet" },
+  verbose: {
+    type: "boolean",
+    short: "v",
+    text: "List every stage, cached ones included (by default a run that serves stages from the cache summarises them in one line).",
+    example: "ssl-kd run pipelines/paper.ts -v",
+  },
+} as const satisfies OptionDocs
+
+/** The options that every pipeline command shares (a subset of {@link pipelineOptions}). */
+export const commonOptions = pipelineOptions
+
+/** `--data-dir DIR`: the dataset root for this process and its workers (the dataset registry reads SSL_KD_DATA_DIR). */
+export const applyDataDir = (io: CliIO, flag: string | undefined): void => {
+  if (flag !== undefined && flag !== "") process.env.SSL_KD_DATA_DIR = path.resolve(io.cwd, flag)
+}
+
+/** Lines for `--help` of a pipeline command given a pipeline file: its presets, or how to list them. */
+export const presetHelp = (positionals: ReadonlyArray<string>, io: CliIO): Effect.Effect<ReadonlyArray<string>> => {
+  const file = positionals[0]
+  if (file === undefined) return Effect.succeed(["Presets: give the pipeline file to list them, e.g. `ssl-kd run pipelines/paper.ts --help`."])
+  return Effect.promise(() => import("./loadPipeline.ts")).pipe(
+    Effect.flatMap(({ loadPresets }) => loadPresets(file, io.cwd)),
+    Effect.map((p) => [`Presets of ${file} (pipeline ${p.name}): ${p.presets.join(", ") || "(none)"}${p.default === undefined ? "" : `; default: ${p.default}`}.`]),
+    Effect.orElseSucceed(() => [`Presets: ${file} could not be loaded to list them (\`ssl-kd graph ${file} --format json\` says why).`]),
+  )
+}
 
 export const DEFAULT_CACHE_DIR = ".ssl-kd"
 
@@ -32,9 +98,9 @@ const workersFlag = (flag: string | undefined): number | undefined => {
   return n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined
 }
 
-export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined }) => {
+export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined }) => {
   const workers = workersFlag(values.workers)
-  const progress = values.quiet === true ? layerSilent : layerFor(process.stderr)
+  const progress = values.quiet === true ? layerSilent : layerFor(process.stderr, { verbose: values.verbose === true })
   return layerLocal({ cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined ? { workers } : {}) }).pipe(
     Layer.provide(progress),
   )

@@ -21,6 +21,7 @@ import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
 import { executePlan } from "./execute.ts"
 import type { BackendRequestData } from "./pool/protocol.ts"
 import { makePlan, type Plan, type PlanError, type PlanOptions } from "./plan.ts"
+import { headline, readEntryMetrics } from "./metrics.ts"
 import { newRunId, writeRunRecord, type RunReport } from "./runRecord.ts"
 
 export interface RunOptions extends PlanOptions {
@@ -67,7 +68,8 @@ const make = (options: LocalOptions) =>
         const p = yield* plan(pipeline, runOptions)
         if (runOptions.onPlan) yield* runOptions.onPlan(p)
         const runId = newRunId(pipeline.name)
-        const record = (stages: RunReport["stages"], interrupted: boolean): RunReport => {
+        const configs = Object.fromEntries(p.nodes.map((n) => [n.node.name, n.canonicalConfig]))
+        const record = (stages: RunReport["stages"], interrupted: boolean, metrics: RunReport["metrics"] = {}): RunReport => {
           const finishedAt = new Date()
           return {
             runId,
@@ -80,6 +82,8 @@ const make = (options: LocalOptions) =>
             interrupted,
             argv: runOptions.argv ?? [],
             stages,
+            configs,
+            metrics,
           }
         }
         const outcomes = yield* executePlan(p, {
@@ -101,7 +105,13 @@ const make = (options: LocalOptions) =>
             Exit.isFailure(exit) ? writeRunRecord(store.root, record([], true)).pipe(Effect.asVoid) : Effect.void,
           ),
         )
-        const report = record(outcomes, false)
+        const metrics: Record<string, Readonly<Record<string, number>>> = {}
+        for (const o of outcomes) {
+          if (o.status === "failed") continue
+          const h = headline(yield* Effect.promise(() => readEntryMetrics(store.entryDir(o.key))))
+          if (Object.keys(h).length > 0) metrics[o.name] = h
+        }
+        const report = record(outcomes, false, metrics)
         yield* writeRunRecord(store.root, report)
         return report
       }).pipe(

@@ -22,6 +22,7 @@ import type { Plan, PlannedNode } from "./plan.ts"
 import { describeCause } from "./pool/protocol.ts"
 import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
 import { RuntimeInfo } from "./RuntimeInfo.ts"
+import { type MetricRecord, writeEntryMetrics } from "./metrics.ts"
 
 export type NodeStatus = "ran" | "cached" | "failed"
 
@@ -92,6 +93,7 @@ export const executePlan = (
       yield* Scope.addFinalizer(scope, pool.shutdown)
       yield* pool.prewarm(plan.nodes.filter((n) => inPool(n) && n.status === "will-run").map((n) => n.node.stage))
     }
+    if (progress.begin !== undefined) yield* progress.begin(plan.nodes.filter((n) => n.status === "will-run").length)
     const groupSemaphores = new Map<string, Semaphore.Semaphore>()
     for (const g of plan.pipeline.groups.values()) {
       groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
@@ -144,12 +146,15 @@ export const executePlan = (
     const runStage = (p: PlannedNode, inputs: Record<string, unknown>): Effect.Effect<Ran, unknown> =>
       Effect.gen(function* () {
         const scratchDir = store.scratchDir(p.key)
+        const records: Array<MetricRecord> = []
+        metricBuffers.set(p.node.name, records)
         const ctx = StageContext.of({
           node: p.node.name,
           key: p.key,
           scratchDir,
           progress: (pr) => progress.progress(p.node.name, pr),
           log: (message) => progress.log(p.node.name, message),
+          metric: (record) => Effect.sync(() => void records.push(record)),
         })
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
@@ -185,6 +190,7 @@ export const executePlan = (
       )
     }
 
+    const metricBuffers = new Map<string, Array<MetricRecord>>()
     const statusOverride = new Map<string, { status: NodeStatus; reason: string | undefined; durationMs: number }>()
 
     // Run the stage under the key's lock and commit its entry.
@@ -239,6 +245,8 @@ export const executePlan = (
               { replace: plan.forced.has(p.node.name) },
             )
             yield* Effect.promise(() => fs.rm(store.scratchDir(p.key), { recursive: true, force: true }))
+            // Metrics go beside the manifest (not in the payload); a failure to write them loses only them.
+            yield* Effect.promise(() => writeEntryMetrics(store.entryDir(p.key), metricBuffers.get(p.node.name) ?? []).catch(() => undefined))
             statusOverride.set(p.node.name, { status: "ran", reason, durationMs })
             yield* progress.finished(p.node.name, "ran", durationMs)
             return value

@@ -16,6 +16,7 @@ import { ArtifactStore, type StoreIOError } from "../cache/Store.ts"
 import type { DatasetIdentityError } from "../cache/fileIdentity.ts"
 import { Fingerprinter, type FingerprintError } from "../fingerprint/Fingerprint.ts"
 import { DatasetIdentity } from "./DatasetIdentity.ts"
+import { explainStale, saveClosure } from "./why.ts"
 
 export interface PlanOptions {
   readonly preset?: string | undefined
@@ -39,7 +40,7 @@ export interface PlannedNode {
   readonly reads: ReadonlyArray<string>
   readonly key: string
   readonly status: "cached" | "will-run"
-  /** Why it will run: no entry, forced, corrupt entry. */
+  /** Why it will run: forced, corrupt entry, what changed since its last entry (see why.ts), or no cached entry. */
   readonly reason: string | undefined
   readonly manifest: Manifest | undefined
   readonly fingerprintMillis: number
@@ -80,6 +81,7 @@ export const makePlan = (
     const forced = descendants(pipeline, forcedRoots)
 
     const keys = new Map<string, string>()
+    const closures = new Map<string, ReadonlyMap<string, string>>()
     const planned: Array<PlannedNode> = []
     for (const node of pipeline.nodes) {
       const config = configs.get(node.name)
@@ -99,6 +101,7 @@ export const makePlan = (
         }
       }
       const fp = yield* fingerprinter.fingerprint(node.stage)
+      if (fp.declarations !== undefined) closures.set(fp.fingerprint, fp.declarations)
       const reads = node.stage.reads(config).map((p) => path.resolve(p))
       const datasetIdentity = reads.length === 0 ? null : yield* identity.identify(reads)
       const key = sha256(
@@ -144,5 +147,15 @@ export const makePlan = (
     }
     yield* fingerprinter.flush
     yield* identity.flush
-    return { pipeline, preset: options.preset, nodes: planned, forced }
+    yield* Effect.promise(() => Promise.all([...closures].map(([fp, decls]) => saveClosure(store.root, fp, decls))))
+    // Name what changed for each node whose entry is missing.
+    const causes = yield* explainStale(
+      store,
+      pipeline.name,
+      options.preset,
+      (name) => pipeline.nodes.find((n) => n.name === name)?.stage.name ?? name,
+      planned.filter((p) => p.status === "will-run" && p.reason === "no cached entry").map((p) => ({ ...p, name: p.node.name, config: p.canonicalConfig })),
+    )
+    const explained = planned.map((p) => (causes.has(p.node.name) ? { ...p, reason: causes.get(p.node.name) } : p))
+    return { pipeline, preset: options.preset, nodes: explained, forced }
   })

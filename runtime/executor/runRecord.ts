@@ -15,6 +15,10 @@ export interface RunReport {
   readonly interrupted: boolean
   readonly argv: ReadonlyArray<string>
   readonly stages: ReadonlyArray<NodeOutcome>
+  /** Each node's resolved config (canonical, defaults applied): what `ssl-kd runs diff` compares. */
+  readonly configs?: Readonly<Record<string, unknown>>
+  /** Each node's headline metrics (see `metrics.ts`), ran or cached: what `ssl-kd runs` lists. */
+  readonly metrics?: Readonly<Record<string, Readonly<Record<string, number>>>>
 }
 
 export const newRunId = (pipeline: string): string =>

@@ -33,6 +33,8 @@ export interface StageFingerprint {
   readonly parts: number
   readonly fromMemo: boolean
   readonly millis: number
+  /** `file#name` -> hash of each declaration in the closure (absent in memo entries written before it existed). */
+  readonly declarations?: ReadonlyMap<string, string>
 }
 
 export interface FingerprinterShape {
@@ -47,6 +49,7 @@ interface MemoEntry {
   readonly fingerprint: string
   readonly parts: number
   readonly files: Record<string, string>
+  readonly declarations?: Record<string, string>
 }
 
 const sha = (text: string | Uint8Array) => createHash("sha256").update(text).digest("hex")
@@ -84,12 +87,19 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
           const k = locationKey(stage, loc)
           const entry = memo.get(k)
           if (entry !== undefined && memoHit(entry)) {
-            return { fingerprint: entry.fingerprint, files: new Map(Object.entries(entry.files)), parts: entry.parts, fromMemo: true, millis: performance.now() - t0 }
+            return {
+              fingerprint: entry.fingerprint,
+              files: new Map(Object.entries(entry.files)),
+              parts: entry.parts,
+              fromMemo: true,
+              millis: performance.now() - t0,
+              ...(entry.declarations === undefined ? {} : { declarations: new Map(Object.entries(entry.declarations)) }),
+            }
           }
           computer ??= import("./internal/compute.ts").then((m) => m.makeComputer())
           const r = (await computer).compute(loc)
-          memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files) })
-          return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0 }
+          memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files), declarations: Object.fromEntries(r.declarations) })
+          return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0, declarations: r.declarations }
         },
         catch: (e) => new FingerprintError({ stage: stage.name, reason: e instanceof Error ? e.message : String(e) }),
       }),

@@ -149,4 +149,76 @@ describe("ssl-kd run / plan (child processes)", () => {
     const json = JSON.parse((await p.cli(["graph", "pipeline.ts", "--format", "json"])).stdout) as { nodes: Array<{ name: string }> }
     expect(json.nodes.map((n) => n.name)).toEqual(["a", "b", "c", "d", "s"])
   })
+
+  it("--help lists every option with a sentence and an example, the pipeline's presets, and native among the backends", { timeout: 240_000 }, async () => {
+    const p = await makeProject("help")
+    const r = await p.cli(["run", "pipeline.ts", "--help"])
+    expect(r.code).toBe(0)
+    for (const flag of ["--preset P", "--set NODE.FIELD=VALUE", "--force STAGE", "--out DIR", "--data-dir DIR", "--verbose, -v", "--backend node-gpu|node|native|wasm|cpu"]) {
+      expect(r.stdout).toContain(`  ${flag}`)
+    }
+    expect(r.stdout.match(/^ {6}e\.g\. ssl-kd /gm)?.length).toBe(11)
+    expect(r.stdout).toContain("Presets of pipeline.ts (pipeline proj): slow.")
+    for (const cmd of ["plan", "graph", "cache", "watch", "data", "extract", "teachers", "runs"]) {
+      const h = await p.cli([cmd, "--help"])
+      expect(h.code).toBe(0)
+      expect(h.stdout).toContain("usage: ssl-kd")
+      expect(h.stdout).toContain("e.g. ssl-kd")
+    }
+  })
+
+  it("errors: one prefix, did-you-mean for --set fields, --force names, pipeline paths and commands; a non-pipeline file is no TypeError", { timeout: 180_000 }, async () => {
+    const p = await makeProject("errors")
+    await p.write("notes.md", "# not a pipeline\n")
+    const md = await p.cli(["run", "notes.md"])
+    expect(md.code).toBe(2)
+    expect(md.stderr).toContain("ssl-kd run: cannot load pipeline notes.md: a pipeline is a TypeScript (or JavaScript) module")
+    expect(md.stderr).not.toContain("TypeError")
+    const field = await p.cli(["plan", "pipeline.ts", "--set", "d.ofset=7"])
+    expect(field.stderr).toContain('ofset: unknown field; did you mean "offset"?')
+    const force = await p.cli(["plan", "pipeline.ts", "--force", "zz"])
+    expect(force.stderr).toMatch(/^ssl-kd plan: unknown stage of pipeline proj "zz"\.[^\n]* Known: a, b, c, d, s\n$/)
+    const file = await p.cli(["run", "pipelin.ts"])
+    expect(file.stderr).toContain("no such file; did you mean pipeline.ts?")
+    const option = await p.cli(["plan", "pipeline.ts", "--bogus"])
+    expect(option.stderr.startsWith("ssl-kd plan: Unknown option '--bogus'")).toBe(true)
+    expect(option.stderr).not.toContain("ssl-kd: ssl-kd")
+    const command = await p.cli(["rnu"])
+    expect(command.stderr).toContain('Did you mean "run"?')
+  })
+
+  it("outputs, why a stage reruns, metrics and runs / runs diff; a cached run prints a summary", { timeout: 300_000 }, async () => {
+    const p = await makeProject("outputs")
+    const first = await p.cli(["run", "pipeline.ts"])
+    expect(first.code).toBe(0)
+    const out = path.join(p.dir, ".ssl-kd", "out", "proj")
+    // The terminal nodes (no consumer): c, d, s.
+    expect((await fs.readdir(out)).sort()).toEqual(["c", "d", "metrics", "metrics.csv", "run.json", "s"])
+    expect(JSON.parse(await p.read(".ssl-kd/out/proj/d/value.json"))).toBe(106)
+    const csv = (await p.read(".ssl-kd/out/proj/metrics.csv")).trim().split("\n")
+    expect(csv[0]).toBe("node,stage,epoch,step,metric,value")
+    expect(csv).toContain("s,proj/slow,1,1,loss,1")
+    expect(csv).toContain("s,proj/slow,,,total,6")
+    expect(first.stdout).toContain("outputs: .ssl-kd/out/proj/ (c/, d/, s/, metrics.csv, run.json)")
+
+    const cached = await p.cli(["run", "pipeline.ts"])
+    expect(cached.stderr).not.toMatch(/\[a\] cached/)
+    expect(cached.stderr).toContain("0 ran, 5 cached (-v lists every stage)")
+    expect((await p.cli(["run", "pipeline.ts", "-v"])).stderr).toMatch(/\[a\] cached/)
+
+    const plan = await p.cli(["plan", "pipeline.ts", "--set", "d.offset=7", "--json"])
+    const d = (JSON.parse(plan.stdout) as { stages: Array<{ name: string; reason?: string }> }).stages.find((s) => s.name === "d")
+    expect(d?.reason).toBe("config offset: 100 -> 7")
+    await p.write("helpers/scale.ts", (await p.read("helpers/scale.ts")).replace("FACTOR = 2", "FACTOR = 3"))
+    const ran = await p.cli(["run", "pipeline.ts", "--set", "d.offset=7", "--out", "elsewhere", "--json"])
+    const reasons = Object.fromEntries((JSON.parse(ran.stdout) as { stages: Array<{ name: string; reason: string }> }).stages.map((s) => [s.name, s.reason]))
+    expect(reasons).toMatchObject({ b: "code: helpers/scale.ts#FACTOR changed", c: "upstream b changed", d: "config offset: 100 -> 7", a: "cache hit" })
+    expect(JSON.parse(await p.read("elsewhere/d/value.json"))).toBe(13)
+
+    const runs = await p.cli(["runs"])
+    expect(runs.stdout).toMatch(/@1 .* proj +ok .* 3\/2\/0 .*s\.loss=1 s\.total=6/)
+    const diff = await p.cli(["runs", "diff", "@2", "@1"])
+    expect(diff.stdout).toContain("d.offset: 100 -> 7")
+    expect(diff.stdout).toContain("stages with a different cache key: b, c, d")
+  })
 })

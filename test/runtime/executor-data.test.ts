@@ -85,20 +85,41 @@ describe("executor: dataset identity and fan-out bounds", () => {
 })
 
 describe("progress display", () => {
-  it("plain lines: start, every 10% with an ETA, end", async () => {
+  it("plain lines: start, first update, then at most one line per stage every 5 s; stage k/N on the end line", async () => {
     const lines: Array<string> = []
     let now = 0
     const d = makeLines((l) => lines.push(l), () => now)
+    await Effect.runPromise(d.begin!(2))
     await Effect.runPromise(d.started("train", "no cached entry"))
+    // 20 quick updates (100 ms apart): only the first is printed.
     for (let i = 1; i <= 20; i++) {
       now += 100
       await Effect.runPromise(d.progress("train", { done: i, total: 20, note: `loss ${(1 / i).toFixed(2)}` }))
     }
     await Effect.runPromise(d.finished("train", "ran", now))
-    expect(lines[0]).toBe("[train] started (no cached entry)")
-    expect(lines[1]).toBe("[train] 2/20 (10%) eta 1.8s loss 0.50")
-    expect(lines.filter((l) => l.includes("/20 ("))).toHaveLength(10)
-    expect(lines.at(-1)).toBe("[train] done in 2.0s")
+    expect(lines).toEqual(["[train] started (no cached entry)", "[train] 1/20 (5%) eta ? loss 1.00", "[train] done in 2.0s (stage 1/2)"])
+  })
+
+  it("plain lines: slow progress prints every 5 s with an ETA from the smoothed rate; cached stages only with verbose", async () => {
+    const lines: Array<string> = []
+    let now = 0
+    const d = makeLines((l) => lines.push(l), () => now)
+    await Effect.runPromise(d.begin!(1))
+    await Effect.runPromise(d.started("fit", ""))
+    // A slow first step (warm-up), then one unit per second: the ETA ignores the warm-up.
+    now = 10_000
+    for (let i = 1; i <= 20; i++) {
+      await Effect.runPromise(d.progress("fit", { done: i, total: 20 }))
+      now += 1000
+    }
+    const progressLines = lines.filter((l) => l.includes("/20 ("))
+    expect(progressLines).toEqual(["[fit] 1/20 (5%) eta ?", "[fit] 6/20 (30%) eta 14.0s", "[fit] 11/20 (55%) eta 9.0s", "[fit] 16/20 (80%) eta 4.0s"])
+    await Effect.runPromise(d.finished("cached-one", "cached", 0))
+    expect(lines.some((l) => l.includes("cached-one"))).toBe(false)
+    const verbose: Array<string> = []
+    const v = makeLines((l) => verbose.push(l), () => 0, { verbose: true })
+    await Effect.runPromise(v.finished("cached-one", "cached", 0))
+    expect(verbose).toEqual(["[cached-one] cached"])
   })
 
   it("TTY: a live bar per running stage, redrawn in place", async () => {
@@ -107,8 +128,11 @@ describe("progress display", () => {
     const d = makeTTY({ write: (s: string) => (out += s), columns: 100 }, () => now)
     await Effect.runPromise(d.started("train", ""))
     now += 1000
+    await Effect.runPromise(d.progress("train", { done: 4, total: 10 }))
+    now += 1000
     await Effect.runPromise(d.progress("train", { done: 5, total: 10 }))
-    expect(out).toContain("train [############------------] 50% 5/10 eta 1.0s")
+    // One unit per second since the first update: 5 left.
+    expect(out).toContain("train [############------------] 50% 5/10 eta 5.0s")
     await Effect.runPromise(d.finished("train", "ran", 2000))
     expect(out).toContain("\x1b[1A\x1b[0J")
     expect(out).toContain("✓ train done in 2.0s")

@@ -62,7 +62,9 @@ export const slow = Stage.make({
       for (let i = 0; i < config.steps; i++) {
         yield* Effect.sleep(Duration.millis(config.stepMs))
         yield* ctx.progress({ done: i + 1, total: config.steps })
+        if (ctx.metric !== undefined) yield* ctx.metric({ epoch: 1, step: i + 1, loss: 1 / (i + 1) })
       }
+      if (ctx.metric !== undefined) yield* ctx.metric({ total: total(inputs.numbers) })
       return total(inputs.numbers)
     }),
 })

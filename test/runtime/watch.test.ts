@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { collect, makeProject, waitFor } from "./project.ts"
+import * as path from "node:path"
+import { makeTypeChecker } from "../../runtime/watch/typecheck.ts"
+import { collect, makeProject, REPO, waitFor } from "./project.ts"
 
 const runs = (stdout: string) =>
   stdout
@@ -8,6 +10,16 @@ const runs = (stdout: string) =>
     .map((l) => Object.fromEntries((JSON.parse(l) as { stages: Array<{ name: string; status: string }> }).stages.map((s) => [s.name, s.status])))
 
 describe("ssl-kd watch", () => {
+  // The fixture project does not import the tensor backend; the real pipelines do, and the
+  // backend uses import.meta (allowed in ESM only): the check must read the project's tsconfig
+  // and package.json "type" as tsc does, or it reports false errors and watch never runs.
+  it("type-checks pipelines/paper.ts (the smoke preset's file) with the project's tsconfig: no errors", { timeout: 300_000 }, () => {
+    const checker = makeTypeChecker(path.join(REPO, "pipelines", "paper.ts"))
+    expect(checker.check()).toEqual([])
+    const files = checker.files()
+    expect(files.has(path.join(REPO, "runtime", "backend", "internal", "wasmPaths.ts"))).toBe(true)
+  })
+
   it("reruns only stale stages on save, reports syntax and type errors and keeps watching", { timeout: 240_000 }, async () => {
     const p = await makeProject("watch")
     const child = p.spawnCli(["watch", "pipeline.ts", "--json"])

@@ -11,11 +11,26 @@
 import { Effect } from "effect"
 import { collectGarbage } from "../../cache/gc.ts"
 import { ensureStore, makeFileStore } from "../../cache/Store.ts"
-import { parse, requirePositional, UsageError } from "../args.ts"
+import { parseWith, requirePositional, UsageError } from "../args.ts"
+import type { CommandHelp } from "../help.ts"
+import { pipelineOptions } from "../session.ts"
 import type { CliCommand } from "../Command.ts"
 import { cacheDirOf, short, table } from "../session.ts"
 
 const usage = "ssl-kd cache ls|verify|gc [--cache-dir D] [--json] [--repair] [--keep-runs N] [--dry-run]"
+
+export const help = {
+  usage,
+  summary: "Inspect the artifact store: list entries, verify checksums, collect garbage.",
+  args: { "ls|verify|gc": "ls lists every entry; verify checks every payload file's sha256 (exit 1 if one is corrupt); gc removes entries no recent run used." },
+  options: {
+    "cache-dir": pipelineOptions["cache-dir"],
+    json: { type: "boolean", text: "Print one JSON object on stdout.", example: "ssl-kd cache ls --json" },
+    repair: { type: "boolean", text: "With verify: move corrupt entries to corrupt/ so the next run recomputes them.", example: "ssl-kd cache verify --repair" },
+    "keep-runs": { type: "string", value: "N", text: "With gc: keep the entries used by the last N runs of each pipeline (default 1).", example: "ssl-kd cache gc --keep-runs 3" },
+    "dry-run": { type: "boolean", text: "With gc: say what would be removed, remove nothing.", example: "ssl-kd cache gc --dry-run" },
+  },
+} as const satisfies CommandHelp
 
 const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`)
 
@@ -23,15 +38,10 @@ export const command: CliCommand = {
   name: "cache",
   summary: "list, verify or garbage-collect the artifact store",
   usage,
+  help,
   run: (argv, io) =>
     Effect.gen(function* () {
-      const { values, positionals } = yield* parse("cache", usage, argv, {
-        "cache-dir": { type: "string" },
-        json: { type: "boolean" },
-        repair: { type: "boolean" },
-        "keep-runs": { type: "string" },
-        "dry-run": { type: "boolean" },
-      })
+      const { values, positionals } = yield* parseWith("cache", help, argv)
       const sub = yield* requirePositional("cache", usage, positionals, 0, "a sub-command (ls, verify or gc)")
       const store = makeFileStore(cacheDirOf(io, values["cache-dir"]))
       // never list, repair or clean a folder that is not a store (a mistyped --cache-dir)

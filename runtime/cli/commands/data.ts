@@ -8,7 +8,9 @@
  * shape, pixel mean/std and identity hash (the one cache keys use). A missing
  * or bad file ends in the reader's typed error (file, byte offset).
  */
+import { readFileSync } from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { Data, Effect } from "effect"
 import { channelStats, countPerClass } from "../../../plugins/datasets/ImageSet.ts"
 import { datasetIdentity } from "../../../plugins/datasets/identity.ts"
@@ -16,6 +18,7 @@ import { makeDefaultRegistry } from "../../../plugins/datasets/builtins.ts"
 import { dataRoot } from "../../../plugins/datasets/registry.ts"
 import type { Split } from "../../../plugins/datasets/spec.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
+import type { CommandHelp } from "../help.ts"
 
 /** A flag the command does not know. */
 export class UnknownFlagError extends Data.TaggedError("UnknownFlagError")<{
@@ -36,8 +39,49 @@ export class DataUsageError extends Data.TaggedError("DataUsageError")<{
   }
 }
 
-const usage = "ssl-kd data inspect <dataset> [--split train|test] [--data-dir D] [--json] | ssl-kd data list [--json]"
+const usage = "ssl-kd data list [--data-dir DIR] [--json] | ssl-kd data inspect <dataset> [--split train|test] [--data-dir DIR] [--json]"
 const KNOWN = ["--split", "--data-dir", "--json"]
+
+export const help = {
+  usage,
+  summary: "Datasets: `list` says which are installed here, which are missing and how to install each; `inspect` reads one split and reports its size, count per class, image shape, pixel mean/std and identity hash.",
+  args: { "list | inspect <dataset>": "What to do; inspect takes a dataset name from `ssl-kd data list`." },
+  options: {
+    split: { type: "string", value: "train|test", text: "With inspect: the split to read (default train).", example: "ssl-kd data inspect fashion-mnist --split test" },
+    "data-dir": { type: "string", value: "DIR", text: "Look for datasets in DIR/<dataset>/ instead of /usr/share/datasets (same as SSL_KD_DATA_DIR=DIR).", example: "ssl-kd data list --data-dir ~/datasets" },
+    json: { type: "boolean", text: "Print JSON on stdout.", example: "ssl-kd data list --json" },
+  },
+} as const satisfies CommandHelp
+
+/** System packages that install each dataset (plugins/system-packages.json, the list `npm run setup` installs). */
+export const datasetPackages = (): Readonly<Record<string, ReadonlyArray<string>>> => {
+  try {
+    const file = fileURLToPath(new URL("../../../plugins/system-packages.json", import.meta.url))
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as { datasets?: Record<string, ReadonlyArray<string>> }
+    return parsed.datasets ?? {}
+  } catch {
+    return {}
+  }
+}
+
+/** How to get a dataset on this machine: its package, or the folder to fill (no website: these machines reach none). */
+export const installAdvice = (dataset: string, folder: string | undefined): string => {
+  const pkgs = datasetPackages()[dataset]
+  if (pkgs !== undefined && pkgs.length > 0) return `install it with \`npm run setup\` (as root: apt-get install ${pkgs.join(" ")})`
+  const sub = folder === undefined ? dataset : path.basename(folder)
+  return `no system package provides it here, so it cannot be installed on this machine; to use a copy you have, put its files in ${folder ?? `<dir>/${sub}/`} (or in <dir>/${sub}/ with --data-dir <dir>)`
+}
+
+/** A dataset whose files are not on this machine, with how to get them here. */
+export class DatasetNotInstalled extends Data.TaggedError("DatasetNotInstalled")<{
+  readonly dataset: string
+  readonly path: string
+  readonly advice: string
+}> {
+  override get message() {
+    return `dataset ${this.dataset} is not installed: ${this.path} not found. To use it: ${this.advice}.`
+  }
+}
 
 interface Args {
   readonly action: string
@@ -86,7 +130,11 @@ const inspect = (args: Args, io: CliIO) =>
   Effect.gen(function* () {
     const registry = makeDefaultRegistry()
     const opts = { split: args.split, ...(args.dataDir === undefined ? {} : { dataDir: path.resolve(io.cwd, args.dataDir) }) }
-    const spec = yield* registry.resolve(args.dataset as string, opts)
+    const spec = yield* registry.resolve(args.dataset as string, opts).pipe(
+      Effect.catchTag("DatasetMissingError", (e) =>
+        Effect.fail(new DatasetNotInstalled({ dataset: e.dataset, path: e.path, advice: installAdvice(e.dataset, path.dirname(e.path)) })),
+      ),
+    )
     const files = yield* registry.files(spec)
     const started = performance.now()
     const set = yield* registry.load(spec)
@@ -126,9 +174,31 @@ const inspect = (args: Args, io: CliIO) =>
 const list = (args: Args, io: CliIO) =>
   Effect.gen(function* () {
     const registry = makeDefaultRegistry()
-    const rows = yield* Effect.forEach(registry.names(), (n) => registry.entry(n).pipe(Effect.map((e) => ({ name: n, summary: e.summary }))))
-    if (args.json) io.out(JSON.stringify({ datasets: rows, readers: registry.readerNames() }, null, 2))
-    else for (const r of rows) io.out(`${r.name.padEnd(20)} ${r.summary}`)
+    const opts = args.dataDir === undefined ? {} : { dataDir: path.resolve(io.cwd, args.dataDir) }
+    const rows = yield* Effect.forEach(registry.names(), (n) =>
+      Effect.gen(function* () {
+        const e = yield* registry.entry(n)
+        const resolved = yield* Effect.result(registry.resolve(n, { ...opts, split: "train" }))
+        if (resolved._tag === "Success") {
+          const generated = resolved.success.path === ""
+          return { name: n, summary: e.summary, status: generated ? ("generated" as const) : ("installed" as const), path: resolved.success.path, install: null }
+        }
+        const f = resolved.failure as { _tag: string; path?: string; message: string }
+        const where = f._tag === "DatasetMissingError" && f.path !== undefined ? path.dirname(f.path) : undefined
+        return { name: n, summary: e.summary, status: "missing" as const, path: where ?? null, install: installAdvice(n, where) }
+      }),
+    )
+    if (args.json) io.out(JSON.stringify({ dataRoot: dataRoot(opts), datasets: rows, readers: registry.readerNames() }, null, 2))
+    else {
+      const w = Math.max(...rows.map((r) => r.name.length))
+      for (const r of rows) {
+        io.out(`${r.name.padEnd(w)}  ${r.status.padEnd(9)}  ${r.summary}`)
+        if (r.status === "installed") io.out(`${" ".repeat(w)}  ${"".padEnd(9)}  in ${r.path}`)
+        if (r.install !== null) io.out(`${" ".repeat(w)}  ${"".padEnd(9)}  ${r.install}`)
+      }
+      const root = dataRoot(opts)
+      io.out(`\ndata root: ${root.dataRoot} (from ${root.dataRootSource === "option" ? "--data-dir" : root.dataRootSource === "env" ? "SSL_KD_DATA_DIR" : "the default"}); \`ssl-kd data inspect NAME\` reads one.`)
+    }
     return 0
   })
 
@@ -137,6 +207,7 @@ export const command: CliCommand = {
   name: "data",
   summary: "inspect datasets: size, count per class, image shape, identity hash",
   usage,
+  help,
   run: (argv, io) =>
     parseDataArgs(argv).pipe(Effect.flatMap((args) => (args.action === "list" ? list(args, io) : inspect(args, io)))),
 }

@@ -12,15 +12,29 @@ import { entryToFloat32, floatState, getEntry, loadVitState, readSafetensors, ti
 import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, validateConfig, type VitConfig, type VitModel } from "../../../plugins/models/index.ts"
 import { describeBackend, selectBackend } from "../../backend/TensorBackend.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
+import type { CommandHelp } from "../help.ts"
 
 const usage = `ssl-kd extract --checkpoint F.safetensors --arch NAME --input X.safetensors --out Y.safetensors
-  [--batch N] [--backend node-gpu|node|wasm|cpu]
+  [--batch N] [--backend node-gpu|node|native|wasm|cpu]
 
   Runs model NAME with the weights in F (timm names) on the tensor "images" of X
   (NCHW float32, already normalised) and writes to Y: logits (if the checkpoint
   has a head), features (final normed class token) and attn.N for every block N.
   --batch   images per forward pass (default 16)
   --backend tensor backend (default: SSL_KD_BACKEND, else the best available)`
+
+export const help = {
+  usage: "ssl-kd extract --checkpoint F.safetensors --arch NAME --input X.safetensors --out Y.safetensors [--batch N] [--backend B]",
+  summary: "Run a ViT checkpoint on a tensor of images and write its logits (if it has a head), features (final normed class token) and attention maps attn.N of every block N, e.g. to compare with timm.",
+  options: {
+    checkpoint: { type: "string", value: "F.safetensors", text: "The weights, with timm parameter names (required).", example: "ssl-kd extract --checkpoint .ssl-kd/out/paper/export/student.safetensors --arch vitMicroPatch7_28 --input x.safetensors --out y.safetensors" },
+    arch: { type: "string", value: "NAME", text: "The registered architecture of the checkpoint, e.g. vitTinyPatch16_224 (required).", example: "ssl-kd extract --arch vitTinyPatch16_224 --checkpoint vit.safetensors --input x.safetensors --out y.safetensors" },
+    input: { type: "string", value: "X.safetensors", text: "A safetensors file holding the tensor \"images\" (NCHW float32, already normalised) (required).", example: "ssl-kd extract ... --input images.safetensors" },
+    out: { type: "string", value: "Y.safetensors", text: "Where to write logits, features and attn.N (required).", example: "ssl-kd extract ... --out outputs.safetensors" },
+    batch: { type: "string", value: "N", text: "Images per forward pass (default 16).", example: "ssl-kd extract ... --batch 64" },
+    backend: { type: "string", value: "node-gpu|node|native|wasm|cpu", text: "Force a tensor backend (default: SSL_KD_BACKEND, else the best available).", example: "ssl-kd extract ... --backend native" },
+  },
+} as const satisfies CommandHelp
 
 /** A required flag was not given. */
 export class MissingFlag extends Data.TaggedError("MissingFlag")<{ readonly flag: string; readonly usage: string }> {
@@ -238,5 +252,6 @@ export const command: CliCommand = {
   name: "extract",
   summary: "run a ViT checkpoint on images; write logits, features and every block's attention maps",
   usage,
+  help,
   run: extract,
 }

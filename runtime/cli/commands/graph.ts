@@ -5,11 +5,23 @@
  */
 import { Effect } from "effect"
 import { inputSources, type Pipeline } from "../../../dsl/Pipeline.ts"
-import { parse, requirePositional, UsageError } from "../args.ts"
+import { parseWith, requirePositional, UsageError } from "../args.ts"
+import type { CommandHelp } from "../help.ts"
+import { pipelineOptions, presetHelp } from "../session.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 
 const usage = "ssl-kd graph <pipeline.ts> [--format mermaid|dot|json] [--preset P]"
+
+export const help = {
+  usage,
+  summary: "Print a pipeline's DAG (fan-out items expanded) as mermaid, dot or json: for docs, reviews, and the list of node names.",
+  args: { "<pipeline.ts>": "The pipeline file, e.g. pipelines/paper.ts." },
+  options: {
+    format: { type: "string", value: "mermaid|dot|json", text: "Output format (default mermaid); json also lists the presets and each node's stage and config.", example: "ssl-kd graph pipelines/paper.ts --format dot | dot -Tsvg > dag.svg" },
+    preset: { ...pipelineOptions.preset, text: "For a pipeline family, the member (shape) to draw.", example: "ssl-kd graph pipelines/paper.ts --preset smoke" },
+  },
+} as const satisfies CommandHelp
 
 interface Edge {
   readonly from: string
@@ -52,9 +64,11 @@ export const command: CliCommand = {
   name: "graph",
   summary: "print the pipeline's DAG as mermaid, dot or json",
   usage,
+  help,
+  helpMore: presetHelp,
   run: (argv, io) =>
     Effect.gen(function* () {
-      const { values, positionals } = yield* parse("graph", usage, argv, { format: { type: "string" }, preset: { type: "string" } })
+      const { values, positionals } = yield* parseWith("graph", help, argv)
       const file = yield* requirePositional("graph", usage, positionals, 0, "the pipeline file")
       const format = values.format ?? "mermaid"
       if (format !== "mermaid" && format !== "dot" && format !== "json") {

@@ -6,21 +6,33 @@
  */
 import { Effect } from "effect"
 import { Executor } from "../../executor/Executor.ts"
-import { checkCommonFlags, parse, parseSets, requirePositional } from "../args.ts"
+import { parseWith, parseSets, requirePositional } from "../args.ts"
+import type { CommandHelp } from "../help.ts"
 import type { CliCommand } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
-import { commonOptions, executorLayer, planStages, short, table } from "../session.ts"
+import { applyDataDir, executorLayer, pipelineOptions, planStages, presetHelp, short, table } from "../session.ts"
 
-const usage = "ssl-kd plan <pipeline.ts> [--preset P] [--force STAGE]... [--set NODE.FIELD=VALUE]... [--json] [--cache-dir D]"
+const usage = "ssl-kd plan <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--force STAGE]... [--json] [--data-dir DIR] [--cache-dir DIR]"
+
+const { preset, set, force, json } = pipelineOptions
+export const help = {
+  usage,
+  summary: "Show what `run` would do, without running: each stage's key, whether it is cached, and why it would run (the changed config field, code, upstream entry or data file).",
+  args: { "<pipeline.ts>": "The pipeline file, e.g. pipelines/paper.ts." },
+  options: { preset, set, force, json, "data-dir": pipelineOptions["data-dir"], "cache-dir": pipelineOptions["cache-dir"] },
+  examples: ["ssl-kd plan pipelines/paper.ts --set ours.lambda1=0.7", "ssl-kd plan pipelines/paper.ts --preset smoke --json"],
+} as const satisfies CommandHelp
 
 export const command: CliCommand = {
   name: "plan",
   summary: "show what would run or be served from the cache, without running",
   usage,
+  help,
+  helpMore: presetHelp,
   run: (argv, io) =>
     Effect.gen(function* () {
-      const { values, positionals } = yield* parse("plan", usage, argv, { ...commonOptions, force: { type: "string", multiple: true } })
-      yield* checkCommonFlags("plan", usage, values)
+      const { values, positionals } = yield* parseWith("plan", help, argv)
+      applyDataDir(io, values["data-dir"])
       const file = yield* requirePositional("plan", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("plan", usage, values.set ?? [])
       const pipeline = yield* loadPipeline(file, io.cwd, values.preset)

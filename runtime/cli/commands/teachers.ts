@@ -11,7 +11,8 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Data, Effect } from "effect"
 import { weightSource } from "../../../dsl/Teacher.ts"
-import { parse } from "../args.ts"
+import { parseWith } from "../args.ts"
+import type { CommandHelp } from "../help.ts"
 import type { CliCommand } from "../Command.ts"
 import { table } from "../session.ts"
 
@@ -27,13 +28,23 @@ export class TeacherModuleError extends Data.TaggedError("TeacherModuleError")<{
 
 const usage = "ssl-kd teachers [--with FILE.ts]... [--json]"
 
+export const help = {
+  usage,
+  summary: "List the registered SSL teachers: family (contrastive, masked-image-modeling), architecture, weight source, input normalization.",
+  options: {
+    with: { type: "string", multiple: true, value: "FILE.ts", text: "Import this module first, so the teachers it registers are listed too.", example: "ssl-kd teachers --with my-teachers.ts" },
+    json: { type: "boolean", text: "Print JSON on stdout.", example: "ssl-kd teachers --json" },
+  },
+} as const satisfies CommandHelp
+
 export const command: CliCommand = {
   name: "teachers",
   summary: "list the registered SSL teachers: family, architecture, weight source",
   usage,
+  help,
   run: (argv, io) =>
     Effect.gen(function* () {
-      const { values } = yield* parse("teachers", usage, argv, { json: { type: "boolean" }, with: { type: "string", multiple: true } })
+      const { values } = yield* parseWith("teachers", help, argv)
       const { teachers } = yield* Effect.promise(() => import("../../../plugins/teachers/builtins.ts"))
       for (const file of values.with ?? []) {
         const abs = path.resolve(io.cwd, file)

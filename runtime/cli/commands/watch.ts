@@ -15,11 +15,32 @@ import { fileURLToPath } from "node:url"
 import { watch as chokidarWatch } from "chokidar"
 import { Effect } from "effect"
 import { makeTypeChecker } from "../../watch/typecheck.ts"
-import { checkCommonFlags, parse, requirePositional } from "../args.ts"
+import { checkCommonFlags, parseWith, requirePositional } from "../args.ts"
+import type { CommandHelp } from "../help.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
-import { cacheDirOf } from "../session.ts"
+import { cacheDirOf, pipelineOptions, presetHelp } from "../session.ts"
 
-const usage = "ssl-kd watch <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--also PATH]... [--json] [--no-typecheck] [--cache-dir D]"
+const usage = "ssl-kd watch <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--also PATH]... [--no-typecheck] [--json] [-v] [--backend B] [--workers N] [--data-dir DIR] [--cache-dir DIR]"
+
+const { preset, set, json, verbose, backend, workers } = pipelineOptions
+export const help = {
+  usage,
+  summary: "Run the pipeline, then again on every save of a file it imports (only stale stages rerun); a change during a run restarts it. Each run is first type-checked with the project's tsconfig.json.",
+  args: { "<pipeline.ts>": "The pipeline file, e.g. pipelines/paper.ts." },
+  options: {
+    preset,
+    set,
+    also: { type: "string", multiple: true, value: "PATH", text: "Also rerun when this file or folder changes (e.g. data files the pipeline reads).", example: "ssl-kd watch pipelines/paper.ts --also /usr/share/datasets/fashion-mnist" },
+    "no-typecheck": { type: "boolean", text: "Run without type-checking first (faster start; type errors then fail at run time).", example: "ssl-kd watch pipelines/paper.ts --preset smoke --no-typecheck" },
+    json,
+    verbose,
+    backend,
+    workers,
+    "data-dir": pipelineOptions["data-dir"],
+    "cache-dir": pipelineOptions["cache-dir"],
+  },
+  examples: ["ssl-kd watch pipelines/paper.ts --preset smoke"],
+} as const satisfies CommandHelp
 
 const BIN = fileURLToPath(new URL("../../../bin/ssl-kd.js", import.meta.url))
 const SOURCE = /\.(m?ts|tsx|m?js|json)$/
@@ -107,18 +128,11 @@ export const command: CliCommand = {
   name: "watch",
   summary: "rerun stale stages on every save",
   usage,
+  help,
+  helpMore: presetHelp,
   run: (argv, io) =>
     Effect.gen(function* () {
-      const { values, positionals } = yield* parse("watch", usage, argv, {
-        preset: { type: "string" },
-        set: { type: "string", multiple: true },
-        also: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        "no-typecheck": { type: "boolean" },
-        "cache-dir": { type: "string" },
-        workers: { type: "string" },
-        backend: { type: "string" },
-      })
+      const { values, positionals } = yield* parseWith("watch", help, argv)
       yield* checkCommonFlags("watch", usage, values)
       const file = path.resolve(io.cwd, yield* requirePositional("watch", usage, positionals, 0, "the pipeline file"))
       const cacheDir = cacheDirOf(io, values["cache-dir"])
@@ -130,6 +144,8 @@ export const command: CliCommand = {
         ...(values.json === true ? ["--json"] : []),
         ...(values.workers ? ["--workers", values.workers] : []),
         ...(values.backend ? ["--backend", values.backend] : []),
+        ...(values.verbose === true ? ["--verbose"] : []),
+        ...(values["data-dir"] ? ["--data-dir", path.resolve(io.cwd, values["data-dir"])] : []),
       ]
       const also = (values.also ?? []).map((p) => path.resolve(io.cwd, p))
       // Watch the pipeline's own import graph (grown after each check) and `--also` paths.

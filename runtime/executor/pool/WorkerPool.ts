@@ -18,7 +18,7 @@
 import { Worker } from "node:worker_threads"
 import { Effect, Exit, Queue, Semaphore } from "effect"
 import type { AnyStage } from "../../../dsl/Stage.ts"
-import type { Progress } from "../../../dsl/StageContext.ts"
+import type { MetricRecord, Progress } from "../../../dsl/StageContext.ts"
 import { StageFailedInWorker, WorkerCrashed, WorkerOutputFailed } from "./errors.ts"
 import { locateStage } from "./locate.ts"
 import type { BackendRequestData, FromWorker, Job, OutputFile, WorkerInit } from "./protocol.ts"
@@ -47,6 +47,7 @@ export interface PoolOptions {
 export interface ItemHooks {
   readonly progress: (p: Progress) => Effect.Effect<void>
   readonly log: (message: string) => Effect.Effect<void>
+  readonly metric?: ((record: MetricRecord) => Effect.Effect<void>) | undefined
 }
 
 export type ItemResult =
@@ -149,7 +150,7 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
       return new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, grace)
         slot.listener = (e) => {
-          if (e.kind !== "message" || (e.msg.id === id && e.msg.type !== "progress" && e.msg.type !== "log")) {
+          if (e.kind !== "message" || (e.msg.id === id && e.msg.type !== "progress" && e.msg.type !== "log" && e.msg.type !== "metric")) {
             clearTimeout(timer)
             resolve()
           }
@@ -186,6 +187,9 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
               break
             case "log":
               yield* hooks.log(msg.message)
+              break
+            case "metric":
+              if (hooks.metric !== undefined) yield* hooks.metric(msg.record)
               break
             case "done":
               return { _tag: "Done", files: msg.files, backend: msg.backend, threadId: slot.threadId } satisfies ItemResult

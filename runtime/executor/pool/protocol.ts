@@ -3,7 +3,7 @@
  * Everything here is structured-clone data: no classes, no functions.
  */
 import { Cause } from "effect"
-import type { Progress } from "../../../dsl/StageContext.ts"
+import type { MetricRecord, Progress } from "../../../dsl/StageContext.ts"
 
 /** Which backend a worker selects, as the main process would (`--backend`, `SSL_KD_BACKEND`). */
 export interface BackendRequestData {
@@ -55,6 +55,7 @@ export type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "progress"; readonly id: number; readonly progress: Progress }
   | { readonly type: "log"; readonly id: number; readonly message: string }
+  | { readonly type: "metric"; readonly id: number; readonly record: MetricRecord }
   | { readonly type: "done"; readonly id: number; readonly files: ReadonlyArray<OutputFile>; readonly backend: string | undefined }
   /** `phase`: `stage` (its run failed, or its inputs/config/backend could not be prepared) or `output` (encoding failed). */
   | { readonly type: "failed"; readonly id: number; readonly phase: "stage" | "output"; readonly errorTag: string; readonly message: string }

@@ -135,6 +135,7 @@ const runJob = (id: number, job: Job) =>
       scratchDir: job.scratchDir,
       progress: (progress) => Effect.sync(() => post({ type: "progress", id, progress })),
       log: (message) => Effect.sync(() => post({ type: "log", id, message })),
+      metric: (record) => Effect.sync(() => post({ type: "metric", id, record })),
     })
     const run: Effect.Effect<unknown, unknown, StageContext> = stage.run({ config, inputs })
     const exit = yield* Effect.exit(

@@ -9,11 +9,20 @@
  * Resolution is by name at module scope, without the type checker: a local
  * that shadows a top-level name makes the closure larger, never smaller.
  */
+import { createHash } from "node:crypto"
 import { existsSync, readFileSync, statSync } from "node:fs"
 import * as path from "node:path"
 import { type Node, type Project, type SourceFile, ts } from "ts-morph"
 import { indexModule, type ModuleIndex } from "./moduleIndex.ts"
 import { normalizedTokens } from "./normalize.ts"
+
+/** The name(s) a top-level statement declares, else its kind and line. */
+const declarationName = (stmt: Node): string => {
+  const n = stmt.compilerNode
+  if (ts.isVariableStatement(n)) return n.declarationList.declarations.map((d) => (ts.isIdentifier(d.name) ? d.name.text : "{...}")).join(",")
+  if ((ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n) || ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n) || ts.isEnumDeclaration(n)) && n.name !== undefined) return n.name.text
+  return `${ts.SyntaxKind[n.kind]}@${stmt.getStartLineNumber()}`
+}
 
 export interface ParsedModule {
   readonly sf: SourceFile
@@ -26,6 +35,8 @@ export interface ClosureResult {
   readonly parts: ReadonlyArray<string>
   /** Files read, with the content hash each had. */
   readonly files: ReadonlyMap<string, string>
+  /** `file#name` of each declaration hashed -> sha256 of its normalized text (to name what changed). */
+  readonly declarations: ReadonlyMap<string, string>
 }
 
 const MODULE_SUFFIXES = ["", ".ts", ".tsx", ".mts", ".cts", ".js", ".mjs", "/index.ts", "/index.js"]
@@ -105,6 +116,7 @@ const isMemberName = (id: ts.Identifier): boolean => {
 export const computeClosure = (root: { file: string; statement: Node }, load: (file: string) => ParsedModule): ClosureResult => {
   const parts = new Set<string>()
   const files = new Map<string, string>()
+  const declarations = new Map<string, string>()
   const seenNames = new Set<string>()
   const seenStatements = new Set<Node>()
   const seenFiles = new Set<string>()
@@ -125,7 +137,10 @@ export const computeClosure = (root: { file: string; statement: Node }, load: (f
     if (seenStatements.has(stmt)) return
     seenStatements.add(stmt)
     const m = parsed(file)
-    parts.add(`${ts.SyntaxKind[stmt.getKind()]}:${normalizedTokens(stmt.compilerNode, m.sf.compilerNode)}`)
+    const part = `${ts.SyntaxKind[stmt.getKind()]}:${normalizedTokens(stmt.compilerNode, m.sf.compilerNode)}`
+    parts.add(part)
+    const label = `${file}#${declarationName(stmt)}`
+    declarations.set(label, createHash("sha256").update(`${declarations.get(label) ?? ""}${part}`).digest("hex"))
     const walk = (n: ts.Node) => {
       if (ts.isIdentifier(n) && !isMemberName(n)) {
         const parent = n.parent
@@ -220,7 +235,7 @@ export const computeClosure = (root: { file: string; statement: Node }, load: (f
 
   visitFile(root.file)
   visitStatement(root.file, root.statement)
-  return { parts: [...parts].sort(), files }
+  return { parts: [...parts].sort(), files, declarations }
 }
 
 export type { Project }

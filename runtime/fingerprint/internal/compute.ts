@@ -15,6 +15,7 @@ export interface Computed {
   readonly parts: number
   /** External packages reached, as `pkg:name@version`. */
   readonly packages: ReadonlyArray<string>
+  readonly declarations: ReadonlyMap<string, string>
 }
 
 export interface Computer {
@@ -54,6 +55,7 @@ export const makeComputer = (): Computer => {
         files: closure.files,
         parts: closure.parts.length,
         packages: closure.parts.filter((p) => p.startsWith("pkg:")),
+        declarations: closure.declarations,
       }
     },
   }
