@@ -12,7 +12,6 @@ import { Stage } from "../../../../dsl/index.ts"
 import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import { multiCrop } from "../../../datasets/augment/augmentation.ts"
 import { makeLoader } from "../../../datasets/loader.ts"
-import { cosineSchedule, dinoLrSchedule, teacherMomentumSchedule, teacherTempSchedule } from "../../../objectives/schedules.ts"
 import { TeacherWeights } from "../../../teachers/artifact.ts"
 import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../../../teachers/architecture.ts"
 import { TeacherStageConfigError } from "../../../teachers/errors.ts"
@@ -22,7 +21,7 @@ import { loadSplit, splitFiles } from "../data.ts"
 import { pretrainedTeacher, trainingConfig } from "../pretrainFields.ts"
 import { DinoPretrainConfig } from "./config.ts"
 import { createDinoNetworks, dinoStateVars, disposeDinoNetworks } from "./networks.ts"
-import { dinoStep } from "./step.ts"
+import { dinoSchedules, dinoStep } from "./step.ts"
 
 const NAME = "teachers/pretrain-dino"
 
@@ -62,12 +61,7 @@ export const pretrainDino = Stage.make({
         }),
       })
       const itersPerEpoch = loader.batchesPerEpoch
-      const schedules = {
-        lr: dinoLrSchedule({ lr: c.lr, batchSize: c.batchSize, minLr: c.minLr, epochs: c.epochs, itersPerEpoch, warmupEpochs: c.warmupEpochs }),
-        weightDecay: cosineSchedule({ base: c.weightDecay, final: c.weightDecayEnd, epochs: c.epochs, itersPerEpoch }, "weight decay"),
-        momentum: teacherMomentumSchedule({ base: c.momentumTeacher, epochs: c.epochs, itersPerEpoch }),
-        teacherTemp: teacherTempSchedule({ warmupTemp: c.warmupTeacherTemp, temp: c.teacherTemp, warmupEpochs: Math.min(c.warmupTeacherTempEpochs, c.epochs), epochs: c.epochs }),
-      }
+      const schedules = dinoSchedules(c, itersPerEpoch)
       return yield* Effect.acquireUseRelease(
         Effect.sync(() => createDinoNetworks(arch, vit, c)),
         (n) =>
