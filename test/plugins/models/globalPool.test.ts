@@ -23,7 +23,8 @@ import {
   validateConfig,
   type VitConfig,
 } from "../../../plugins/models/index.ts"
-import { modelState } from "../../../plugins/teachers/artifact.ts"
+import { modelState, TeacherInfo } from "../../../plugins/teachers/artifact.ts"
+import { Schema } from "effect"
 import { adaptationCount } from "../../../plugins/training/partial.ts"
 import "../../runtime/backend/allBackends.ts"
 
@@ -86,6 +87,33 @@ describe("globalPool avg", () => {
     expect(poolingFilter(back, { ...token, numClasses: 0 }).join("\n")).toMatch(/fc_norm.weight -> norm.weight/)
     disposeVit(source)
     disposeVit(target)
+  })
+
+  it("attention maps keep the class token: [B, H, 1 + N, 1 + N], rows summing to 1, under either pooling", () => {
+    for (const c of [token, avg]) {
+      const model = createVit("m", c, 3)
+      const images = tf.randomNormal([2, 1, 28, 28], 0, 1, "float32", 4)
+      const [shape, sums] = tf.tidy(() => {
+        const attn = forwardIntermediates(model, images, { attention: true, indices: [-1] }).intermediates[0]?.attn ?? tf.zeros([1])
+        return [attn.shape, Array.from(tf.sum(attn, -1).dataSync())] as const
+      })
+      expect(shape).toEqual([2, 2, 17, 17])
+      sums.forEach((x) => expect(x).toBeCloseTo(1, 5))
+      images.dispose()
+      disposeVit(model)
+    }
+  })
+
+  it("teacher.json written before globalPool existed still decodes (class-token pooling); a new one records it", () => {
+    const old = {
+      teacher: "dino", family: "contrastive", arch: "vitMicroPatch7_28", config: { ...token, numClasses: 0 },
+      normalization: { mean: [0.5], std: [0.5] }, origin: { kind: "random", seed: 0 }, losses: { epochs: [], steps: [] },
+    }
+    const decoded = Schema.decodeUnknownSync(TeacherInfo)(old)
+    expect(decoded.config.globalPool).toBeUndefined()
+    expect(paramSpecs(decoded.config).some((s) => s.name === "norm.weight")).toBe(true)
+    expect(Schema.decodeUnknownSync(TeacherInfo)({ ...old, config: { ...old.config, globalPool: "avg" } }).config.globalPool).toBe("avg")
+    expect(() => Schema.decodeUnknownSync(TeacherInfo)({ ...old, config: { ...old.config, globalPool: "max" } })).toThrow()
   })
 
   it("a pooling other than token or avg is an InvalidModelConfig naming the field", () => {
