@@ -53,34 +53,43 @@ const demoMae = { ...demoData, ...demoArch, epochs: 6, batchSize: 64, lr: 0.004,
 export const reproArch = { arch: "vitMiniPatch4_28", embedDim: 0, depth: 0, numHeads: 0 }
 const reproData = { dataset: "fashion-mnist", trainCount: 0 }
 const reproEval = { dataset: "fashion-mnist", trainCount: 0, testCount: 0 }
+// Budget (issue 11: DINO + MAE pretraining ~45-60 min wall, concurrently, on
+// the 2-core machine, native backend): measured with test/bench/teachers.bench.ts
+// (2026-12-02, SSL_KD_NATIVE_THREADS=1, load average ~13 from other jobs) at
+// 28.7 images per CPU second for a DINO step (6 local crops) and 95.6 for an
+// MAE step, so about one core each: DINO 2 epochs ~ 120k images ~ 60-70 min,
+// MAE 5 epochs ~ 300k images ~ 52 min. The learning rates are the demo's
+// lesson (few steps need a larger rate than the reference's linear scaling
+// gives at batch 128), not tuned at this scale.
+//
 // DINO at the reference defaults the scale allows (main_dino.py): teacher
-// temperature 0.04 -> 0.07 over the first third of the run, EMA momentum
-// 0.996 -> 1 (cosine), weight decay 0.04 -> 0.4, 2 global crops (28 px, scale
-// 0.4-1) + 6 local crops of 12 px (3x3 patches, scale 0.05-0.4), student
-// temperature 0.1, center momentum 0.9, last layer frozen for the first epoch.
-// K = 4096 prototypes: DINO's ablation (Caron et al. 2021, appendix, Table 15)
-// loses little from 65536 down to 4096, and it stays well below the 60k
-// images (~15 images per prototype), so each prototype can still hold a
-// cluster; the head keeps the reference's bottleneck 256 with a hidden width
-// of 1024 (2048 would cost more than the 1.9M backbone per crop). The
-// BatchNorm head of issue 5 stays on: its collapse at width 96 came from the
-// class token's small image-to-image spread, not from the grid.
-// lr 1e-3 at batch 256 (peak 5e-4 at batch 128): twice the reference's, for a
-// run of a few thousand steps rather than DINO's hundreds of thousands.
+// temperature 0.04 -> 0.07 (warm-up over both epochs: one value per epoch),
+// EMA momentum 0.996 -> 1 (cosine per step), weight decay 0.04 -> 0.4, 2
+// global crops (28 px, scale 0.4-1) + 6 local crops of 12 px (3x3 patches,
+// scale 0.05-0.4), student temperature 0.1, center momentum 0.9, last layer
+// frozen for the first epoch. K = 4096 prototypes: DINO's ablation (Caron et
+// al. 2021, appendix) loses little from 65536 down to 4096, and 4096 stays
+// well below the 60k images (~15 per prototype), so a prototype can still
+// hold a cluster rather than one image; the head keeps the reference's
+// bottleneck 256 with a hidden width of 1024 (2048 would cost more than the
+// backbone per crop). The BatchNorm head of issue 5 stays on: its collapse
+// at width 96 came from the class token's small image-to-image spread, which
+// this run does not test again. lr 2e-3 at batch 256 (peak 1e-3 at 128).
 export const reproDino = {
-  ...reproData, ...reproArch, globalPool: "token" as const, epochs: 8, batchSize: 128, lr: 1e-3, warmupEpochs: 1,
+  ...reproData, ...reproArch, globalPool: "token" as const, epochs: 2, batchSize: 128, lr: 2e-3, warmupEpochs: 1,
   momentumTeacher: 0.996, outDim: 4096, headHiddenDim: 1024, headBottleneckDim: 256, headUseBn: true,
-  warmupTeacherTemp: 0.04, teacherTemp: 0.07, warmupTeacherTempEpochs: 3, freezeLastLayerEpochs: 1,
+  warmupTeacherTemp: 0.04, teacherTemp: 0.07, warmupTeacherTempEpochs: 2, freezeLastLayerEpochs: 1,
   globalScaleMin: 0.4, localCrops: 6, localSize: 12, localScaleMin: 0.05, localScaleMax: 0.4, colorJitter: 0.4, solarize: 0.2,
 }
 // MAE as models_mae.py: mask ratio 0.75 (37 of 49 patches), fixed sin-cos
 // position embeddings, xavier init, per-patch normalized pixel loss on the
 // masked patches; a decoder of width 128, 2 blocks, 4 heads (MAE's ablation,
-// Table 1: a shallow decoder suffices for fine-tuning); blr 1.5e-4 at batch
-// 256, AdamW (0.9, 0.95), weight decay 0.05; crop scale 0.2-1. Features and
-// heads pool MAE's fine-tuning way (`globalPool: "avg"`: mean patch token + fc_norm).
+// Table 1: a shallow decoder suffices for fine-tuning); AdamW (0.9, 0.95),
+// weight decay 0.05; crop scale 0.2-1; lr 2e-3 at batch 256 (peak 1e-3 at
+// 128). Features and heads pool MAE's fine-tuning way (`globalPool: "avg"`:
+// mean patch token + fc_norm).
 export const reproMae = {
-  ...reproData, ...reproArch, globalPool: "avg" as const, epochs: 20, batchSize: 128, lr: 1.5e-4, warmupEpochs: 2,
+  ...reproData, ...reproArch, globalPool: "avg" as const, epochs: 5, batchSize: 128, lr: 2e-3, warmupEpochs: 1,
   maskRatio: 0.75, decoderDim: 128, decoderDepth: 2, decoderHeads: 4, normPixLoss: true, cropScaleMin: 0.2,
 }
 

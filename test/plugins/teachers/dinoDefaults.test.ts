@@ -27,12 +27,16 @@ describe("DINO stage schedules", () => {
     expect(long.teacherTemp.at(99)).toBe(0.07)
   })
 
-  it("repro preset: τ_t 0.04, 0.055, 0.07 over epochs 0-2, then 0.07; momentum cosine 0.996 -> 1 over every step", () => {
+  it("repro preset: τ_t 0.04 in epoch 0, 0.07 in epoch 1; momentum cosine 0.996 -> 1 over every step", () => {
     expect(teachers.presets["repro"]?.["dino"]).toEqual(reproDino)
     const c = decode(reproDino)
     const iters = 468 // 60000 images / batch 128, last partial batch dropped
     const s = dinoSchedules(c, iters)
-    expect([0, 1, 2, 3, c.epochs - 1].map((e) => s.teacherTemp.at(e))).toEqual([0.04, 0.055, 0.07, 0.07, 0.07].map((x) => expect.closeTo(x, 12)))
+    expect(c.epochs).toBe(2)
+    expect([0, 1].map((e) => s.teacherTemp.at(e))).toEqual([0.04, 0.07].map((x) => expect.closeTo(x, 12)))
+    // The same warm-up over a longer run: linspace(0.04, 0.07, 3), then 0.07.
+    const longer = dinoSchedules(decode({ ...reproDino, epochs: 8, warmupTeacherTempEpochs: 3 }), iters)
+    expect([0, 1, 2, 3, 7].map((e) => longer.teacherTemp.at(e))).toEqual([0.04, 0.055, 0.07, 0.07, 0.07].map((x) => expect.closeTo(x, 12)))
     const n = c.epochs * iters
     expect(s.momentum.at(0)).toBeCloseTo(0.996, 12)
     expect(s.momentum.at(n / 2)).toBeCloseTo(0.998, 12)
