@@ -6,14 +6,18 @@
  *  - DDP `module.` prefixes;
  *  - MAE pre-training extras (`mask_token`, `decoder_*`);
  *  - empty heads (`head.weight` of shape [0, D], as in `.dino`/`.mae` files);
- *  - `fc_norm.*` without `norm.*` (timm MAE fine-tuned files, `global_pool="avg"`):
- *    mapped to `norm.*`, with a note, since ssl-kd pools the class token;
+ *  - the final norm of the other pooling ({@link poolingFilter}): for a
+ *    class-token model, `fc_norm.*` without `norm.*` (timm MAE fine-tuned
+ *    files) mapped to `norm.*`; for an average-pooling model, `norm.*`
+ *    without `fc_norm.*` (a pretraining file) dropped and `fc_norm` set to
+ *    LayerNorm's 1 / 0, as MAE fine-tuning does (`models_vit.py` deletes
+ *    `norm`; `main_finetune.py` expects `fc_norm` missing);
  *  - `pos_embed` for another patch grid: resampled bilinearly;
  *  - on request, the head dropped (to train a new one on a downstream task).
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { resamplePosEmbed } from "../models/ops/resamplePosEmbed.ts"
-import { gridSize, type VitConfig } from "../models/vit/config.ts"
+import { globalPoolOf, gridSize, type VitConfig } from "../models/vit/config.ts"
 
 /** A float32 tensor held in plain memory. */
 export interface FloatTensor {
@@ -67,14 +71,7 @@ export const timmCheckpointFilter = (
     state.set(key, t)
   }
   if (dropped > 0) notes.push(`dropped ${dropped} MAE pre-training tensors (mask_token, decoder_*)`)
-  for (const part of ["weight", "bias"]) {
-    const fc = state.get(`fc_norm.${part}`)
-    if (fc !== undefined && !state.has(`norm.${part}`)) {
-      state.delete(`fc_norm.${part}`)
-      state.set(`norm.${part}`, fc)
-      notes.push(`fc_norm.${part} -> norm.${part} (checkpoint used average pooling; ssl-kd pools the class token)`)
-    }
-  }
+  notes.push(...poolingFilter(state, config))
   const pos = state.get("pos_embed")
   const g = gridSize(config)
   if (pos !== undefined && pos.shape[1] !== g * g + 1) {
@@ -85,4 +82,28 @@ export const timmCheckpointFilter = (
     }
   }
   return { state, notes }
+}
+
+/**
+ * In place: makes the final-norm keys of `state` fit the config's pooling
+ * (see the module doc); returns one note per change. A state that already
+ * fits is left as it is.
+ */
+export const poolingFilter = (state: Map<string, FloatTensor>, config: VitConfig): ReadonlyArray<string> => {
+  const notes: Array<string> = []
+  const avg = globalPoolOf(config) === "avg"
+  for (const part of ["weight", "bias"] as const) {
+    const fc = state.get(`fc_norm.${part}`)
+    const norm = state.get(`norm.${part}`)
+    if (!avg && fc !== undefined && norm === undefined) {
+      state.delete(`fc_norm.${part}`)
+      state.set(`norm.${part}`, fc)
+      notes.push(`fc_norm.${part} -> norm.${part} (checkpoint used average pooling; the model pools the class token)`)
+    } else if (avg && norm !== undefined && fc === undefined) {
+      state.delete(`norm.${part}`)
+      state.set(`fc_norm.${part}`, { shape: [config.embedDim], data: new Float32Array(config.embedDim).fill(part === "weight" ? 1 : 0) })
+      notes.push(`dropped norm.${part}, fc_norm.${part} = ${part === "weight" ? 1 : 0} (average pooling: the final norm is fc_norm, as MAE fine-tuning)`)
+    }
+  }
+  return notes
 }

@@ -26,7 +26,7 @@ export class UnknownModel extends Data.TaggedError("UnknownModel")<{
 export class InvalidModelConfig extends Data.TaggedError("InvalidModelConfig")<{
   readonly arch: string
   readonly field: string
-  readonly value: number
+  readonly value: number | string
   readonly expected: string
 }> {
   override get message(): string {

@@ -15,9 +15,10 @@ export { patchEmbed } from "./ops/patchEmbed.ts"
 export { resamplePosEmbed } from "./ops/resamplePosEmbed.ts"
 export { type CreateOptions, type ModelEntry, ModelRegistry } from "./registry.ts"
 export * from "./variants.ts"
-export { gridSize, mlpHidden, validateConfig, type VitConfig } from "./vit/config.ts"
+export { type GlobalPool, globalPoolOf, gridSize, mlpHidden, validateConfig, type VitConfig } from "./vit/config.ts"
 export { checkImages } from "./vit/embed.ts"
 export {
+  finalNorm,
   forward,
   forwardFeatures,
   forwardHead,
@@ -26,8 +27,11 @@ export {
   type IntermediatesOptions,
   type IntermediatesOutput,
   poolClassToken,
+  poolPatchMean,
+  poolTokens,
   resolveBlockIndices,
 } from "./vit/forward.ts"
 export { initSeed } from "./initSeed.ts"
-export { createVit, disposeVit, param, trainableParams, type VitModel } from "./vit/model.ts"
+export { createVit, disposeVit, param, trainableParams, type VitInit, type VitModel, xavierBound } from "./vit/model.ts"
+export { sincosPosEmbed2d } from "./vit/posEmbed.ts"
 export { countParams, type ParamGroup, type ParamSpec, paramSpecs, type TrainableSelection, trainableNames } from "./vit/params.ts"

@@ -27,6 +27,8 @@ export const VitConfigSchema = Schema.Struct({
   numHeads: Pos,
   mlpRatio: Schema.Finite,
   numClasses: Pos,
+  /** timm `global_pool`; absent in artifacts written before it existed, which pool the class token. */
+  globalPool: Schema.optional(Schema.Literals(["token", "avg"])),
 })
 
 /** Where the weights came from. */

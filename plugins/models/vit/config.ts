@@ -1,6 +1,7 @@
 /**
  * The hyper-parameters of a timm-shaped ViT (Dosovitskiy et al. 2021;
- * timm `VisionTransformer` with class-token pooling and a pre-norm block).
+ * timm `VisionTransformer` with a pre-norm block and class-token or average
+ * pooling).
  */
 import { InvalidModelConfig } from "../errors.ts"
 
@@ -18,7 +19,21 @@ export interface VitConfig {
   readonly mlpRatio: number
   /** Classes of the linear head; 0 means no head (timm `num_classes=0`). */
   readonly numClasses: number
+  /**
+   * How the head pools the tokens (timm `global_pool`; absent = `"token"`):
+   * - `"token"`: the class token of the final `norm` (DINO, the paper's KD);
+   * - `"avg"`: the mean of the patch tokens (class token excluded), then
+   *   `fc_norm`; the final `norm` is the identity and has no parameters
+   *   (timm with `fc_norm=None`, MAE fine-tuning's `models_vit.py`).
+   */
+  readonly globalPool?: GlobalPool | undefined
 }
+
+/** timm's `global_pool` values this ViT implements. */
+export type GlobalPool = "token" | "avg"
+
+/** The pooling of a config (`"token"` when unset). */
+export const globalPoolOf = (c: VitConfig): GlobalPool => c.globalPool ?? "token"
 
 /** Patch grid side (`imgSize / patchSize`). */
 export const gridSize = (c: VitConfig): number => c.imgSize / c.patchSize
@@ -28,7 +43,7 @@ export const mlpHidden = (c: VitConfig): number => Math.round(c.embedDim * c.mlp
 
 /** The first invalid field of a config, or `undefined` when it builds a ViT. */
 export const validateConfig = (arch: string, c: VitConfig): InvalidModelConfig | undefined => {
-  const positive: ReadonlyArray<keyof VitConfig> = ["imgSize", "patchSize", "inChans", "embedDim", "depth", "numHeads"]
+  const positive = ["imgSize", "patchSize", "inChans", "embedDim", "depth", "numHeads"] as const
   for (const field of positive) {
     const value = c[field]
     if (!Number.isInteger(value) || value <= 0) return new InvalidModelConfig({ arch, field, value, expected: "a positive integer" })
@@ -39,6 +54,9 @@ export const validateConfig = (arch: string, c: VitConfig): InvalidModelConfig |
   if (!(c.mlpRatio > 0)) return new InvalidModelConfig({ arch, field: "mlpRatio", value: c.mlpRatio, expected: "a positive number" })
   if (c.imgSize % c.patchSize !== 0) {
     return new InvalidModelConfig({ arch, field: "imgSize", value: c.imgSize, expected: `a multiple of patchSize ${c.patchSize}` })
+  }
+  if (c.globalPool !== undefined && c.globalPool !== "token" && c.globalPool !== "avg") {
+    return new InvalidModelConfig({ arch, field: "globalPool", value: c.globalPool, expected: '"token" or "avg"' })
   }
   if (c.embedDim % c.numHeads !== 0) {
     return new InvalidModelConfig({ arch, field: "embedDim", value: c.embedDim, expected: `a multiple of numHeads ${c.numHeads}` })

@@ -7,14 +7,24 @@ import * as tf from "@tensorflow/tfjs-core"
 import { layerNorm } from "../ops/layerNorm.ts"
 import { linear } from "../ops/linear.ts"
 import { block } from "./block.ts"
+import { globalPoolOf } from "./config.ts"
 import { embedTokens } from "./embed.ts"
 import { param, type VitModel } from "./model.ts"
 
-/** Images [B,C,H,W] -> final normed tokens [B, 1 + N, D] (class token first). */
+/**
+ * The final `norm` on the last block's tokens [B, 1+N, D]: LayerNorm under
+ * class-token pooling, the identity under average pooling (timm's
+ * `nn.Identity` when `fc_norm` is used; the pooled token is normed by
+ * `fc_norm` in {@link forwardHead} instead).
+ */
+export const finalNorm = (model: VitModel, x: tf.Tensor): tf.Tensor =>
+  globalPoolOf(model.config) === "avg" ? x : layerNorm(x, param(model, "norm.weight"), param(model, "norm.bias"))
+
+/** Images [B,C,H,W] -> final tokens [B, 1 + N, D] (class token first), after {@link finalNorm}. */
 export const forwardFeatures = (model: VitModel, images: tf.Tensor): tf.Tensor => {
   let x = embedTokens(model, images)
   for (let i = 0; i < model.config.depth; i++) x = block(model, i, x).x
-  return layerNorm(x, param(model, "norm.weight"), param(model, "norm.bias"))
+  return finalNorm(model, x)
 }
 
 /** The class token of normed tokens [B, 1+N, D] -> [B, D] (timm `global_pool="token"`). */
@@ -24,12 +34,26 @@ export const poolClassToken = (tokens: tf.Tensor): tf.Tensor => {
   return tf.reshape(tf.slice(tokens, [0, 0, 0], [b, 1, d]), [b, d])
 }
 
+/** The mean of the patch tokens of [B, 1+N, D], class token excluded -> [B, D] (timm `global_pool="avg"`, `x[:, 1:].mean(1)`). */
+export const poolPatchMean = (tokens: tf.Tensor): tf.Tensor => {
+  const [b, t, d] = tokens.shape
+  if (b === undefined || t === undefined || t < 2 || d === undefined) throw new TypeError(`poolPatchMean: expected [B, 1 + N, D] with N >= 1, got [${tokens.shape.join(", ")}]`)
+  return tf.mean(tf.slice(tokens, [0, 1, 0], [b, t - 1, d]), 1)
+}
+
+/** timm's `pool` + `fc_norm`: the class token, or the patch mean through `fc_norm` -> [B, D]. */
+export const poolTokens = (model: VitModel, tokens: tf.Tensor): tf.Tensor =>
+  globalPoolOf(model.config) === "avg"
+    ? layerNorm(poolPatchMean(tokens), param(model, "fc_norm.weight"), param(model, "fc_norm.bias"))
+    : poolClassToken(tokens)
+
 /**
- * Normed tokens -> logits [B, numClasses] (class-token pooling, linear head);
- * with `preLogits` or a model without head, the pooled features [B, D].
+ * Tokens from {@link forwardFeatures} -> logits [B, numClasses] (pooling by
+ * the config's `globalPool`, linear head); with `preLogits` or a model
+ * without head, the pooled features [B, D].
  */
 export const forwardHead = (model: VitModel, tokens: tf.Tensor, options: { readonly preLogits?: boolean } = {}): tf.Tensor => {
-  const pooled = poolClassToken(tokens)
+  const pooled = poolTokens(model, tokens)
   if (options.preLogits === true || model.config.numClasses === 0) return pooled
   return linear(pooled, param(model, "head.weight"), param(model, "head.bias"))
 }
@@ -52,7 +76,7 @@ export interface Intermediate {
 }
 
 export interface IntermediatesOutput {
-  /** Final normed tokens [B, 1+N, D], input of {@link forwardHead}. */
+  /** Final tokens [B, 1+N, D] (after {@link finalNorm}), input of {@link forwardHead}. */
   readonly features: tf.Tensor
   readonly intermediates: ReadonlyArray<Intermediate>
 }
@@ -77,5 +101,5 @@ export const forwardIntermediates = (model: VitModel, images: tf.Tensor, options
     x = out.x
     if (chosen.has(i)) intermediates.push(options.attention === true ? { block: i, tokens: x, attn: out.attn } : { block: i, tokens: x })
   }
-  return { features: layerNorm(x, param(model, "norm.weight"), param(model, "norm.bias")), intermediates }
+  return { features: finalNorm(model, x), intermediates }
 }

@@ -1,13 +1,25 @@
 /**
  * A ViT instance: its config and its parameters as tfjs variables keyed by
- * timm names. Created with timm's initialisation (trunc-normal std 0.02 for
- * Linear weights and pos_embed, 1e-6 normal for cls_token, PyTorch's default
- * conv init for the patch projection, LayerNorm 1/0).
+ * timm names, created under one of three initialisation schemes:
+ *
+ * - `timm` (default; timm `init_weights`, mode ""): trunc-normal std 0.02 for
+ *   Linear weights and `pos_embed`, normal std 1e-6 for `cls_token`,
+ *   PyTorch's default conv init for the patch projection;
+ * - `dino` (facebookresearch/dino `VisionTransformer.__init__`): as `timm`
+ *   but `cls_token` trunc-normal std 0.02;
+ * - `mae` (facebookresearch/mae `MaskedAutoencoderViT.initialize_weights`):
+ *   xavier-uniform Linear weights, U(±√(6 / (fan_in + fan_out))), the patch
+ *   projection's weight xavier-uniform as the Linear [D, C·p·p] it is
+ *   (bias: the conv default), `cls_token` normal std 0.02, `pos_embed` the
+ *   fixed 2-D sin-cos embedding with a zero class row (`posEmbed.ts`).
+ *
+ * In all: biases 0, LayerNorm weight 1 and bias 0.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { initSeed } from "../initSeed.ts"
-import type { VitConfig } from "./config.ts"
+import { gridSize, type VitConfig } from "./config.ts"
 import { type ParamSpec, paramSpecs, type TrainableSelection, trainableNames } from "./params.ts"
+import { sincosPosEmbed2d } from "./posEmbed.ts"
 
 export interface VitModel {
   /** Registered name of the architecture (e.g. `vitTinyPatch4_28`). */
@@ -17,22 +29,38 @@ export interface VitModel {
   readonly params: ReadonlyMap<string, tf.Variable>
 }
 
-const initTensor = (s: ParamSpec, c: VitConfig, seed: number): tf.Tensor => {
+/** How {@link createVit} draws the parameters (see the module doc). */
+export type VitInit = "timm" | "dino" | "mae"
+
+/** xavier-uniform's bound for a weight of `fanOut` rows and `fanIn` columns (`torch.nn.init.xavier_uniform_`, gain 1). */
+export const xavierBound = (fanIn: number, fanOut: number): number => Math.sqrt(6 / (fanIn + fanOut))
+
+const initTensor = (s: ParamSpec, c: VitConfig, seed: number, scheme: VitInit): tf.Tensor => {
   const shape = [...s.shape]
+  const patchFanIn = c.inChans * c.patchSize * c.patchSize
+  const xavier = (fanIn: number, fanOut: number) => {
+    const b = xavierBound(fanIn, fanOut)
+    return tf.randomUniform(shape, -b, b, "float32", seed)
+  }
+  // kaiming_uniform(a=√5) on a conv weight and its bias: U(-1/√fan_in, 1/√fan_in).
+  const convDefault = () => tf.randomUniform(shape, -1 / Math.sqrt(patchFanIn), 1 / Math.sqrt(patchFanIn), "float32", seed)
   switch (s.init) {
     case "zeros":
       return tf.zeros(shape)
     case "ones":
       return tf.ones(shape)
-    case "trunc02":
-      return tf.truncatedNormal(shape, 0, 0.02, "float32", seed)
+    case "linear":
+      return scheme === "mae" ? xavier(shape[1] ?? 1, shape[0] ?? 1) : tf.truncatedNormal(shape, 0, 0.02, "float32", seed)
     case "cls":
-      return tf.randomNormal(shape, 0, 1e-6, "float32", seed)
-    case "convDefault": {
-      // kaiming_uniform(a=√5) on the weight and its bias: U(-1/√fan_in, 1/√fan_in).
-      const bound = 1 / Math.sqrt(c.inChans * c.patchSize * c.patchSize)
-      return tf.randomUniform(shape, -bound, bound, "float32", seed)
-    }
+      return scheme === "mae" ? tf.randomNormal(shape, 0, 0.02, "float32", seed)
+        : scheme === "dino" ? tf.truncatedNormal(shape, 0, 0.02, "float32", seed)
+        : tf.randomNormal(shape, 0, 1e-6, "float32", seed)
+    case "pos":
+      return scheme === "mae" ? tf.tensor(sincosPosEmbed2d(c.embedDim, gridSize(c), true), shape) : tf.truncatedNormal(shape, 0, 0.02, "float32", seed)
+    case "patchWeight":
+      return scheme === "mae" ? xavier(patchFanIn, c.embedDim) : convDefault()
+    case "patchBias":
+      return convDefault()
   }
 }
 
@@ -40,13 +68,14 @@ const initTensor = (s: ParamSpec, c: VitConfig, seed: number): tf.Tensor => {
  * Allocates a model with fresh, seeded parameters: each parameter draws from
  * its own stream, `initSeed(seed, timm name)`, so the same seed gives the same
  * weights in any process and any order. Dispose with {@link disposeVit}.
+ * The `mae` scheme needs `embedDim` to be a multiple of 4 (throws `InvalidModelConfig`).
  */
-export const createVit = (arch: string, config: VitConfig, seed = 0): VitModel => {
+export const createVit = (arch: string, config: VitConfig, seed = 0, init: VitInit = "timm"): VitModel => {
   const params = new Map<string, tf.Variable>()
   paramSpecs(config).forEach((s) => {
-    const init = initTensor(s, config, initSeed(seed, s.name))
-    params.set(s.name, tf.variable(init, true))
-    init.dispose()
+    const value = initTensor(s, config, initSeed(seed, s.name), init)
+    params.set(s.name, tf.variable(value, true))
+    value.dispose()
   })
   return { arch, config, params }
 }

@@ -3,18 +3,23 @@
  * PyTorch layouts (conv [D,C,p,p], Linear [out,in]), grouped by block so a
  * stage can train only the last k blocks (the paper's Partial-k, sec. 3.1).
  */
-import { gridSize, mlpHidden, type VitConfig } from "./config.ts"
+import { globalPoolOf, gridSize, mlpHidden, type VitConfig } from "./config.ts"
 
 export interface ParamSpec {
   /** timm key, e.g. `blocks.3.attn.qkv.weight`. */
   readonly name: string
   readonly shape: ReadonlyArray<number>
   readonly group: ParamGroup
-  /** How timm initialises it (`init_weights`, mode ""). */
-  readonly init: "zeros" | "ones" | "trunc02" | "cls" | "convDefault"
+  /**
+   * What it is, for the initialisation schemes of `model.ts`: a Linear
+   * weight (`linear`, PyTorch layout [out, in]), the patch projection's conv
+   * weight (`patchWeight`) and bias (`patchBias`), the class token, the
+   * position embedding, a LayerNorm weight (`ones`) or any bias (`zeros`).
+   */
+  readonly init: "zeros" | "ones" | "linear" | "cls" | "pos" | "patchWeight" | "patchBias"
 }
 
-/** Embedding (patch, cls, pos), one block, final norm, or head. */
+/** Embedding (patch, cls, pos), one block, final norm (`norm`, or `fc_norm` with average pooling), or head. */
 export type ParamGroup =
   | { readonly kind: "embed" }
   | { readonly kind: "block"; readonly index: number }
@@ -29,15 +34,15 @@ const blockSpecs = (c: VitConfig, i: number): Array<ParamSpec> => {
   return [
     { name: `${b}norm1.weight`, shape: [d], group, init: "ones" },
     { name: `${b}norm1.bias`, shape: [d], group, init: "zeros" },
-    { name: `${b}attn.qkv.weight`, shape: [3 * d, d], group, init: "trunc02" },
+    { name: `${b}attn.qkv.weight`, shape: [3 * d, d], group, init: "linear" },
     { name: `${b}attn.qkv.bias`, shape: [3 * d], group, init: "zeros" },
-    { name: `${b}attn.proj.weight`, shape: [d, d], group, init: "trunc02" },
+    { name: `${b}attn.proj.weight`, shape: [d, d], group, init: "linear" },
     { name: `${b}attn.proj.bias`, shape: [d], group, init: "zeros" },
     { name: `${b}norm2.weight`, shape: [d], group, init: "ones" },
     { name: `${b}norm2.bias`, shape: [d], group, init: "zeros" },
-    { name: `${b}mlp.fc1.weight`, shape: [h, d], group, init: "trunc02" },
+    { name: `${b}mlp.fc1.weight`, shape: [h, d], group, init: "linear" },
     { name: `${b}mlp.fc1.bias`, shape: [h], group, init: "zeros" },
-    { name: `${b}mlp.fc2.weight`, shape: [d, h], group, init: "trunc02" },
+    { name: `${b}mlp.fc2.weight`, shape: [d, h], group, init: "linear" },
     { name: `${b}mlp.fc2.bias`, shape: [d], group, init: "zeros" },
   ]
 }
@@ -49,18 +54,20 @@ export const paramSpecs = (c: VitConfig): ReadonlyArray<ParamSpec> => {
   const embed: ParamGroup = { kind: "embed" }
   const specs: Array<ParamSpec> = [
     { name: "cls_token", shape: [1, 1, d], group: embed, init: "cls" },
-    { name: "pos_embed", shape: [1, g * g + 1, d], group: embed, init: "trunc02" },
-    { name: "patch_embed.proj.weight", shape: [d, c.inChans, c.patchSize, c.patchSize], group: embed, init: "convDefault" },
-    { name: "patch_embed.proj.bias", shape: [d], group: embed, init: "convDefault" },
+    { name: "pos_embed", shape: [1, g * g + 1, d], group: embed, init: "pos" },
+    { name: "patch_embed.proj.weight", shape: [d, c.inChans, c.patchSize, c.patchSize], group: embed, init: "patchWeight" },
+    { name: "patch_embed.proj.bias", shape: [d], group: embed, init: "patchBias" },
   ]
   for (let i = 0; i < c.depth; i++) specs.push(...blockSpecs(c, i))
+  // timm: `norm` is nn.Identity under average pooling, which normalizes the pooled token by `fc_norm` instead.
+  const norm = globalPoolOf(c) === "avg" ? "fc_norm" : "norm"
   specs.push(
-    { name: "norm.weight", shape: [d], group: { kind: "norm" }, init: "ones" },
-    { name: "norm.bias", shape: [d], group: { kind: "norm" }, init: "zeros" },
+    { name: `${norm}.weight`, shape: [d], group: { kind: "norm" }, init: "ones" },
+    { name: `${norm}.bias`, shape: [d], group: { kind: "norm" }, init: "zeros" },
   )
   if (c.numClasses > 0) {
     specs.push(
-      { name: "head.weight", shape: [c.numClasses, d], group: { kind: "head" }, init: "trunc02" },
+      { name: "head.weight", shape: [c.numClasses, d], group: { kind: "head" }, init: "linear" },
       { name: "head.bias", shape: [c.numClasses], group: { kind: "head" }, init: "zeros" },
     )
   }
@@ -79,7 +86,7 @@ export interface TrainableSelection {
   readonly lastBlocks: number | "all"
   /** Train the classification head. */
   readonly head: boolean
-  /** Train the final norm; defaults to true when any block is trained. */
+  /** Train the final norm (`norm`, or `fc_norm` under average pooling); defaults to true when any block is trained. */
   readonly finalNorm?: boolean
 }
 

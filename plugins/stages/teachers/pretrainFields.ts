@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { Config } from "../../../dsl/index.ts"
+import { type FloatTensor, poolingFilter } from "../../checkpoints/timmFilter.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
 import type { DatasetSpec } from "../../datasets/spec.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
@@ -26,7 +27,14 @@ export const pretrainFields = (teacher: string) => ({
   batchSize: Config.withDefault(Config.IntAtLeast(1), 64),
 })
 
-/** The pretrained backbone `model` as the stage's artifact, with how it was trained (origin, loss curves, time since `started`). */
+/**
+ * The pretrained backbone `model` as the stage's artifact, with how it was
+ * trained (origin, loss curves, time since `started`). `config` is the
+ * artifact's (the stage's `globalPool` included); the model trains with the
+ * class-token layout (a final `norm`, as DINO's and MAE's encoders), so for
+ * `globalPool: "avg"` the state is converted as MAE fine-tuning loads it:
+ * `norm` dropped, `fc_norm` = 1 / 0 (`poolingFilter`).
+ */
 export const pretrainedTeacher = (o: {
   readonly stage: string
   readonly objective: string
@@ -59,5 +67,14 @@ export const pretrainedTeacher = (o: {
     },
     losses: { epochs: o.result.epochLosses, steps: o.result.stepLosses },
   },
-  state: modelState(o.model),
+  state: pooledState(modelState(o.model), o.config),
 })
+
+const pooledState = (state: ReadonlyMap<string, FloatTensor>, config: VitConfig): ReadonlyMap<string, FloatTensor> => {
+  const out = new Map(state)
+  poolingFilter(out, config)
+  return out
+}
+
+/** The config a pretraining trains: the artifact's, with the class-token layout (see {@link pretrainedTeacher}). */
+export const trainingConfig = (config: VitConfig): VitConfig => ({ ...config, globalPool: "token" })

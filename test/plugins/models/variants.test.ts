@@ -39,6 +39,22 @@ describe("registry", () => {
     expect(countParams(config("vitBasePatch16_224"))).toBe(86_567_656)
     expect(countParams(config("vitTinyPatch4_28"))).toBe(5_359_882)
   })
+
+  it("counts the reproduction's 7x7-grid teacher and student as their doc comments say (by hand: 12D² + 13D per block)", () => {
+    // embeddings: cls D + pos 50·D + patch (16·C + 1)·D; final norm 2D; head 10·D + 10.
+    const byHand = (d: number, depth: number, chans: number, classes: number) =>
+      depth * (12 * d * d + 13 * d) + (51 + 16 * chans + 1) * d + 2 * d + classes * d + classes
+    const gray = (n: string, numClasses = 10) => ({ ...config(n), inChans: 1, numClasses })
+    expect(countParams(config("vitMiniPatch4_28"))).toBe(byHand(160, 6, 3, 10))
+    expect(countParams(gray("vitMiniPatch4_28"))).toBe(byHand(160, 6, 1, 10))
+    expect(countParams(gray("vitMiniPatch4_28"))).toBe(1_868_490)
+    expect(countParams(gray("vitMiniPatch4_28", 0))).toBe(1_866_880)
+    expect(countParams(gray("vitNanoPatch4_28"))).toBe(byHand(60, 6, 1, 10))
+    expect(countParams(gray("vitNanoPatch4_28"))).toBe(268_690)
+    expect(countParams(gray("vitMiniPatch4_28")) / countParams(gray("vitNanoPatch4_28"))).toBeCloseTo(6.95, 2)
+    for (const n of ["vitMiniPatch4_28", "vitNanoPatch4_28"]) expect(config(n).imgSize / config(n).patchSize).toBe(7)
+    expect(config("vitNanoPatch4_28").numHeads).toBe(3)
+  })
 })
 
 describe("trainable parameter selection (paper, sec. 3.1 and Table 1)", () => {

@@ -41,11 +41,15 @@ export const headConfig = (vit: VitConfig, c: DinoPretrainConfig): DinoHeadConfi
   useBn: c.headUseBn,
 })
 
-/** Allocates student, teacher (= student's initial weights), center and optimizer. Dispose with {@link disposeDinoNetworks}. */
+/**
+ * Allocates student, teacher (= student's initial weights), center and
+ * optimizer; the backbones with DINO's initialisation (`createVit` scheme
+ * `dino`). Dispose with {@link disposeDinoNetworks}.
+ */
 export const createDinoNetworks = (arch: string, vit: VitConfig, c: DinoPretrainConfig): DinoNetworks => {
-  const student = createVit(arch, vit, c.seed)
+  const student = createVit(arch, vit, c.seed, "dino")
   const studentHead = createDinoHead(headConfig(vit, c), c.seed)
-  const teacher = createVit(arch, vit, c.seed)
+  const teacher = createVit(arch, vit, c.seed, "dino")
   const teacherHead = createDinoHead(headConfig(vit, c), c.seed)
   const studentParams = wrapped(student, studentHead)
   const teacherParams = wrapped(teacher, teacherHead)

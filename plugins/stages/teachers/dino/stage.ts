@@ -12,17 +12,16 @@ import { Stage } from "../../../../dsl/index.ts"
 import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import { multiCrop } from "../../../datasets/augment/augmentation.ts"
 import { makeLoader } from "../../../datasets/loader.ts"
-import { cosineSchedule, dinoLrSchedule, teacherMomentumSchedule, teacherTempSchedule } from "../../../objectives/schedules.ts"
 import { TeacherWeights } from "../../../teachers/artifact.ts"
 import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../../../teachers/architecture.ts"
 import { TeacherStageConfigError } from "../../../teachers/errors.ts"
 import { runEpochs } from "../../../training/epochs.ts"
 import { runIdentity } from "../../../training/resume.ts"
 import { loadSplit, splitFiles } from "../data.ts"
-import { pretrainedTeacher } from "../pretrainFields.ts"
+import { pretrainedTeacher, trainingConfig } from "../pretrainFields.ts"
 import { DinoPretrainConfig } from "./config.ts"
 import { createDinoNetworks, dinoStateVars, disposeDinoNetworks } from "./networks.ts"
-import { dinoStep } from "./step.ts"
+import { dinoSchedules, dinoStep } from "./step.ts"
 
 const NAME = "teachers/pretrain-dino"
 
@@ -38,7 +37,8 @@ export const pretrainDino = Stage.make({
       yield* TensorBackend
       const started = performance.now()
       const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
-      const { arch, config: vit } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
+      const { arch, config: target } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
+      const vit = trainingConfig(target)
       const bad = (field: string, value: unknown, expected: string) =>
         new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
       if (c.localSize % vit.patchSize !== 0) return yield* bad("localSize", c.localSize, `a multiple of the patch size ${vit.patchSize}`)
@@ -61,12 +61,7 @@ export const pretrainDino = Stage.make({
         }),
       })
       const itersPerEpoch = loader.batchesPerEpoch
-      const schedules = {
-        lr: dinoLrSchedule({ lr: c.lr, batchSize: c.batchSize, minLr: c.minLr, epochs: c.epochs, itersPerEpoch, warmupEpochs: c.warmupEpochs }),
-        weightDecay: cosineSchedule({ base: c.weightDecay, final: c.weightDecayEnd, epochs: c.epochs, itersPerEpoch }, "weight decay"),
-        momentum: teacherMomentumSchedule({ base: c.momentumTeacher, epochs: c.epochs, itersPerEpoch }),
-        teacherTemp: teacherTempSchedule({ warmupTemp: c.warmupTeacherTemp, temp: c.teacherTemp, warmupEpochs: c.warmupTeacherTempEpochs, epochs: c.epochs }),
-      }
+      const schedules = dinoSchedules(c, itersPerEpoch)
       return yield* Effect.acquireUseRelease(
         Effect.sync(() => createDinoNetworks(arch, vit, c)),
         (n) =>
@@ -79,7 +74,7 @@ export const pretrainDino = Stage.make({
               stepsPerEpoch: itersPerEpoch,
               step: (epoch, index, globalStep) => dinoStep(n, c, loader.batch(epoch, index).views, epoch, globalStep, schedules),
             })
-            return pretrainedTeacher({ stage: NAME, objective: "dino", teacher: c.teacher, family: "contrastive", arch, config: vit, spec, set, epochs: c.epochs, result, model: n.teacher, started })
+            return pretrainedTeacher({ stage: NAME, objective: "dino", teacher: c.teacher, family: "contrastive", arch, config: target, spec, set, epochs: c.epochs, result, model: n.teacher, started })
           }),
         (n) => Effect.sync(() => disposeDinoNetworks(n)),
       )

@@ -19,7 +19,7 @@ import type { VitModel } from "../../../models/vit/model.ts"
 import { dinoLoss, updateCenter } from "../../../objectives/dino.ts"
 import { type DinoHead, dinoHeadForward } from "../../../objectives/dinoHead.ts"
 import { emaUpdate } from "../../../objectives/ema.ts"
-import type { Schedule } from "../../../objectives/schedules.ts"
+import { cosineSchedule, dinoLrSchedule, type Schedule, teacherMomentumSchedule, teacherTempSchedule } from "../../../objectives/schedules.ts"
 import { clipPerParameter } from "../../../training/clip.ts"
 import type { DinoPretrainConfig } from "./config.ts"
 import type { DinoNetworks } from "./networks.ts"
@@ -31,6 +31,20 @@ export interface DinoSchedules {
   /** Per epoch. */
   readonly teacherTemp: Schedule
 }
+
+/**
+ * The schedules of a run from its config (`main_dino.py`): learning rate
+ * (linear warm-up, cosine to minLr), weight decay (cosine), teacher momentum
+ * (cosine to 1) per iteration; teacher temperature per epoch, warmed up over
+ * min(warmupTeacherTempEpochs, epochs) epochs (the reference fails when the
+ * warm-up outlasts the run; here a short run warms up over all of it).
+ */
+export const dinoSchedules = (c: DinoPretrainConfig, itersPerEpoch: number): DinoSchedules => ({
+  lr: dinoLrSchedule({ lr: c.lr, batchSize: c.batchSize, minLr: c.minLr, epochs: c.epochs, itersPerEpoch, warmupEpochs: c.warmupEpochs }),
+  weightDecay: cosineSchedule({ base: c.weightDecay, final: c.weightDecayEnd, epochs: c.epochs, itersPerEpoch }, "weight decay"),
+  momentum: teacherMomentumSchedule({ base: c.momentumTeacher, epochs: c.epochs, itersPerEpoch }),
+  teacherTemp: teacherTempSchedule({ warmupTemp: c.warmupTeacherTemp, temp: c.teacherTemp, warmupEpochs: Math.min(c.warmupTeacherTempEpochs, c.epochs), epochs: c.epochs }),
+})
 
 /**
  * The class tokens of every crop group (one backbone pass per resolution),

@@ -18,7 +18,7 @@ import { TeacherStageConfigError } from "../../../teachers/errors.ts"
 import { runEpochs } from "../../../training/epochs.ts"
 import { runIdentity } from "../../../training/resume.ts"
 import { loadSplit, splitFiles } from "../data.ts"
-import { pretrainedTeacher } from "../pretrainFields.ts"
+import { pretrainedTeacher, trainingConfig } from "../pretrainFields.ts"
 import { MaePretrainConfig } from "./config.ts"
 import { createMaeNetworks, disposeMaeNetworks, maeStateVars } from "./networks.ts"
 import { maeStep } from "./step.ts"
@@ -37,9 +37,12 @@ export const pretrainMae = Stage.make({
       yield* TensorBackend
       const started = performance.now()
       const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
-      const { arch, config: vit } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
+      const { arch, config: target } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
+      const vit = trainingConfig(target)
       const bad = (field: string, value: unknown, expected: string) =>
         new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+      if (vit.embedDim % 4 !== 0) return yield* bad("embedDim", vit.embedDim, "a multiple of 4 (MAE's 2-D sin-cos position embedding)")
+      if (c.decoderDim % 4 !== 0) return yield* bad("decoderDim", c.decoderDim, "a multiple of 4 (MAE's 2-D sin-cos position embedding)")
       if (c.decoderDim % c.decoderHeads !== 0) return yield* bad("decoderDim", c.decoderDim, `a multiple of decoderHeads ${c.decoderHeads}`)
       if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)
       if (c.warmupEpochs >= c.epochs) return yield* bad("warmupEpochs", c.warmupEpochs, `fewer than epochs (${c.epochs})`)
@@ -69,7 +72,7 @@ export const pretrainMae = Stage.make({
               stepsPerEpoch: itersPerEpoch,
               step: (epoch, index, globalStep) => maeStep(n, c, loader.batch(epoch, index), globalStep, lr),
             })
-            return pretrainedTeacher({ stage: NAME, objective: "mae", teacher: c.teacher, family: "masked-image-modeling", arch, config: vit, spec, set, epochs: c.epochs, result, model: n.encoder, started })
+            return pretrainedTeacher({ stage: NAME, objective: "mae", teacher: c.teacher, family: "masked-image-modeling", arch, config: target, spec, set, epochs: c.epochs, result, model: n.encoder, started })
           }),
         (n) => Effect.sync(() => disposeMaeNetworks(n)),
       )
