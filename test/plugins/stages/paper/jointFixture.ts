@@ -10,12 +10,15 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, Layer, Schema } from "effect"
+import { StageContext } from "../../../../dsl/index.ts"
+import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import type { FloatTensor } from "../../../../plugins/checkpoints/timmFilter.ts"
 import { acSelect, type HeadSelectionValue } from "../../../../plugins/stages/paper/acSelect.ts"
 import { adaptTeacher } from "../../../../plugins/stages/paper/adapt.ts"
 import type { AdaptedTeacherValue } from "../../../../plugins/stages/paper/artifact.ts"
 import type { DistilledStudentValue } from "../../../../plugins/stages/paper/distilledArtifact.ts"
+import { type JointInputs, JointConfig, paperTeachers, runJointDistill } from "../../../../plugins/stages/paper/joint.ts"
 import { randomTeacher } from "../../../../plugins/stages/teachers/load.ts"
 import type { TeacherWeightsValue } from "../../../../plugins/teachers/artifact.ts"
 import { runStage } from "../../teachers/stageHarness.ts"
@@ -63,3 +66,25 @@ export const runDigest = (student: DistilledStudentValue, teachers: ReadonlyArra
   headWeight: Array.from(student.state.get("head.weight")?.data.subarray(0, 4) ?? []),
 })
 export type RunDigest = ReturnType<typeof runDigest>
+
+/** The fixture's teachers as the joint stage's inputs: adapted `dino-partial-1`, `mae-partial-1`, selections `ac-dino`, `ac-mae` (ours-warm's wiring). */
+export const warmInputs = (t: { readonly dino: FixtureTeacher; readonly mae: FixtureTeacher }): JointInputs => ({
+  pretrained: [],
+  adapted: [{ item: "dino-partial-1", value: t.dino.adapted }, { item: "mae-partial-1", value: t.mae.adapted }],
+  heads: [{ item: "ac-dino", value: t.dino.heads }, { item: "ac-mae", value: t.mae.heads }],
+})
+
+/** The paper's two-teacher table on `warmInputs`. */
+export const warmTable = paperTeachers({ cl: "dino-partial-1", mim: "mae-partial-1", clHeads: "ac-dino", mimHeads: "ac-mae" })
+
+/** `runJointDistill` with `config` over the fixture's recipe, in a fresh scratch folder. */
+export const runJoint = async (config: Partial<typeof JointConfig.Encoded>, inputs: JointInputs) => {
+  const scratchDir = await tmp()
+  const ctx = StageContext.of({ node: "fixture", key: "fixture", scratchDir, progress: () => Effect.void, log: () => Effect.void })
+  return Effect.runPromise(
+    Effect.gen(function* () {
+      const c = yield* Schema.decodeUnknownEffect(JointConfig)({ ...fixtureBase, ...config })
+      return yield* runJointDistill(c, inputs)
+    }).pipe(Effect.provideService(StageContext, ctx), Effect.provide(Layer.fresh(TensorBackend.layer({ flag: process.env.SSL_KD_BACKEND ?? "wasm" })))),
+  )
+}
