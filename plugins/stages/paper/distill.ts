@@ -40,7 +40,7 @@ import { adaptedModel } from "./adapt.ts"
 import { top1, trainLoader } from "./adaptStep.ts"
 import type { AdaptedTeacherValue } from "./artifact.ts"
 import type { DistillMethod, DistilledStudentValue } from "./distilledArtifact.ts"
-import { checkTeacher, studentInfo } from "./distillSetup.ts"
+import { checkTeacher, stateDigest, studentInfo } from "./distillSetup.ts"
 import { componentNames, type JointMember, jointStep } from "./distillStep.ts"
 
 const Int = Config.IntAtLeast
@@ -167,11 +167,13 @@ export const runDistill = (plan: DistillPlan) =>
         const member = (role: string, m: VitModel, info: typeof sInfo, l: number | undefined, params: ReadonlyMap<string, tf.Variable>) =>
           Effect.map(own(() => new AdamW(params)), (optimizer): JointMember => ({ role, model: m, info, layer: l, params, optimizer }))
         const members: Array<JointMember> = [yield* member("student", student, sInfo, layer, student.params)]
+        const startDigests: Array<string> = []
         for (const t of plan.teachers) {
           const info = taskInfo(t)
           const m = yield* model(t.freshHead === undefined ? modelFromWeights(t.weights) : adaptedModel(t.weights, info, t.freshHead.seed))
           const params = t.mode === "frozen" ? new Map<string, tf.Variable>() : adaptationParams(m, { kind: "partial", blocks: 1 }).params
           members.push(yield* member(t.role, m, info, t.selection?.layer, params))
+          startDigests.push(stateDigest(modelState(m)))
         }
         const names = yield* Effect.try({
           try: () => componentNames(members, loss, loader.batch(0, 0)),
@@ -236,6 +238,7 @@ export const runDistill = (plan: DistillPlan) =>
             ...(head === undefined ? {} : { head }),
             start: t.freshHead === undefined ? ("adapted" as const) : ("pretrained" as const),
             ...(t.freshHead === undefined ? {} : { headSeed: t.freshHead.seed }),
+            startDigest: startDigests[i] ?? "",
             ...(lambda === undefined ? {} : { lambda }),
             ...(attentionWeight === undefined ? {} : { attentionWeight }),
             ...(studentHead === undefined ? {} : { studentHead }),

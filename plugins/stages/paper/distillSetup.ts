@@ -4,6 +4,8 @@
  * its head selection (eq. 2). All run before any model is built, so a
  * mismatch fails at once, naming the field, the value and what fits.
  */
+import { createHash } from "node:crypto"
+import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
 import type { TeacherInfo, TeacherWeightsValue } from "../../teachers/artifact.ts"
@@ -65,4 +67,19 @@ export const checkTeacher = (
     return bad(`${role}Heads.best`, selection.best, `a head of ${t.teacher} (0..${t.config.numHeads - 1})`)
   }
   return undefined
+}
+
+/**
+ * sha256 (hex, 16 chars) of a model state in name order: each name, shape
+ * and float32 bytes. A joint run records each teacher's at step 0
+ * (`startDigest`), so what it started from (pretrained backbone + fresh
+ * head, or an adapted teacher) can be checked.
+ */
+export const stateDigest = (state: ReadonlyMap<string, FloatTensor>): string => {
+  const hash = createHash("sha256")
+  for (const name of [...state.keys()].sort()) {
+    const t = state.get(name)!
+    hash.update(`${name}[${t.shape.join(",")}]\u0000`).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))
+  }
+  return hash.digest("hex").slice(0, 16)
 }

@@ -41,6 +41,8 @@ export const DistillTeacherInfo = Schema.Struct({
   /** `adapted`: entered with its downstream head; `pretrained`: entered SSL-pretrained with a fresh head from `headSeed` (one stage). */
   start: Schema.optional(Schema.Literals(["adapted", "pretrained"])),
   headSeed: Schema.optional(Schema.Int),
+  /** sha256 (16 hex chars, `stateDigest`) of the teacher's weights at step 0: what the run started from. */
+  startDigest: Schema.optional(Schema.String),
   /** lambda_i of eq. 1, and the weight and student head of its eq. 3 pair (when the loss has them). */
   lambda: Schema.optional(Schema.Finite),
   attentionWeight: Schema.optional(Schema.Finite),
