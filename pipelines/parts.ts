@@ -4,29 +4,61 @@
  * report`, each returning node declarations for a scale (`scales.ts`). Two
  * pipelines that include the same part give its nodes the same stage,
  * config and inputs, hence the same cache keys: `baselines.ts` reuses the
- * teachers `paper.ts` pretrained, `ablations.ts` reuses its adapted teachers
- * and head selections, and so on.
+ * teachers `paper.ts` pretrained, `ablations.ts` reuses its head
+ * selections and its `ours`, and so on.
  *
  * Node names (what `--set NODE.FIELD=...` and `--force NODE` take):
- * `dino`, `mae`, `random`; `<teacher>-<mode>` (adaptation, mode `linear`,
- * `partial-1`, `full`) and `top1-<teacher>-<mode>`; `ac-<teacher>`;
- * `attention-<teacher|random>`; students `baseline`, `kd-dino`, `kd-mae`,
- * `ours` (suffix `-s<seed>` for the seeds after the first) and their
- * downstream evaluations `eval-<student>[<dataset>]`; `export`, `report`.
+ * - teachers `dino`, `mae` (SSL-pretrained), `random`; adaptation
+ *   `<teacher>-<mode>` (mode `linear`, `partial-1`, `full`) and its test
+ *   top-1 `top1-<teacher>-<mode>`; `attention-<teacher|random>`, `figure1`;
+ * - eq. 2: `ac-<teacher>` on the PRETRAINED teacher (the paper's order, read
+ *   by `ours`), `ac-<teacher>-p1` on its Partial-1 adaptation (read by
+ *   `ours-warm`);
+ * - the arms of Table 2 (`arms`), one student node per seed, named
+ *   `<arm>` for the scale's first seed and `<arm>-s<seed>` for the others:
+ *   - `baseline`: the student alone (CE);
+ *   - `kd-dino`, `kd-mae`: output KD from one frozen, fully fine-tuned
+ *     teacher (`<teacher>-full`);
+ *   - `ours`: true one-stage eq. 4: both SSL-pretrained teachers with fresh
+ *     heads train Partial-1 inside the run, AC heads from `ac-<teacher>`;
+ *   - `ours-warm`: eq. 4 from the Partial-1-adapted teachers
+ *     (`<teacher>-partial-1`, heads `ac-<teacher>-p1`): warm-started, the
+ *     labelled comparison of METHOD.md sec. 3.4;
+ *   - `kd-both`: two-teacher output KD (eq. 1, l1 = 0.5) from the frozen,
+ *     fully fine-tuned teachers, no attention term;
+ *   - `ours-no-attn`: `ours` with L_Attn's weight 0 (eq. 4 without eq. 3);
+ *   - `kd-dino-p1`, `kd-mae-p1`: output KD from one frozen Partial-1 teacher;
+ * - each student's downstream evaluation `eval-<student>[<dataset>]` (a
+ *   fan-out; label: the arm, seed: the student's `seed`, recorded by
+ *   `paper/evaluate` in its `DownstreamScore`);
+ * - the teachers as they ended a joint arm: `teacher-<arm>-<teacher>[-s<seed>]`
+ *   (`paper/joint-teacher`) and its test top-1 `top1-<arm>-<teacher>[-s<seed>]`
+ *   (mode `joint partial-1`), for `ours`, `ours-warm`, `ours-no-attn`;
+ * - exploratory ablations on the first seed only, prefix `x-` (label = node
+ *   name): `x-l1-0`, `x-l1-25`, `x-l1-75`, `x-l1-100` (lambda1; 0.5 is
+ *   `ours`), `x-l2-50`, `x-l2-100` (lambda2; 0 is `ours`), and
+ *   `x-<teacher>-h<h>` for every head h of each teacher (eq. 3 from head h
+ *   instead of the AC head): the MIM teacher's at the paper's l2 = 0 (its AC
+ *   counterpart is `ours`), the CL teacher's at l2 = 0.5 (with l2 = 0 the
+ *   CL head is not distilled at all; its AC counterpart is `x-l2-50`);
+ * - `export`, `report`.
  */
+import { Effect } from "effect"
 import { Pipeline } from "../dsl/index.ts"
 import type { NodeDeclaration } from "../dsl/Pipeline.ts"
-import { acSelect } from "../plugins/stages/paper/acSelect.ts"
+import { acSelect, acSelectPretrained } from "../plugins/stages/paper/acSelect.ts"
 import { adaptTeacher } from "../plugins/stages/paper/adapt.ts"
 import { kdSingle, trainStudent } from "../plugins/stages/paper/baselines.ts"
-import { jointDistill } from "../plugins/stages/paper/distill.ts"
 import { evaluate } from "../plugins/stages/paper/downstream.ts"
 import { evaluateTeacher } from "../plugins/stages/paper/evaluate.ts"
 import { exportStudent } from "../plugins/stages/paper/export.ts"
+import { jointDistill, paperTeachers } from "../plugins/stages/paper/joint.ts"
+import { jointTeacher } from "../plugins/stages/paper/jointTeacher.ts"
 import { paperReport } from "../plugins/stages/report/report.ts"
 import { attentionDistance } from "../plugins/stages/teachers/analysis/attentionStage.ts"
 import { attentionFigure } from "../plugins/stages/teachers/analysis/figureStage.ts"
 import { loadTeacherCheckpoint, randomTeacher } from "../plugins/stages/teachers/load.ts"
+import { resolveArch } from "../plugins/teachers/architecture.ts"
 import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
 import { type Scale, type ScaleSettings, scaleNames, scales } from "./scales.ts"
 
@@ -34,10 +66,18 @@ const { node } = Pipeline
 
 export const teacherNames = ["dino", "mae"] as const
 export type TeacherName = (typeof teacherNames)[number]
+/** The paper's teacher table: each SSL teacher's node and its role in eq. 1 / eq. 3 (CL first, MIM second). */
+export const paperTeacherRoles = { cl: "dino", mim: "mae" } as const satisfies Record<"cl" | "mim", TeacherName>
 export const adaptationModes = ["linear", "partial-1", "full"] as const
 export type AdaptationMode = (typeof adaptationModes)[number]
-export const studentLabels = ["baseline", "kd-dino", "kd-mae", "ours"] as const
-export type StudentLabel = (typeof studentLabels)[number]
+
+/** Every arm of Table 2 (see the header for what each is). */
+export const arms = ["baseline", "kd-dino", "kd-mae", "ours", "ours-warm", "kd-both", "ours-no-attn", "kd-dino-p1", "kd-mae-p1"] as const
+export type Arm = (typeof arms)[number]
+/** The arms a minutes-long run affords (smoke, demo). */
+export const demoArms: ReadonlyArray<Arm> = ["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"]
+/** Joint arms whose teachers train inside the run: their final teachers are scored (`top1-<arm>-<teacher>`). */
+export const jointArms: ReadonlyArray<Arm> = ["ours", "ours-warm", "ours-no-attn"]
 
 /** The SSL teachers: pretrained here (DINO, MAE objectives) or read from checkpoint files. */
 export const teacherNodes = (s: ScaleSettings): Array<NodeDeclaration> =>
@@ -58,9 +98,20 @@ export const adaptationNodes = (s: ScaleSettings, modes: ReadonlyArray<Adaptatio
 export const teacherTop1Nodes = (s: ScaleSettings, modes: ReadonlyArray<AdaptationMode> = adaptationModes): Array<NodeDeclaration> =>
   teacherNames.flatMap((t) => modes.map((m) => node(`top1-${t}-${m}`, evaluateTeacher, { inputs: { teacher: `${t}-${m}` }, config: s.teacherTop1 })))
 
-/** Eq. 2: the head of each Partial-1 teacher's last layer that eq. 3 distils. */
-export const acNodes = (s: ScaleSettings): Array<NodeDeclaration> =>
-  teacherNames.map((t) => node(`ac-${t}`, acSelect, { inputs: { teacher: `${t}-partial-1` }, config: s.ac }))
+/**
+ * Eq. 2: the head of each teacher's last layer that eq. 3 distils, read on
+ * the `pretrained` teacher (`ac-<teacher>`, the paper's order: before
+ * adaptation; used by `ours`) or on its `partial-1` adaptation
+ * (`ac-<teacher>-p1`; used by `ours-warm`).
+ */
+export const acNodes = (s: ScaleSettings, on: ReadonlyArray<"pretrained" | "partial-1"> = ["pretrained"]): Array<NodeDeclaration> =>
+  on.flatMap((o) =>
+    teacherNames.map((t) =>
+      o === "pretrained"
+        ? node(`ac-${t}`, acSelectPretrained, { inputs: { teacher: t }, config: s.ac })
+        : node(`ac-${t}-p1`, acSelect, { inputs: { teacher: `${t}-partial-1` }, config: s.ac }),
+    ),
+  )
 
 /** Figure 1: attention distance per layer of both teachers and the random-init reference. */
 export const attentionNodes = (s: ScaleSettings): Array<NodeDeclaration> =>
@@ -70,29 +121,116 @@ export const attentionNodes = (s: ScaleSettings): Array<NodeDeclaration> =>
 export const figure1Node = (): NodeDeclaration =>
   node("figure1", attentionFigure, { inputs: { contrastive: "attention-dino", masked: "attention-mae", reference: "attention-random" } })
 
-/** Node name of a student for a seed: the first seed keeps the plain name. */
-export const studentNode = (s: ScaleSettings, label: StudentLabel, seed: number): string => (seed === s.seeds[0] ? label : `${label}-s${seed}`)
+/** Suffix of a node for a seed: none for the scale's first seed, `-s<seed>` otherwise. */
+export const seedSuffix = (s: ScaleSettings, seed: number): string => (seed === s.seeds[0] ? "" : `-s${seed}`)
+
+/** Node name of a student (an arm or an `x-` ablation) for a seed: the first seed keeps the plain name. */
+export const studentNode = (s: ScaleSettings, label: string, seed: number): string => `${label}${seedSuffix(s, seed)}`
+
+/** The one-stage joint wiring of `ours`: the SSL-pretrained teachers, their pretrained AC selections. */
+const oneStage = {
+  inputs: { pretrained: [paperTeacherRoles.cl, paperTeacherRoles.mim], adapted: [], heads: [`ac-${paperTeacherRoles.cl}`, `ac-${paperTeacherRoles.mim}`] },
+  teachers: paperTeachers({ cl: paperTeacherRoles.cl, mim: paperTeacherRoles.mim, clHeads: `ac-${paperTeacherRoles.cl}`, mimHeads: `ac-${paperTeacherRoles.mim}` }),
+}
+
+/** The training node of `arm` (named `name`), with `change` applied to the joint arms' config (the ablations). */
+export const armStudent = (s: ScaleSettings, arm: Arm, name: string, seed: number, change: Readonly<Record<string, unknown>> = {}): NodeDeclaration => {
+  const recipe = { ...s.student, seed }
+  const { cl, mim } = paperTeacherRoles
+  switch (arm) {
+    case "baseline":
+      return node(name, trainStudent, { config: recipe })
+    case "kd-dino":
+    case "kd-mae":
+      return node(name, kdSingle, { inputs: { teacher: `${arm.slice(3)}-full` }, config: recipe })
+    case "kd-dino-p1":
+    case "kd-mae-p1":
+      return node(name, kdSingle, { inputs: { teacher: `${arm.slice(3, -3)}-partial-1` }, config: recipe })
+    case "ours":
+      return node(name, jointDistill, { inputs: oneStage.inputs, config: { ...recipe, teachers: oneStage.teachers, ...change } })
+    case "ours-no-attn":
+      return node(name, jointDistill, { inputs: oneStage.inputs, config: { ...recipe, teachers: oneStage.teachers, attentionWeight: 0, ...change } })
+    case "ours-warm":
+      return node(name, jointDistill, {
+        inputs: { pretrained: [], adapted: [`${cl}-partial-1`, `${mim}-partial-1`], heads: [`ac-${cl}-p1`, `ac-${mim}-p1`] },
+        config: { ...recipe, teachers: paperTeachers({ cl: `${cl}-partial-1`, mim: `${mim}-partial-1`, clHeads: `ac-${cl}-p1`, mimHeads: `ac-${mim}-p1` }), ...change },
+      })
+    case "kd-both":
+      return node(name, jointDistill, {
+        inputs: { pretrained: [], adapted: [`${cl}-full`, `${mim}-full`], heads: [] },
+        config: { ...recipe, teachers: paperTeachers({ cl: `${cl}-full`, mim: `${mim}-full`, mode: "frozen" }), ...change },
+      })
+  }
+}
+
+/** A joint arm's teachers as they ended: `teacher-<arm>-<teacher>[-s<seed>]` and their test top-1 `top1-<arm>-<teacher>[-s<seed>]`. */
+export const jointTeacherNodes = (s: ScaleSettings, arm: string, seed: number): Array<NodeDeclaration> =>
+  (Object.entries(paperTeacherRoles) as Array<[string, TeacherName]>).flatMap(([role, t]) => {
+    const suffix = seedSuffix(s, seed)
+    return [
+      node(`teacher-${arm}-${t}${suffix}`, jointTeacher, { inputs: { model: studentNode(s, arm, seed) }, config: { role } }),
+      node(`top1-${arm}-${t}${suffix}`, evaluateTeacher, { inputs: { teacher: `teacher-${arm}-${t}${suffix}` }, config: s.teacherTop1 }),
+    ]
+  })
 
 /**
- * The students of Table 2, one per seed: `baseline` (alone), `kd-dino` /
- * `kd-mae` (two-stage KD from the fully fine-tuned teacher), `ours` (eq. 4
- * from the Partial-1 teachers and their AC heads), each evaluated on every
- * downstream dataset (`eval-<student>`, fanned out, Figure 3).
+ * The students of Table 2, `arms` x the scale's seeds: each arm's training
+ * node (`<arm>[-s<seed>]`), its downstream evaluation
+ * (`eval-<arm>[-s<seed>]`, label `<arm>`, fanned out, Figure 3) and, for
+ * the joint arms, its teachers' test top-1. Needs the nodes the arms read
+ * (`arms`'s comment, `supportNodes`).
  */
-export const studentNodes = (s: ScaleSettings, labels: ReadonlyArray<StudentLabel> = studentLabels): Array<NodeDeclaration> =>
-  s.seeds.flatMap((seed) =>
-    labels.flatMap((label) => {
-      const name = studentNode(s, label, seed)
-      const recipe = { ...s.student, seed }
-      const train =
-        label === "baseline"
-          ? node(name, trainStudent, { config: recipe })
-          : label === "ours"
-            ? node(name, jointDistill, { inputs: { cl: "dino-partial-1", mim: "mae-partial-1", clHeads: "ac-dino", mimHeads: "ac-mae" }, config: recipe })
-            : node(name, kdSingle, { inputs: { teacher: `${label === "kd-dino" ? "dino" : "mae"}-full` }, config: recipe })
-      return [train, evaluationNode(s, `eval-${name}`, name, label)]
+export const studentNodes = (s: ScaleSettings, which: ReadonlyArray<Arm> = demoArms, seeds: ReadonlyArray<number> = s.seeds): Array<NodeDeclaration> =>
+  seeds.flatMap((seed) =>
+    which.flatMap((arm) => {
+      const name = studentNode(s, arm, seed)
+      return [armStudent(s, arm, name, seed), evaluationNode(s, `eval-${name}`, name, arm), ...(jointArms.includes(arm) ? jointTeacherNodes(s, arm, seed) : [])]
     }),
   )
+
+/** The teachers' head count (eq. 3's heads), from the scale's teacher config. */
+export const teacherHeads = (s: ScaleSettings, t: TeacherName): number => {
+  const c = s.teachers[t].config as Readonly<Record<string, unknown>>
+  const n = (k: string) => (typeof c[k] === "number" ? (c[k] as number) : 0)
+  const arch = typeof c["arch"] === "string" ? (c["arch"] as string) : ""
+  if (arch === "") throw new TypeError(`scale ${s.scale}: teacher ${t} names no arch; the head ablation needs its head count`)
+  return Effect.runSync(resolveArch(arch, { arch, embedDim: n("embedDim"), depth: n("depth"), numHeads: n("numHeads") })).config.numHeads
+}
+
+/** The exploratory ablations of `ours` (one seed, prefix `x-`): node name -> the joint-distill settings it changes. */
+export const exploratoryVariants = (s: ScaleSettings): Readonly<Record<string, Readonly<Record<string, unknown>>>> => {
+  const withHead = (t: TeacherName, head: number) =>
+    oneStage.teachers.map((row) => (row.teacher === t && row.attention !== undefined ? { ...row, attention: { ...row.attention, head } } : row))
+  const heads = (t: TeacherName, lambda2: number) =>
+    Object.fromEntries(Array.from({ length: teacherHeads(s, t) }, (_, h) => [`x-${t}-h${h}`, { lambda2, teachers: withHead(t, h) }]))
+  return {
+    "x-l1-0": { lambda1: 0 },
+    "x-l1-25": { lambda1: 0.25 },
+    "x-l1-75": { lambda1: 0.75 },
+    "x-l1-100": { lambda1: 1 },
+    "x-l2-50": { lambda2: 0.5 },
+    "x-l2-100": { lambda2: 1 },
+    ...heads(paperTeacherRoles.mim, 0),
+    ...heads(paperTeacherRoles.cl, 0.5),
+  }
+}
+
+/** The exploratory ablations on `seed` (default: the scale's first): `x-...` students and their evaluations `eval-x-...` (label: the node name). Need `ac-<teacher>`. */
+export const exploratoryNodes = (s: ScaleSettings, seed: number = s.seeds[0] ?? 0): Array<NodeDeclaration> =>
+  Object.entries(exploratoryVariants(s)).flatMap(([name, change]) => [armStudent(s, "ours", name, seed, change), evaluationNode(s, `eval-${name}`, name, name)])
+
+/**
+ * The nodes `which` arms read besides the SSL teachers: the adaptations
+ * (`<teacher>-full` for kd-*, kd-both; `<teacher>-partial-1` for
+ * ours-warm, kd-*-p1) and the AC selections (`ac-<teacher>` for ours,
+ * ours-no-attn and the ablations; `ac-<teacher>-p1` for ours-warm).
+ */
+export const supportNodes = (s: ScaleSettings, which: ReadonlyArray<Arm>, o: { readonly modes?: ReadonlyArray<AdaptationMode> } = {}): Array<NodeDeclaration> => {
+  const has = (...a: ReadonlyArray<Arm>) => a.some((x) => which.includes(x))
+  const modes = o.modes ?? adaptationModes.filter((m) => (m === "full" ? has("kd-dino", "kd-mae", "kd-both") : m === "partial-1" ? has("ours-warm", "kd-dino-p1", "kd-mae-p1") : false))
+  const ac = [...(has("ours", "ours-no-attn") ? (["pretrained"] as const) : []), ...(has("ours-warm") ? (["partial-1"] as const) : [])]
+  return [...adaptationNodes(s, modes), ...acNodes(s, ac)]
+}
 
 /** A student's downstream evaluation, fanned out over the scale's datasets. */
 export const evaluationNode = (s: ScaleSettings, name: string, model: string, label: string): NodeDeclaration =>
@@ -103,11 +241,34 @@ export const exportNode = (): NodeDeclaration => node("export", exportStudent, {
 
 /** The report, gathering whatever of Table 1, Table 2 / Figure 3, Figure 1 and eq. 2 the pipeline computed. */
 export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclaration>, title: string): NodeDeclaration => {
-  const names = (stage: unknown) => present.filter((d) => d.stage === stage).map((d) => d.name)
+  const names = (...stages: ReadonlyArray<unknown>) => present.filter((d) => stages.includes(d.stage)).map((d) => d.name)
   return node("report", paperReport, {
-    inputs: { adaptation: names(evaluateTeacher), scores: names(evaluate), attention: names(attentionDistance), heads: names(acSelect) },
+    inputs: { adaptation: names(evaluateTeacher), scores: names(evaluate), attention: names(attentionDistance), heads: names(acSelectPretrained, acSelect) },
     config: { title, primaryDataset: s.dataset, notes: `Scale \`${s.scale}\` (pipelines/scales.ts); seeds ${s.seeds.join(", ")}.` },
   })
+}
+
+/**
+ * The paper end to end for a scale: teachers, Figure 1, Table 1 (every
+ * adaptation mode), both AC selections, the `arms` x seeds students with
+ * their evaluations and joint teachers, optionally the `x-` ablations on the
+ * first seed, the export of `ours`. The report is added by the caller
+ * (`reportNode(s, nodes, title)`). E.g. a reproduction scale:
+ * `paperNodes(s, { arms, exploratory: true })`.
+ */
+export const paperNodes = (s: ScaleSettings, o: { readonly arms?: ReadonlyArray<Arm>; readonly exploratory?: boolean } = {}): Array<NodeDeclaration> => {
+  const which = o.arms ?? demoArms
+  return [
+    ...teacherNodes(s),
+    randomNode(s),
+    ...adaptationNodes(s),
+    ...teacherTop1Nodes(s),
+    ...acNodes(s, ["pretrained", "partial-1"]),
+    ...attentionNodes(s),
+    ...studentNodes(s, which),
+    ...(o.exploratory === true ? exploratoryNodes(s) : []),
+    ...(which.includes("ours") ? [exportNode()] : []),
+  ]
 }
 
 /**

@@ -73,6 +73,37 @@ export interface KdAttentionOptions {
   readonly eps?: number
 }
 
+/** One pair of eq. 3 over N teachers: component name, weight, the teacher's maps (may be undefined at weight 0) and the two heads. */
+export interface KdAttentionPair {
+  readonly name: string
+  readonly weight: number
+  readonly maps: tf.Tensor | undefined
+  /** Student head the teacher head is distilled onto (A_S of eq. 3). */
+  readonly studentHead: number
+  /** The teacher's head (eq. 2's choice). */
+  readonly teacherHead: number
+}
+
+/**
+ * Eq. 3 over N teachers, sum_i w_i KL(A_i[h_i] || A_S[s_i]) row by row: a
+ * pair of weight 0 is skipped (its maps may be undefined). Components by
+ * pair name: each mean row KL, unweighted. The paper's form is
+ * [(cl, l2, head 1), (mim, 1 - l2, head 2)] ({@link kdAttention}).
+ */
+export const kdAttentionOver = (student: tf.Tensor, pairs: ReadonlyArray<KdAttentionPair>, eps = 1e-12): LossResult => {
+  const components: Record<string, tf.Scalar> = {}
+  const weighted: Array<tf.Scalar> = []
+  for (const { name, weight: w, maps, studentHead, teacherHead } of pairs) {
+    if (w === 0) continue
+    if (maps === undefined) throw new MissingLossInput({ loss: LOSS, field: `${name} attention (weight ${w})`, available: ["student attention"] })
+    const kl = attentionKl(student, studentHead, maps, teacherHead, eps, name)
+    components[name] = kl
+    weighted.push(tf.mul(kl, w))
+  }
+  const total = weighted.length === 0 ? tf.scalar(0) : weighted.length === 1 ? weighted[0]! : tf.addN(weighted)
+  return { total, components }
+}
+
 /**
  * Eq. 3 on tensors: maps [B, H, T, T] of the student's distilled layer and of
  * each teacher's layer; a teacher's map may be undefined when its weight is
@@ -81,33 +112,33 @@ export interface KdAttentionOptions {
 export const kdAttention = (student: tf.Tensor, cl: tf.Tensor | undefined, mim: tf.Tensor | undefined, o: KdAttentionOptions = {}): LossResult => {
   const l2 = o.lambda ?? 0
   const [h1, h2] = o.studentHeads ?? [0, 1]
-  const terms: Array<[string, number, tf.Tensor | undefined, number, number]> = [
-    ["cl", l2, cl, h1, o.clHead ?? 0],
-    ["mim", 1 - l2, mim, h2, o.mimHead ?? 0],
-  ]
-  const components: Record<string, tf.Scalar> = {}
-  const weighted: Array<tf.Scalar> = []
-  for (const [role, w, map, sh, th] of terms) {
-    if (w === 0) continue
-    if (map === undefined) throw new MissingLossInput({ loss: LOSS, field: `${role} attention (weight ${w})`, available: ["student attention"] })
-    const kl = attentionKl(student, sh, map, th, o.eps ?? 1e-12, role)
-    components[role] = kl
-    weighted.push(tf.mul(kl, w))
-  }
-  const total = weighted.length === 0 ? tf.scalar(0) : weighted.length === 1 ? weighted[0]! : tf.addN(weighted)
-  return { total, components }
+  return kdAttentionOver(student, [
+    { name: "cl", weight: l2, maps: cl, studentHead: h1, teacherHead: o.clHead ?? 0 },
+    { name: "mim", weight: 1 - l2, maps: mim, studentHead: h2, teacherHead: o.mimHead ?? 0 },
+  ], o.eps ?? 1e-12)
 }
 
 const Head = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
+/** One pair of the N-teacher form: the teacher's role, its weight, its head and the student head it lands on. */
+const KdAttentionRow = Schema.Struct({
+  role: Schema.String,
+  weight: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)),
+  head: Head,
+  studentHead: Head,
+})
+
 /**
  * The registry entry: params `{ lambda = 0, studentHeads = [0, 1], clHead = 0,
  * mimHead = 0, eps = 1e-12, student = "student", cl = "cl", mim = "mim" }`.
- * The joint-distill stage fills `clHead` / `mimHead` from the AC selection.
+ * With `teachers: [{ role, weight, head, studentHead }, ...]` (eq. 3 over N
+ * teachers) the rows replace `lambda`, `studentHeads`, `clHead`, `mimHead`,
+ * `cl` and `mim`; components are named by the rows' roles. The joint-distill
+ * stage writes the rows, the heads from the AC selection.
  */
 export const kdAttentionLoss = defineLoss({
   key: LOSS,
-  description: "eq. 3: l2·KL(A1_CL || A1_S) + (1 - l2)·KL(A2_MIM || A2_S), row-wise over the distilled layer",
+  description: "eq. 3: l2·KL(A1_CL || A1_S) + (1 - l2)·KL(A2_MIM || A2_S), row-wise over the distilled layer; or sum_i w_i KL(A_i || A_S[s_i]) over `teachers`",
   params: Schema.Struct({
     lambda: Config.withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0),
     studentHeads: Config.withDefault(Schema.Tuple([Head, Head]), [0, 1]),
@@ -117,9 +148,17 @@ export const kdAttentionLoss = defineLoss({
     student: Config.withDefault(Schema.String, "student"),
     cl: Config.withDefault(Schema.String, "cl"),
     mim: Config.withDefault(Schema.String, "mim"),
+    teachers: Schema.optional(Schema.Array(KdAttentionRow)),
   }),
   make: (p) => (inputs) => {
     const s = need(LOSS, inputs, p.student, "attention")
+    if (p.teachers !== undefined) {
+      const pairs = p.teachers.map((t) => ({
+        name: t.role, weight: t.weight, studentHead: t.studentHead, teacherHead: t.head,
+        maps: t.weight === 0 ? undefined : need(LOSS, inputs, t.role, "attention"),
+      }))
+      return kdAttentionOver(s, pairs, p.eps)
+    }
     const cl = p.lambda === 0 ? undefined : need(LOSS, inputs, p.cl, "attention")
     const mim = p.lambda === 1 ? undefined : need(LOSS, inputs, p.mim, "attention")
     return kdAttention(s, cl, mim, { lambda: p.lambda, studentHeads: p.studentHeads, clHead: p.clHead, mimHead: p.mimHead, eps: p.eps })

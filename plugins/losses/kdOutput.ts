@@ -55,6 +55,33 @@ export interface KdOutputOptions {
   readonly names?: { readonly cl?: string; readonly mim?: string }
 }
 
+/** One teacher of eq. 1 over N teachers: its component name, its weight lambda_i, its logits (may be undefined at weight 0). */
+export interface KdOutputTeacher {
+  readonly name: string
+  readonly weight: number
+  readonly logits: tf.Tensor | undefined
+}
+
+/**
+ * Eq. 1 over N teachers, sum_i lambda_i T²·KL(p_i || p_S): a teacher of
+ * weight 0 is skipped (its logits may be undefined). Components by teacher
+ * name: each T²·KL, unweighted. The paper's two-teacher form is
+ * [(cl, l1), (mim, 1 - l1)] ({@link kdOutput}).
+ */
+export const kdOutputOver = (student: tf.Tensor, teachers: ReadonlyArray<KdOutputTeacher>, temperature = 1): LossResult => {
+  const components: Record<string, tf.Scalar> = {}
+  const weighted: Array<tf.Scalar> = []
+  for (const { name, weight: w, logits: z } of teachers) {
+    if (w === 0) continue
+    if (z === undefined) throw new MissingLossInput({ loss: "kd-output", field: `${name} logits (weight ${w})`, available: ["student logits"] })
+    const kl = softTargetKl(student, z, temperature, "kd-output", `${name} logits`)
+    components[name] = kl
+    weighted.push(tf.mul(kl, w))
+  }
+  const total = weighted.length === 0 ? tf.scalar(0) : weighted.length === 1 ? weighted[0]! : tf.addN(weighted)
+  return { total, components }
+}
+
 /**
  * Eq. 1 on tensors: `cl` / `mim` logits may be undefined when their weight
  * (l1, 1 - l1) is 0. Components `cl` and `mim` (or `names`): each T²·KL,
@@ -62,39 +89,37 @@ export interface KdOutputOptions {
  */
 export const kdOutput = (student: tf.Tensor, cl: tf.Tensor | undefined, mim: tf.Tensor | undefined, o: KdOutputOptions = {}): LossResult => {
   const l1 = o.lambda ?? 0.5
-  const t = o.temperature ?? 1
-  const terms: Array<[string, number, tf.Tensor | undefined]> = [[o.names?.cl ?? "cl", l1, cl], [o.names?.mim ?? "mim", 1 - l1, mim]]
-  const components: Record<string, tf.Scalar> = {}
-  const weighted: Array<tf.Scalar> = []
-  for (const [role, w, z] of terms) {
-    if (w === 0) continue
-    if (z === undefined) throw new MissingLossInput({ loss: "kd-output", field: `${role} logits (weight ${w})`, available: ["student logits"] })
-    const kl = softTargetKl(student, z, t, "kd-output", `${role} logits`)
-    components[role] = kl
-    weighted.push(tf.mul(kl, w))
-  }
-  const total = weighted.length === 0 ? tf.scalar(0) : weighted.length === 1 ? weighted[0]! : tf.addN(weighted)
-  return { total, components }
+  return kdOutputOver(student, [{ name: o.names?.cl ?? "cl", weight: l1, logits: cl }, { name: o.names?.mim ?? "mim", weight: 1 - l1, logits: mim }], o.temperature ?? 1)
 }
 
 const Unit = Config.UnitInterval
 
+/** One row of the N-teacher form: the teacher's role and lambda_i >= 0. */
+const KdOutputRow = Schema.Struct({ role: Schema.String, weight: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)) })
+
 /**
  * The registry entry: params `{ lambda = 0.5, temperature = 1, student = "student", cl = "cl", mim = "mim" }`
  * (roles); components are named by the roles (`kd-output/cl`, or `kd-output/teacher` with `cl: "teacher"`).
+ * With `teachers: [{ role, weight }, ...]` (eq. 1 over N teachers, sum_i lambda_i KL(p_i || p_S)) the rows
+ * replace `lambda`, `cl` and `mim`; components are named by the rows' roles.
  */
 export const kdOutputLoss = defineLoss({
   key: "kd-output",
-  description: "eq. 1: l1·KL(p_CL || p_S) + (1 - l1)·KL(p_MIM || p_S) on softened outputs, T² scaled",
+  description: "eq. 1: l1·KL(p_CL || p_S) + (1 - l1)·KL(p_MIM || p_S) on softened outputs, T² scaled; or sum_i lambda_i KL(p_i || p_S) over `teachers`",
   params: Schema.Struct({
     lambda: Config.withDefault(Unit, 0.5),
     temperature: Config.withDefault(Schema.Finite.check(Schema.isGreaterThan(0)), 1),
     student: Config.withDefault(Schema.String, "student"),
     cl: Config.withDefault(Schema.String, "cl"),
     mim: Config.withDefault(Schema.String, "mim"),
+    teachers: Schema.optional(Schema.Array(KdOutputRow)),
   }),
   make: (p) => (inputs) => {
     const z = need("kd-output", inputs, p.student, "logits")
+    if (p.teachers !== undefined) {
+      const rows = p.teachers.map((t) => ({ name: t.role, weight: t.weight, logits: t.weight === 0 ? undefined : need("kd-output", inputs, t.role, "logits") }))
+      return kdOutputOver(z, rows, p.temperature)
+    }
     const cl = p.lambda === 0 ? undefined : need("kd-output", inputs, p.cl, "logits")
     const mim = p.lambda === 1 ? undefined : need("kd-output", inputs, p.mim, "logits")
     return kdOutput(z, cl, mim, { lambda: p.lambda, temperature: p.temperature, names: { cl: p.cl, mim: p.mim } })

@@ -3,11 +3,11 @@
  * parts): every scale of every pipeline builds and its configs decode; nodes
  * of the same name in different pipelines get the same cache key (so the
  * cache shares their work); and `paper.ts --preset smoke` runs end to end:
- * four students (baseline, KD from each teacher, ours) scored on three
- * downstream datasets, the report with its summary, a fully cached rerun,
- * and a lambda1 change that reruns only ours, its evaluations, the export
- * and the report (the teachers, their adaptation and the AC selection are
- * reused).
+ * five students (baseline, KD from each teacher, one-stage ours, ours-warm)
+ * scored on three downstream datasets, the joint teachers' top-1, the
+ * report with its summary, a fully cached rerun, and a lambda1 change that
+ * reruns only ours, its evaluations and teachers, the export and the report
+ * (the teachers, their adaptation and the AC selection are reused).
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -46,9 +46,17 @@ describe("paper pipelines", () => {
     const demo = paper.members.demo
     const byStage = (stage: string) => demo.nodes.filter((n) => n.stage.name === stage).map((n) => n.name)
     expect(byStage("paper/evaluate")).toEqual(
-      ["baseline", "kd-dino", "kd-mae", "ours"].flatMap((s) => ["fashion-mnist", "synthetic-shapes", "synthetic-textures", "synthetic-counting"].map((d) => `eval-${s}[${d}]`)),
+      ["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"].flatMap((s) => ["fashion-mnist", "synthetic-shapes", "synthetic-textures", "synthetic-counting"].map((d) => `eval-${s}[${d}]`)),
     )
-    expect(paper.members.fmnist.nodes.filter((n) => n.stage.name === "paper/joint-distill").map((n) => n.name)).toEqual(["ours", "ours-s1", "ours-s2"])
+    const joint = ["ours", "ours-warm", "kd-both", "ours-no-attn"]
+    expect(paper.members.fmnist.nodes.filter((n) => n.stage.name === "paper/joint-distill").map((n) => n.name).sort()).toEqual(
+      ["", "-s1", "-s2"].flatMap((x) => joint.map((a) => `${a}${x}`)).sort(),
+    )
+    expect(demo.nodes.find((n) => n.name === "ours")?.inputs).toEqual({ pretrained: ["dino", "mae"], adapted: [], heads: ["ac-dino", "ac-mae"] })
+    expect(demo.nodes.find((n) => n.name === "ac-dino")?.stage.name).toBe("paper/ac-select-pretrained")
+    expect(byStage("paper/evaluate-teacher")).toContain("top1-ours-mae")
+    const x = ablations.members.demo.nodes.filter((n) => n.name.startsWith("x-")).map((n) => n.name)
+    expect(x).toEqual(expect.arrayContaining(["x-l1-0", "x-l1-25", "x-l1-75", "x-l1-100", "x-l2-50", "x-l2-100", "x-mae-h0", "x-mae-h2", "x-dino-h0", "x-dino-h2"]))
     expect(paper.members.imagenet.nodes.find((n) => n.name === "dino")?.stage.name).toBe("teachers/load-checkpoint")
   })
 
@@ -84,9 +92,9 @@ describe("paper pipelines", () => {
     const files = await fs.readdir(cache, { recursive: true })
     const read = async (suffix: string) => Promise.all(files.filter((f) => f.endsWith(suffix)).map((f) => fs.readFile(path.join(cache, f))))
     const scores = (await read("value.json")).map((b) => JSON.parse(b.toString()) as { label?: string; protocol?: string; dataset?: string }).filter((v) => v.protocol !== undefined)
-    expect(scores).toHaveLength(12)
-    expect(new Set(scores.map((s) => s.label))).toEqual(new Set(["baseline", "kd-dino", "kd-mae", "ours"]))
-    expect(scores.filter((s) => s.protocol === "head").map((s) => s.dataset)).toEqual(new Array(4).fill("synthetic-shapes"))
+    expect(scores).toHaveLength(15)
+    expect(new Set(scores.map((s) => s.label))).toEqual(new Set(["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"]))
+    expect(scores.filter((s) => s.protocol === "head").map((s) => s.dataset)).toEqual(new Array(5).fill("synthetic-shapes"))
     const [html] = await read("report.html")
     expect(html?.toString()).toContain("Table 2")
     expect((await read("model.safetensors")).length).toBe(1)
@@ -94,13 +102,16 @@ describe("paper pipelines", () => {
     const [json] = await read("report.json")
     const summary = reportNode.stage.summary?.(new Map([["report.json", new Uint8Array(json!)]])) ?? ""
     expect(summary).toMatch(/Table 2 analog: top-1 \(%\) on synthetic-shapes/)
-    for (const label of ["baseline", "kd-dino", "kd-mae", "ours"]) expect(summary).toContain(label)
+    for (const label of ["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"]) expect(summary).toContain(label)
 
     const again = await runPipelineWith(cache, pipeline, options)
     expect(new Set(Object.values(statuses(again)))).toEqual(new Set(["cached"]))
 
     const changed = await runPipelineWith(cache, pipeline, { ...options, set: { ours: { lambda1: 0.7 } } })
     const reran = Object.entries(statuses(changed)).filter(([, s]) => s === "ran").map(([n]) => n).sort()
-    expect(reran).toEqual(["eval-ours[synthetic-counting]", "eval-ours[synthetic-shapes]", "eval-ours[synthetic-textures]", "export", "ours", "report"])
-  })
+    expect(reran).toEqual([
+      "eval-ours[synthetic-counting]", "eval-ours[synthetic-shapes]", "eval-ours[synthetic-textures]", "export", "ours", "report",
+      "teacher-ours-dino", "teacher-ours-mae", "top1-ours-dino", "top1-ours-mae",
+    ])
+  }, 300_000)
 })

@@ -1,60 +1,50 @@
 /**
- * `paper/joint-distill`: the paper's one-stage joint optimization (sec. 3.4,
- * eq. 4). A student ViT learns from two adapted teachers, a contrastive (CL,
- * e.g. DINO) and a masked-image-modeling one (MIM, e.g. MAE), while the
- * teachers keep training their Partial-1 parameters on their own CE:
+ * The distillation loop of the paper's Table 2 (sec. 3.2-3.4): a student ViT
+ * trained on its CE plus whatever KD terms the plan's loss holds, from 0..N
+ * teachers, each either frozen (two-stage KD) or training its Partial-1
+ * parameters (head, last block, final norm) on its own CE alongside the
+ * student (eq. 4: L = CE_S + sum_i CE_i + L_KD + L_Attn). A teacher enters
+ * adapted (an `AdaptedTeacher`, its head used as is) or SSL-pretrained with a
+ * fresh head for the task, seeded by its own `freshHead.seed`, never from the
+ * student's seed (true one-stage, sec. 3.4).
  *
- *   L = CE_S + CE_CL + CE_MIM + L_KD + L_Attn
- *
- * with L_KD the output KD of eq. 1 (l1 = 0.5, T = 1) and L_Attn the attention
- * KD of eq. 3 (l2 = 0) between heads 1, 2 of the student's distilled layer
- * and each teacher's head chosen by Attention Confidence (eq. 2, the
- * `HeadSelection` inputs, which also fix each teacher's layer). The loss is a
- * config field (`losses`, composed from the registry), so ablations change
- * terms and weights, not code. Every model sees the same augmented batch, in
- * its own normalization. Per step every loss component is reported in the
- * progress note; per epoch their means are checkpointed with the weights and
- * optimizer state (resumable) and end up in the `DistilledStudent` artifact.
- * The updated teachers are not part of the output.
- *
- * The loop itself (`runDistill`) takes 0, 1 or 2 teachers, each `partial-1`
- * or `frozen`, with or without an AC-selected attention map: the Table 2
- * baselines (`paper/train-student`, `paper/kd-single`, `baselines.ts`) run
- * through it with the same recipe fields (`recipeFields`), so the student's
- * initialisation, batches, augmentation, schedule and optimizer are the same
- * code for every row.
+ * `runDistill` is the work of `paper/joint-distill` (`joint.ts`),
+ * `paper/train-student` and `paper/kd-single` (`baselines.ts`): they share
+ * the recipe fields (`recipeFields`), so the student's initialisation,
+ * batches, augmentation, schedule and optimizer are the same code for every
+ * row. Every model sees the same augmented batch, in its own normalization.
+ * Per step every loss component is reported in the progress note; per epoch
+ * their means are checkpointed with the weights and optimizer state
+ * (resumable) and end up in the `DistilledStudent` artifact.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
-import { Config, Stage, StageContext } from "../../../dsl/index.ts"
+import { Config, StageContext } from "../../../dsl/index.ts"
 import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
-import { jointLossTerms } from "../../losses/joint.ts"
-import { composeLosses, type LossTerm, LossTerms } from "../../losses/compose.ts"
+import { composeLosses, type LossTerm } from "../../losses/compose.ts"
 import { losses } from "../../losses/builtins.ts"
 import { cosineSchedule } from "../../objectives/schedules.ts"
 import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
 import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
-import { modelFromWeights, modelState } from "../../teachers/artifact.ts"
+import { modelFromWeights, modelState, type TeacherInfo, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { archFields, resolveArch } from "../../teachers/architecture.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
-import { adaptationParams } from "../../training/partial.ts"
+import { adaptationCount, adaptationParams } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
-import { loadSplit, splitFiles } from "../teachers/data.ts"
-import { type HeadSelectionValue, HeadSelection } from "./acSelect.ts"
-import { trainLoader } from "./adaptStep.ts"
-import { AdaptedTeacher, type AdaptedTeacherValue } from "./artifact.ts"
-import { type DistillMethod, DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
-import { checkTeacher, fillSelectedHeads, studentInfo } from "./distillSetup.ts"
+import { teacherLoader } from "../teachers/analysis/inputs.ts"
+import { loadSplit } from "../teachers/data.ts"
+import type { HeadSelectionValue } from "./acSelect.ts"
+import { adaptedModel } from "./adapt.ts"
+import { top1, trainLoader } from "./adaptStep.ts"
+import type { AdaptedTeacherValue } from "./artifact.ts"
+import type { DistillMethod, DistilledStudentValue } from "./distilledArtifact.ts"
+import { checkTeacher, stateDigest, studentInfo } from "./distillSetup.ts"
 import { componentNames, type JointMember, jointStep } from "./distillStep.ts"
 
-const NAME = "paper/joint-distill"
 const Int = Config.IntAtLeast
 const NonNeg = Config.NonNegative
-
-/** Eq. 4 with l1 = 0.5, l2 = 0, T = 1; the teachers' heads for eq. 3 come from the `HeadSelection` inputs. */
-export const defaultDistillLosses = fillSelectedHeads(jointLossTerms({ l1: 0.5, l2: 0, temperature: 1 }), undefined)
 
 /** The training recipe (DeiT-style) shared by `paper/joint-distill` and the Table 2 baselines: same fields, same meaning. */
 export const recipeFields = {
@@ -77,43 +67,28 @@ export const recipeFields = {
 export const DistillRecipe = Schema.Struct(recipeFields)
 export type DistillRecipe = typeof DistillRecipe.Type
 
-/** Settings of {@link jointDistill}. */
-export const DistillConfig = Schema.Struct({
-  ...recipeFields,
-  /** `partial-1`: the teachers train head, last block and final norm on their own CE (eq. 4); `frozen`: two-stage KD. */
-  teacherMode: Config.withDefault(Schema.Literals(["partial-1", "frozen"]), "partial-1"),
-  /** The composed loss (roles `student`, `cl`, `mim`); absent `clHead` / `mimHead` of `kd-attention` come from the AC selection. */
-  losses: Config.withDefault(LossTerms, defaultDistillLosses),
-  /** l1 of eq. 1, l2 of eq. 3 and the temperature T: written into the `kd-output` (lambda, temperature) and `kd-attention` (lambda) terms of `losses`. */
-  lambda1: Config.withDefault(Config.UnitInterval, 0.5),
-  lambda2: Config.withDefault(Config.UnitInterval, 0),
-  temperature: Config.withDefault(Config.Positive, 1),
-  /** The teacher heads eq. 3 distils: `ac`, each teacher's eq. 2 choice; `random`, a head drawn from `seed` (the ablation). Explicit `clHead` / `mimHead` in `losses` win. */
-  headChoice: Config.withDefault(Schema.Literals(["ac", "random"]), "ac"),
-  /** The student's distilled block (negative from the end; -1: the last). */
-  distilledLayer: Config.withDefault(Schema.Int, -1),
-})
-export type DistillConfig = typeof DistillConfig.Type
-
-export interface DistillInputs {
-  readonly cl: AdaptedTeacherValue
-  readonly mim: AdaptedTeacherValue
-  readonly clHeads: HeadSelectionValue
-  readonly mimHeads: HeadSelectionValue
-}
-
 /** One teacher of a distillation run. */
 export interface DistillTeacher {
   /** Its role in the loss (`cl`, `mim`, `teacher`). */
   readonly role: string
-  readonly weights: AdaptedTeacherValue
+  /** An adapted teacher (its head is used), or, with `freshHead`, an SSL-pretrained one. */
+  readonly weights: AdaptedTeacherValue | TeacherWeightsValue
   /** `partial-1`: head, last block and final norm train on its own CE alongside the student (eq. 4); `frozen`: two-stage KD. */
   readonly mode: "partial-1" | "frozen"
   /** The AC selection (eq. 2) whose layer eq. 3 reads; absent: the teacher gives logits only. */
   readonly selection?: HeadSelectionValue
+  /** The head eq. 3 distils from this teacher, when not the selection's `best` (an ablation). */
+  readonly head?: number
+  /**
+   * Set: the teacher enters as an SSL-pretrained backbone and gets a fresh
+   * head for the task's classes, initialised from `seed` (independent of the
+   * student's seed stream); it must train (`partial-1`). Absent: `weights`
+   * is an `AdaptedTeacher` and keeps its head.
+   */
+  readonly freshHead?: { readonly seed: number }
 }
 
-/** What {@link runDistill} trains: the recipe, the loss, the teachers (0, 1 or 2) and how the run is recorded. */
+/** What {@link runDistill} trains: the recipe, the loss, the teachers (0..N) and how the run is recorded. */
 export interface DistillPlan {
   /** Stage name, for errors, logs and the resume identity. */
   readonly stage: string
@@ -126,12 +101,23 @@ export interface DistillPlan {
   /** The student's distilled block (negative from the end), or `undefined`: the student gives logits only. */
   readonly distilledLayer: number | undefined
   readonly teachers: ReadonlyArray<DistillTeacher>
+  /** Also score every trained teacher on the training images and return it as an `AdaptedTeacher` value (`trained`). */
+  readonly recordTeachers?: boolean
 }
+
+/** A teacher's state after the run, as an adapted teacher (mode `joint partial-1`), by role. */
+export interface TrainedTeacher {
+  readonly role: string
+  readonly value: AdaptedTeacherValue
+}
+
+/** The mode a teacher trained inside a joint run is recorded under (Table 1 keeps it apart from two-stage Partial-1). */
+export const JOINT_MODE = "joint partial-1"
 
 /**
  * Trains a student by `plan`: the stage work of `paper/joint-distill` and of
- * the baselines. Also returns every teacher's final weights by role (not part
- * of the artifact; tests check Partial-1 with them).
+ * the baselines. Also returns every teacher's final weights by role, and with
+ * `recordTeachers` each trained teacher as an `AdaptedTeacher` value.
  */
 export const runDistill = (plan: DistillPlan) =>
   Effect.gen(function* () {
@@ -150,17 +136,26 @@ export const runDistill = (plan: DistillPlan) =>
     }
     if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)
     if (c.warmupEpochs >= c.epochs) return yield* bad("warmupEpochs", c.warmupEpochs, `fewer than epochs (${c.epochs})`)
+    const roles = new Set<string>(["student"])
     for (const t of plan.teachers) {
+      if (roles.has(t.role)) return yield* bad("teachers", t.role, "a role no other model of the run has (roles name the loss inputs)")
+      roles.add(t.role)
+      if (t.freshHead !== undefined && t.mode !== "partial-1") {
+        return yield* bad(`${t.role}.mode`, t.mode, `partial-1: teacher ${t.weights.info.teacher} enters SSL-pretrained with a fresh head, which must train`)
+      }
+      if (t.freshHead === undefined && !("adaptation" in t.weights)) {
+        return yield* bad(t.role, t.weights.info.teacher, "an adapted teacher (with a head for the task), or a fresh head (one-stage)")
+      }
       const failure = checkTeacher(stage, t.role, t.weights, t.selection, sInfo, set)
       if (failure !== undefined) return yield* failure
+      if (t.head !== undefined && !(t.head >= 0 && t.head < t.weights.info.config.numHeads)) {
+        return yield* bad(`${t.role}.head`, t.head, `a head of ${t.weights.info.teacher} (0..${t.weights.info.config.numHeads - 1})`)
+      }
     }
     const loss = yield* composeLosses(losses, plan.losses)
-    // The heads eq. 3 reads: the AC selection's, unless the config names others (an explicit value wins).
-    const attention = plan.losses.find((t) => t.key === "kd-attention")?.params
-    const headOf = (t: DistillTeacher): number | undefined => {
-      const h = attention?.[`${t.role}Head`]
-      return typeof h === "number" ? h : t.selection?.best
-    }
+    const headOf = (t: DistillTeacher): number | undefined => t.head ?? t.selection?.best
+    const taskInfo = (t: DistillTeacher): TeacherInfo =>
+      t.freshHead === undefined ? t.weights.info : { ...t.weights.info, config: { ...t.weights.info.config, numClasses: set.classes.length } }
     const loader = yield* trainLoader(stage, set, sInfo, c)
     const steps = loader.batchesPerEpoch
     const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: steps, warmupEpochs: c.warmupEpochs }, "learning rate")
@@ -172,10 +167,13 @@ export const runDistill = (plan: DistillPlan) =>
         const member = (role: string, m: VitModel, info: typeof sInfo, l: number | undefined, params: ReadonlyMap<string, tf.Variable>) =>
           Effect.map(own(() => new AdamW(params)), (optimizer): JointMember => ({ role, model: m, info, layer: l, params, optimizer }))
         const members: Array<JointMember> = [yield* member("student", student, sInfo, layer, student.params)]
+        const startDigests: Array<string> = []
         for (const t of plan.teachers) {
-          const m = yield* model(modelFromWeights(t.weights))
+          const info = taskInfo(t)
+          const m = yield* model(t.freshHead === undefined ? modelFromWeights(t.weights) : adaptedModel(t.weights, info, t.freshHead.seed))
           const params = t.mode === "frozen" ? new Map<string, tf.Variable>() : adaptationParams(m, { kind: "partial", blocks: 1 }).params
-          members.push(yield* member(t.role, m, t.weights.info, t.selection?.layer, params))
+          members.push(yield* member(t.role, m, info, t.selection?.layer, params))
+          startDigests.push(stateDigest(modelState(m)))
         }
         const names = yield* Effect.try({
           try: () => componentNames(members, loss, loader.batch(0, 0)),
@@ -183,7 +181,7 @@ export const runDistill = (plan: DistillPlan) =>
         })
         const from = plan.teachers.length === 0
           ? "no teacher"
-          : plan.teachers.map((t) => `${t.weights.info.teacher}${headOf(t) === undefined ? "" : ` (head ${headOf(t)})`} ${t.mode}`).join(" + ")
+          : plan.teachers.map((t) => `${t.weights.info.teacher}${t.freshHead === undefined ? "" : " (pretrained, fresh head)"}${headOf(t) === undefined ? "" : ` (head ${headOf(t)})`} ${t.mode}`).join(" + ")
         yield* ctx.log(`${stage}: ${arch} from ${from}; logs ${names.join(", ")}`)
         const curves = yield* own(() => tf.tidy(() => tf.variable(tf.zeros([c.epochs, names.length]), false)))
         const vars = new Map<string, tf.Variable>([["distill.components", curves]])
@@ -211,7 +209,7 @@ export const runDistill = (plan: DistillPlan) =>
           method: plan.method,
           losses: plan.losses,
           distilledLayer: plan.distilledLayer ?? null,
-          teachers: plan.teachers.map((t) => [t.role, t.weights.info.teacher, t.mode, t.selection?.layer ?? null]),
+          teachers: plan.teachers.map((t) => [t.role, t.weights.info.teacher, t.mode, t.selection?.layer ?? null, t.head ?? null, t.freshHead?.seed ?? null]),
           arch,
         }
         const result = yield* runEpochs({ stage, run: runIdentity(stage, identity), vars, epochs: c.epochs, stepsPerEpoch: steps, step }).pipe(
@@ -219,8 +217,18 @@ export const runDistill = (plan: DistillPlan) =>
         )
         const table = curves.dataSync()
         const components = Object.fromEntries(names.map((n, i) => [n, Array.from({ length: c.epochs }, (_, e) => table[e * names.length + i] ?? NaN)]))
+        const rows = (key: string): ReadonlyArray<Record<string, unknown>> => {
+          const r = plan.losses.find((t) => t.key === key)?.params?.["teachers"]
+          return Array.isArray(r) ? (r as ReadonlyArray<Record<string, unknown>>) : []
+        }
+        const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined)
         const teacherRecords = plan.teachers.map((t, i) => {
           const head = headOf(t)
+          const kd = rows("kd-output").find((r) => r["role"] === t.role)
+          const attn = rows("kd-attention").find((r) => r["role"] === t.role)
+          const lambda = num(kd?.["weight"])
+          const attentionWeight = num(attn?.["weight"])
+          const studentHead = num(attn?.["studentHead"])
           return {
             role: t.role,
             teacher: t.weights.info.teacher,
@@ -228,9 +236,38 @@ export const runDistill = (plan: DistillPlan) =>
             trainable: [...(members[i + 1]?.params.values() ?? [])].reduce((a, v) => a + v.size, 0),
             ...(t.selection === undefined ? {} : { layer: t.selection.layer }),
             ...(head === undefined ? {} : { head }),
+            start: t.freshHead === undefined ? ("adapted" as const) : ("pretrained" as const),
+            ...(t.freshHead === undefined ? {} : { headSeed: t.freshHead.seed }),
+            startDigest: startDigests[i] ?? "",
+            ...(lambda === undefined ? {} : { lambda }),
+            ...(attentionWeight === undefined ? {} : { attentionWeight }),
+            ...(studentHead === undefined ? {} : { studentHead }),
           }
         })
         const seconds = (performance.now() - started) / 1000
+        const teachers = new Map<string, ReadonlyMap<string, FloatTensor>>(members.slice(1).map((m) => [m.role, modelState(m.model)]))
+        const trained: Array<TrainedTeacher> = []
+        if (plan.recordTeachers === true) {
+          for (const [i, t] of plan.teachers.entries()) {
+            const m = members[i + 1]
+            if (m === undefined || m.params.size === 0) continue
+            const evalLoader = yield* teacherLoader(stage, set, m.info, c.batchSize)
+            const trainAccuracy = yield* top1(m.model, m.info, evalLoader)
+            const count = adaptationCount(m.info.config, { kind: "partial", blocks: 1 })
+            const ce = components[`ce/${t.role}`] ?? []
+            trained.push({
+              role: t.role,
+              value: {
+                info: m.info,
+                state: teachers.get(t.role) ?? modelState(m.model),
+                adaptation: {
+                  mode: JOINT_MODE, dataset: spec.name, classes: [...set.classes], images: set.count, epochs: c.epochs, epochsRunHere: result.epochsRunHere,
+                  trainable: count.trainable, total: count.total, losses: { epochs: [...ce], steps: [] }, trainAccuracy, seed: c.seed, seconds,
+                },
+              },
+            })
+          }
+        }
         const value: DistilledStudentValue = {
           info: {
             ...sInfo,
@@ -256,65 +293,11 @@ export const runDistill = (plan: DistillPlan) =>
             components,
             seconds,
           },
+          ...(trained.length === 0 ? {} : { trainedTeachers: trained }),
         }
-        const teachers = new Map<string, ReadonlyMap<string, FloatTensor>>(members.slice(1).map((m) => [m.role, modelState(m.model)]))
         yield* ctx.log(`${stage}: final epoch ${names.map((n) => `${n} ${(components[n]?.at(-1) ?? NaN).toFixed(4)}`).join(", ")}`)
-        return { student: value, teachers }
+        return { student: value, teachers, trained }
       }),
     )
   })
 
-/** Writes l1, l2 and T into the `kd-output` and `kd-attention` terms (other terms unchanged). */
-export const withLambdas = (
-  terms: ReadonlyArray<LossTerm>,
-  o: { readonly lambda1: number; readonly lambda2: number; readonly temperature: number },
-): ReadonlyArray<LossTerm> =>
-  terms.map((t) =>
-    t.key === "kd-output"
-      ? { ...t, params: { ...t.params, lambda: o.lambda1, temperature: o.temperature } }
-      : t.key === "kd-attention"
-        ? { ...t, params: { ...t.params, lambda: o.lambda2 } }
-        : t,
-  )
-
-/** A head in [0, heads) drawn from `seed` and the teacher's index (splitmix32): the random-head ablation of eq. 3. */
-export const randomHead = (seed: number, teacher: number, heads: number): number => {
-  let z = (Math.imul(seed | 0, 0x9e3779b9) + Math.imul(teacher + 1, 0x85ebca6b)) | 0
-  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad)
-  z = Math.imul(z ^ (z >>> 15), 0x735a2d97)
-  z ^= z >>> 15
-  return (z >>> 0) % Math.max(1, heads)
-}
-
-/** The stage's work; also returns the teachers' final weights (not part of the artifact; tests check Partial-1 with them). */
-export const runJointDistill = (c: DistillConfig, inputs: DistillInputs) =>
-  Effect.gen(function* () {
-    const { teacherMode, losses: terms, distilledLayer, lambda1, lambda2, temperature, headChoice, ...recipe } = c
-    const teacher = (role: "cl" | "mim"): DistillTeacher => ({ role, weights: inputs[role], mode: teacherMode, selection: inputs[`${role}Heads`] })
-    const head = (role: "cl" | "mim", index: number) => {
-      const selection = inputs[`${role}Heads`]
-      return headChoice === "ac" ? selection.best : randomHead(c.seed, index, selection.perHead.length)
-    }
-    const r = yield* runDistill({
-      stage: NAME,
-      method: "joint",
-      objective: `joint distillation (eq. 4)${headChoice === "random" ? ", random teacher heads for eq. 3" : ""}`,
-      recipe,
-      losses: fillSelectedHeads(withLambdas(terms, { lambda1, lambda2, temperature }), { cl: head("cl", 0), mim: head("mim", 1) }),
-      distilledLayer,
-      teachers: [teacher("cl"), teacher("mim")],
-    })
-    const state = (role: "cl" | "mim") => r.teachers.get(role) ?? new Map<string, FloatTensor>()
-    return { student: r.student, teachers: { cl: state("cl"), mim: state("mim") } }
-  })
-
-/** Eq. 4: joint distillation of a student from a CL and a MIM teacher, the teachers training Partial-1 alongside. */
-export const jointDistill = Stage.make({
-  name: NAME,
-  description: "one-stage joint distillation (paper, sec. 3.4, eq. 4): student from CL + MIM teachers, output KD (eq. 1) + AC-selected attention KD (eq. 3), resumable per epoch",
-  config: DistillConfig,
-  inputs: { cl: AdaptedTeacher, mim: AdaptedTeacher, clHeads: HeadSelection, mimHeads: HeadSelection },
-  output: DistilledStudent,
-  reads: (c) => splitFiles(c.dataset, "train"),
-  run: ({ config, inputs }) => Effect.map(runJointDistill(config, inputs), (r) => r.student),
-})

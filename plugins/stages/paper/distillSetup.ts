@@ -1,14 +1,14 @@
 /**
  * Checks and wiring of `paper/joint-distill` (sec. 3.4) that need no tensors:
  * the student's description, each teacher against the student, the data and
- * its head selection (eq. 2), and the AC-selected heads written into the
- * `kd-attention` term (eq. 3). All run before any model is built, so a
+ * its head selection (eq. 2). All run before any model is built, so a
  * mismatch fails at once, naming the field, the value and what fits.
  */
+import { createHash } from "node:crypto"
+import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
-import type { LossTerm } from "../../losses/compose.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
-import type { TeacherInfo } from "../../teachers/artifact.ts"
+import type { TeacherInfo, TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import type { HeadSelectionValue } from "./acSelect.ts"
 import type { AdaptedTeacherValue } from "./artifact.ts"
@@ -31,15 +31,17 @@ export const studentInfo = (
 })
 
 /**
- * The first reason `teacher` (role `cl` / `mim` / `teacher`) and its head
- * selection cannot serve `student` on `set`, or `undefined`. Without a
+ * The first reason `teacher` (its loss role) and its head selection cannot
+ * serve `student` on `set`, or `undefined`. An adapted teacher's head must
+ * have been trained on `set`'s classes; an SSL-pretrained one (no
+ * `adaptation`) gets a fresh head, so only its input fits. Without a
  * selection (output KD only, no attention map read) the token counts need not
  * match: the teacher sees the batch resized to its own input size.
  */
 export const checkTeacher = (
   stage: string,
   role: string,
-  teacher: AdaptedTeacherValue,
+  teacher: AdaptedTeacherValue | TeacherWeightsValue,
   selection: HeadSelectionValue | undefined,
   student: TeacherInfo,
   set: ImageSet,
@@ -49,7 +51,7 @@ export const checkTeacher = (
   if (selection !== undefined && tokenCount(t.config) !== tokenCount(student.config)) {
     return new DistillTokenMismatch({ stage, role, teacher: t.teacher, teacherConfig: t.config, student: student.arch, studentConfig: student.config })
   }
-  const classes = teacher.adaptation.classes
+  const classes = "adaptation" in teacher ? teacher.adaptation.classes : set.classes
   if (classes.length !== set.classes.length || classes.some((c, i) => c !== set.classes[i])) {
     return bad(role, classes, `a teacher adapted to the classes of ${set.name} (${set.classes.join(", ")})`)
   }
@@ -68,18 +70,16 @@ export const checkTeacher = (
 }
 
 /**
- * `terms` with the teachers' AC-selected heads (eq. 2) as the `clHead` /
- * `mimHead` of every `kd-attention` term that does not set them (an explicit
- * value wins: e.g. a random-head ablation); with `heads` undefined, the
- * fields are removed instead (the stage config's default, filled at run time).
+ * sha256 (hex, 16 chars) of a model state in name order: each name, shape
+ * and float32 bytes. A joint run records each teacher's at step 0
+ * (`startDigest`), so what it started from (pretrained backbone + fresh
+ * head, or an adapted teacher) can be checked.
  */
-export const fillSelectedHeads = (
-  terms: ReadonlyArray<LossTerm>,
-  heads: { readonly cl: number; readonly mim: number } | undefined,
-): ReadonlyArray<LossTerm> =>
-  terms.map((t) => {
-    if (t.key !== "kd-attention") return t
-    const { clHead, mimHead, ...rest } = t.params ?? {}
-    const params = heads === undefined ? rest : { ...rest, clHead: clHead ?? heads.cl, mimHead: mimHead ?? heads.mim }
-    return { ...t, params }
-  })
+export const stateDigest = (state: ReadonlyMap<string, FloatTensor>): string => {
+  const hash = createHash("sha256")
+  for (const name of [...state.keys()].sort()) {
+    const t = state.get(name)!
+    hash.update(`${name}[${t.shape.join(",")}]\u0000`).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))
+  }
+  return hash.digest("hex").slice(0, 16)
+}

@@ -37,6 +37,7 @@ import { randomTeacher } from "../../../../plugins/stages/teachers/load.ts"
 import { modelFromWeights, modelState } from "../../../../plugins/teachers/artifact.ts"
 import { AdamW } from "../../../../plugins/training/adamw.ts"
 import { softKl64 } from "../../losses/reference.ts"
+import { stateDigest } from "../../../../plugins/stages/paper/distillSetup.ts"
 import { runStage, selectTestBackend, type StageRun } from "../../teachers/stageHarness.ts"
 
 const tmp = () => fs.mkdtemp(path.join(os.tmpdir(), "ssl-kd-baselines-"))
@@ -121,7 +122,10 @@ describe("paper/kd-single", () => {
   it("records the frozen teacher (0 trainable, no attention map) and the CE + KD components", () => {
     const d = kd.distillation
     expect(d.method).toBe("kd-single")
-    expect(d.teachers).toEqual([{ role: "teacher", teacher: teacher.info.teacher, mode: "frozen", trainable: 0 }])
+    const { startDigest, ...rest } = d.teachers[0] ?? {}
+    expect(d.teachers).toHaveLength(1)
+    expect(rest).toEqual({ role: "teacher", teacher: teacher.info.teacher, mode: "frozen", trainable: 0, start: "adapted" })
+    expect(startDigest).toBe(stateDigest(teacher.state))
     expect(Object.keys(d.components)).toEqual(["total", "ce/student", "kd-output", "kd-output/teacher"])
     expect(d.terms).toEqual([{ name: "ce/student", key: "ce", weight: 1 }, { name: "kd-output", key: "kd-output", weight: 1 }])
     expect(kd.info.origin).toMatchObject({ stage: "paper/kd-single", objective: `single-teacher KD (eq. 1) from ${teacher.info.teacher}` })

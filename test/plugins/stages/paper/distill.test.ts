@@ -1,8 +1,9 @@
 /**
- * `paper/joint-distill` (sec. 3.4, eq. 4) at smoke scale, wasm: a
- * vitMicroPatch7_28 student (2 blocks, 4 heads) from two micro teachers
- * (random init, Partial-1 adapted for one epoch by `paper/adapt-teacher`,
- * heads chosen by `paper/ac-select`), 48 synthetic-shapes images, 3 steps
+ * `paper/joint-distill` (sec. 3.4, eq. 4) at smoke scale, wasm, with the
+ * paper's two-row teacher table over adapted teachers (the `ours-warm`
+ * wiring): a vitMicroPatch7_28 student (2 blocks, 4 heads) from two micro
+ * teachers (random init, Partial-1 adapted for one epoch by
+ * `paper/adapt-teacher`, heads chosen by `paper/ac-select`), 48 synthetic-shapes images, 3 steps
  * per epoch, 2 epochs. Checked: the total loss goes down; every component of
  * eq. 4 (and the parts of eq. 1 and eq. 3) is logged every step and kept per
  * epoch, finite; teacher parameters outside head, last block and final norm
@@ -23,7 +24,6 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { StageContext } from "../../../../dsl/index.ts"
 import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import type { FloatTensor } from "../../../../plugins/checkpoints/timmFilter.ts"
-import { jointLossTerms } from "../../../../plugins/losses/joint.ts"
 import { vitMicroPatch7_28 } from "../../../../plugins/models/variants.ts"
 import { createVit, disposeVit, type VitModel } from "../../../../plugins/models/vit/model.ts"
 import { cosineSchedule } from "../../../../plugins/objectives/schedules.ts"
@@ -31,7 +31,7 @@ import { acSelect, type HeadSelectionValue } from "../../../../plugins/stages/pa
 import { adaptTeacher } from "../../../../plugins/stages/paper/adapt.ts"
 import { adaptStep, trainLoader } from "../../../../plugins/stages/paper/adaptStep.ts"
 import type { AdaptedTeacherValue } from "../../../../plugins/stages/paper/artifact.ts"
-import { DistillConfig, type DistillInputs, jointDistill, runJointDistill } from "../../../../plugins/stages/paper/distill.ts"
+import { type JointInputs, JointConfig, jointDistill, paperTeachers, runJointDistill } from "../../../../plugins/stages/paper/joint.ts"
 import { DistilledStudent } from "../../../../plugins/stages/paper/distilledArtifact.ts"
 import { studentInfo } from "../../../../plugins/stages/paper/distillSetup.ts"
 import { loadSplit } from "../../../../plugins/stages/teachers/data.ts"
@@ -46,7 +46,10 @@ const base = { dataset: "synthetic-shapes", trainCount: 48, batchSize: 16, epoch
 const COMPONENTS = ["total", "ce/student", "ce/cl", "ce/mim", "kd-output", "kd-output/cl", "kd-output/mim", "kd-attention", "kd-attention/mim"]
 
 /** `runJointDistill` (the stage's work + the teachers' final weights) in a fresh scratch folder, as the harness runs a stage. */
-const runCore = async (config: Partial<typeof DistillConfig.Encoded>, record: StageRun = { logs: [], progress: [] }) => {
+const table = paperTeachers({ cl: "dino-partial-1", mim: "mae-partial-1", clHeads: "ac-dino", mimHeads: "ac-mae" })
+const withTable = { ...base, teachers: table }
+
+const runCore = async (config: Partial<typeof JointConfig.Encoded>, record: StageRun = { logs: [], progress: [] }) => {
   const scratchDir = await tmp()
   const ctx = StageContext.of({
     node: "test", key: "test", scratchDir,
@@ -54,7 +57,7 @@ const runCore = async (config: Partial<typeof DistillConfig.Encoded>, record: St
     log: (m) => Effect.sync(() => void record.logs.push(m)),
   })
   return Effect.runPromise(Effect.gen(function* () {
-    const c = yield* Schema.decodeUnknownEffect(DistillConfig)({ ...base, ...config })
+    const c = yield* Schema.decodeUnknownEffect(JointConfig)({ ...withTable, ...config })
     return yield* runJointDistill(c, inputs)
   }).pipe(Effect.provideService(StageContext, ctx), Effect.provide(Layer.fresh(TensorBackend.layer({ flag: process.env.SSL_KD_BACKEND ?? "wasm" })))))
 }
@@ -77,7 +80,9 @@ const ceAlone = async (model: VitModel, params: ReadonlyMap<string, tf.Variable>
   return state
 }
 
-let inputs: DistillInputs
+let inputs: JointInputs
+let adapted: { readonly cl: AdaptedTeacherValue; readonly mim: AdaptedTeacherValue }
+let selections: { readonly cl: HeadSelectionValue; readonly mim: HeadSelectionValue }
 let full: Awaited<ReturnType<typeof runCore>>
 const record: StageRun = { logs: [], progress: [] }
 let leaked = Number.NaN
@@ -91,7 +96,9 @@ beforeAll(async () => {
     return [adapted, heads]
   }
   const [[cl, clHeads], [mim, mimHeads]] = [await teacher("dino", 1), await teacher("mae", 2)]
-  inputs = { cl, mim, clHeads, mimHeads }
+  adapted = { cl, mim }
+  selections = { cl: clHeads, mim: mimHeads }
+  inputs = { pretrained: [], adapted: [{ item: "dino-partial-1", value: cl }, { item: "mae-partial-1", value: mim }], heads: [{ item: "ac-dino", value: clHeads }, { item: "ac-mae", value: mimHeads }] }
   const before = tf.memory().numTensors
   full = await runCore({}, record)
   leaked = tf.memory().numTensors - before
@@ -112,14 +119,17 @@ describe("paper/joint-distill", () => {
     expect(record.progress).toHaveLength(6)
     for (const p of record.progress) for (const n of COMPONENTS.slice(1)) expect(p.note).toMatch(new RegExp(`${n} -?\\d+\\.\\d{4}`))
     expect(d).toMatchObject({ method: "joint", epochs: 2, epochsRunHere: 2, images: 48, studentLayer: 1 })
-    expect(d.teachers).toEqual([
-      { role: "cl", teacher: inputs.cl.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: inputs.clHeads.best },
-      { role: "mim", teacher: inputs.mim.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: inputs.mimHeads.best },
+    expect(d.teachers).toMatchObject([
+      { role: "cl", teacher: adapted.cl.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: selections.cl.best, start: "adapted", lambda: 0.5, attentionWeight: 0, studentHead: 0 },
+      { role: "mim", teacher: adapted.mim.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: selections.mim.best, start: "adapted", lambda: 0.5, attentionWeight: 1, studentHead: 1 },
     ])
+    expect(full.student.trainedTeachers?.map((t) => [t.role, t.value.adaptation.mode])).toEqual([["cl", "joint partial-1"], ["mim", "joint partial-1"]])
     expect(full.student.info.origin).toMatchObject({ kind: "pretrained", objective: "joint distillation (eq. 4)", stage: "paper/joint-distill" })
     expect(d.terms.find((t) => t.name === "kd-attention")?.weight).toBe(1)
     const decoded = await Effect.runPromise(DistilledStudent.decode(new Map(DistilledStudent.encode(full.student).map((f) => [f.name, f.bytes]))))
     expect(decoded.distillation).toEqual(d)
+    expect(decoded.trainedTeachers?.map((t) => t.role)).toEqual(["cl", "mim"])
+    expect(same(decoded.trainedTeachers?.[1]?.value.state.get("head.weight")?.data, full.teachers.get("mim")?.get("head.weight")?.data)).toBe(true)
     expect(same(decoded.state.get("head.weight")?.data, full.student.state.get("head.weight")?.data)).toBe(true)
   })
 
@@ -142,8 +152,8 @@ describe("paper/joint-distill", () => {
 
   it("trains each teacher's head, last block and final norm only, exactly as its own CE alone would", async () => {
     for (const role of ["cl", "mim"] as const) {
-      const input = inputs[role]
-      const after = full.teachers[role]
+      const input = adapted[role]
+      const after = full.teachers.get(role) ?? new Map()
       const moved = [...after].filter(([n, t]) => !same(t.data, input.state.get(n)?.data)).map(([n]) => n)
       expect(moved.length).toBeGreaterThan(10)
       expect(moved.every((n) => n.startsWith("blocks.1.") || n.startsWith("norm.") || n.startsWith("head.")), role).toBe(true)
@@ -154,7 +164,7 @@ describe("paper/joint-distill", () => {
   })
 
   it("with the KD weights 0, the student ends exactly where plain CE training of it ends", async () => {
-    const r = await runCore({ losses: jointLossTerms({ kdWeight: 0, attentionWeight: 0 }) })
+    const r = await runCore({ kdWeight: 0, attentionWeight: 0 })
     expect(Object.keys(r.student.distillation.components)).toEqual(["total", "ce/student", "ce/cl", "ce/mim"])
     const { spec } = await Effect.runPromise(loadSplit(base.dataset, "train", base.trainCount))
     const config = { ...vitMicroPatch7_28, inChans: 1, numClasses: 10 }
@@ -165,9 +175,9 @@ describe("paper/joint-distill", () => {
   })
 
   it("fails naming both models when a teacher's token count differs from the student's", async () => {
-    const info = inputs.mim.info
-    const mim = { ...inputs.mim, info: { ...info, arch: "vitMicroPatch4_28", config: { ...info.config, patchSize: 4 } } }
-    const exit = await Effect.runPromiseExit(runStage(jointDistill, base, { ...inputs, mim }, { scratchDir: await tmp() }))
+    const info = adapted.mim.info
+    const mim = { ...adapted.mim, info: { ...info, arch: "vitMicroPatch4_28", config: { ...info.config, patchSize: 4 } } }
+    const exit = await Effect.runPromiseExit(runStage(jointDistill, withTable, { ...inputs, adapted: [{ item: "dino-partial-1", value: adapted.cl }, { item: "mae-partial-1", value: mim }] }, { scratchDir: await tmp() }))
     expect(Exit.isFailure(exit)).toBe(true)
     const text = String(Exit.isFailure(exit) ? exit.cause : "")
     expect(text).toContain("DistillTokenMismatch")
@@ -175,19 +185,20 @@ describe("paper/joint-distill", () => {
   })
 
   it("refuses a head selection made on another teacher, naming the field", async () => {
-    const exit = await Effect.runPromiseExit(runStage(jointDistill, base, { ...inputs, mimHeads: inputs.clHeads }, { scratchDir: await tmp() }))
+    const crossed = table.map((r) => (r.role === "mim" && r.attention !== undefined ? { ...r, attention: { ...r.attention, heads: "ac-dino" } } : r))
+    const exit = await Effect.runPromiseExit(runStage(jointDistill, { ...withTable, teachers: crossed }, inputs, { scratchDir: await tmp() }))
     const text = String(Exit.isFailure(exit) ? exit.cause : "succeeded")
-    expect(text).toContain(`mimHeads.teacher is "${inputs.cl.info.teacher}"; expected the mim teacher's name, ${inputs.mim.info.teacher}`)
+    expect(text).toContain(`mimHeads.teacher is "${adapted.cl.info.teacher}"; expected the mim teacher's name, ${adapted.mim.info.teacher}`)
   })
 
   it("resumes after an interruption in epoch 2 and ends exactly where the uninterrupted run ends", async () => {
     const scratchDir = await tmp()
     const stop = (p: { note?: string }) => (p.note?.startsWith("epoch 2/") === true ? Effect.interrupt : Effect.void)
-    const exit = await Effect.runPromiseExit(runStage(jointDistill, base, inputs, { scratchDir, onProgress: stop }))
+    const exit = await Effect.runPromiseExit(runStage(jointDistill, withTable, inputs, { scratchDir, onProgress: stop }))
     expect(Exit.isFailure(exit)).toBe(true)
     const before = tf.memory().numTensors
     const second: StageRun = { logs: [], progress: [] }
-    const resumed = await Effect.runPromise(runStage(jointDistill, base, inputs, { scratchDir, record: second }))
+    const resumed = await Effect.runPromise(runStage(jointDistill, withTable, inputs, { scratchDir, record: second }))
     expect(tf.memory().numTensors).toBe(before)
     expect(second.logs.some((l) => l.startsWith("resuming at epoch 2 of 2"))).toBe(true)
     expect(resumed.distillation.epochsRunHere).toBe(1)
