@@ -50,11 +50,10 @@ import { entryToFloat32 } from "../../checkpoints/safetensors/file.ts"
 import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
 import { makeLoader } from "../../datasets/loader.ts"
-import { layerNorm } from "../../models/ops/layerNorm.ts"
 import { block } from "../../models/vit/block.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
 import { embedTokens } from "../../models/vit/embed.ts"
-import { forwardHead } from "../../models/vit/forward.ts"
+import { finalNorm, forwardHead } from "../../models/vit/forward.ts"
 import { disposeVit, param, type VitModel } from "../../models/vit/model.ts"
 import { paramSpecs } from "../../models/vit/params.ts"
 import { modelFromWeights, type TeacherInfo, TeacherWeights, type TeacherWeightsValue, VitConfigSchema } from "../../teachers/artifact.ts"
@@ -85,7 +84,7 @@ export const trunkTokens = (model: VitModel, images: tf.Tensor, frozen: number):
 export const topLogits = (model: VitModel, tokens: tf.Tensor, from: number): tf.Tensor => {
   let x = tokens
   for (let i = from; i < model.config.depth; i++) x = block(model, i, x).x
-  return forwardHead(model, layerNorm(x, param(model, "norm.weight"), param(model, "norm.bias")))
+  return forwardHead(model, finalNorm(model, x))
 }
 
 /** sha256 (hex, 16 chars) of the parameters frozen under Partial-k: embeddings and blocks 0 .. depth-k-1, names, shapes and float32 bytes. */
