@@ -23,9 +23,10 @@ import { jointDistill } from "../plugins/stages/paper/distill.ts"
 import { evaluate } from "../plugins/stages/paper/downstream.ts"
 import { evaluateTeacher } from "../plugins/stages/paper/evaluate.ts"
 import { exportStudent } from "../plugins/stages/paper/export.ts"
-import { paperReport } from "../plugins/stages/report/report.ts"
+import { paperReport, seedWords } from "../plugins/stages/report/report.ts"
 import { attentionDistance } from "../plugins/stages/teachers/analysis/attentionStage.ts"
 import { attentionFigure } from "../plugins/stages/teachers/analysis/figureStage.ts"
+import { knnEvaluate } from "../plugins/stages/teachers/analysis/knnStage.ts"
 import { loadTeacherCheckpoint, randomTeacher } from "../plugins/stages/teachers/load.ts"
 import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
 import { type Scale, type ScaleSettings, scaleNames, scales } from "./scales.ts"
@@ -101,12 +102,29 @@ export const evaluationNode = (s: ScaleSettings, name: string, model: string, la
 /** The distilled student as a timm checkpoint (`model.safetensors` + `config.json`). */
 export const exportNode = (): NodeDeclaration => node("export", exportStudent, { inputs: { model: "ours" } })
 
-/** The report, gathering whatever of Table 1, Table 2 / Figure 3, Figure 1 and eq. 2 the pipeline computed. */
+/**
+ * The report, gathering whatever the pipeline computed: Table 1
+ * (`top1-<teacher>-<mode>`), the teachers after joint training
+ * (`top1-ours-<teacher>`), Table 2 / Figure 3 (`paper/evaluate` nodes; labels
+ * starting `x-` go to the exploratory ablations), Figure 1, eq. 2 and the
+ * k-NN results of gate 1 (`teachers/knn` nodes).
+ */
 export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclaration>, title: string): NodeDeclaration => {
-  const names = (stage: unknown) => present.filter((d) => d.stage === stage).map((d) => d.name)
+  const of = (stage: unknown) => present.filter((d) => d.stage === stage)
+  const names = (stage: unknown) => of(stage).map((d) => d.name)
+  const joint = (d: NodeDeclaration) => d.name.startsWith("top1-ours-")
+  const exploratory = (d: NodeDeclaration) => String(d.config?.label ?? "").startsWith("x-")
   return node("report", paperReport, {
-    inputs: { adaptation: names(evaluateTeacher), scores: names(evaluate), attention: names(attentionDistance), heads: names(acSelect) },
-    config: { title, primaryDataset: s.dataset, notes: `Scale \`${s.scale}\` (pipelines/scales.ts); seeds ${s.seeds.join(", ")}.` },
+    inputs: {
+      adaptation: of(evaluateTeacher).filter((d) => !joint(d)).map((d) => d.name),
+      jointTeachers: of(evaluateTeacher).filter(joint).map((d) => d.name),
+      scores: of(evaluate).filter((d) => !exploratory(d)).map((d) => d.name),
+      ablations: of(evaluate).filter(exploratory).map((d) => d.name),
+      attention: names(attentionDistance),
+      heads: names(acSelect),
+      knn: names(knnEvaluate),
+    },
+    config: { title, primaryDataset: s.dataset, notes: `Scale ${s.scale} (pipelines/scales.ts); ${seedWords(s.seeds)}.` },
   })
 }
 
