@@ -45,6 +45,7 @@ export const claimsSection = (m: ReportModel): Section => {
         caption: "Claims of the paper and their verdicts here",
         header: ["claim", "statement", "verdict", "why", "paper"],
         numeric: [false, false, false, false, false],
+        prose: [false, true, false, true, true],
         rows: m.claims.map((c) => [`(${c.id})`, c.statement, verdictCell(c.verdict), c.why, c.paper]),
       },
     },
@@ -54,8 +55,9 @@ export const claimsSection = (m: ReportModel): Section => {
       _tag: "Table",
       table: {
         caption: "The comparisons behind the verdicts (differences A - B; accuracies in %, distances in px)",
-        header: ["claim", "comparison", "A: mean ± sd", "B: mean ± sd", "differences", "mean difference", "sign agreement", "paired t", "p", "detectable difference", "basis of the detectable difference", "verdict"],
-        numeric: [false, false, true, true, false, true, true, true, true, true, false, false],
+        header: ["claim", "comparison", "A: mean ± sd", "B: mean ± sd", "differences A - B", "mean difference", "signs agree", "paired t-test", "detectable difference", "verdict"],
+        numeric: [false, false, true, true, false, true, true, false, true, false],
+        prose: [false, true, false, false, true, false, false, false, true, false],
         rows: comparisons.map(({ id, x }) => [
           `(${id})`,
           x.claimed,
@@ -64,10 +66,8 @@ export const claimsSection = (m: ReportModel): Section => {
           x.pairs.map((q) => `${q.key}: ${points(q.diff)}`).join("; "),
           x.meanDiff === null ? "—" : signedUnit(x.meanDiff, x.unit),
           `${x.agreement.k} of ${x.agreement.n}`,
-          tText(x),
-          x.test === null ? "—" : pValue(x.test.p),
-          x.detectable === null ? "—" : `${x.detectable.toFixed(2)} ${x.unit}`,
-          x.detectableBasis,
+          x.test === null ? "—" : `${tText(x)}, p ${x.test.p < 0.001 ? "< 0.001" : `= ${pValue(x.test.p)}`}`,
+          x.detectable === null ? "—" : `${x.detectable.toFixed(2)} ${x.unit} (${x.detectableBasis})`,
           verdictCell(x.verdict),
         ]),
       },
@@ -90,6 +90,7 @@ export const gatesSection = (m: ReportModel): Section => {
         caption: "Gates",
         header: ["gate", "status", "check", "margin (pt)", "result", "detail"],
         numeric: [false, false, false, true, false, false],
+        prose: [true, false, false, false, false, true],
         rows: m.gates.flatMap((g): Array<ReadonlyArray<Cell>> =>
           g.checks.length === 0
             ? [[g.statement, verdictCell2(g.status), "—", "—", "—", g.missing]]

@@ -16,6 +16,8 @@ export interface Table {
   readonly header: ReadonlyArray<string>
   /** Right-aligned (numeric) columns. */
   readonly numeric: ReadonlyArray<boolean>
+  /** Columns of running text, which may wrap between words; every other column is kept on one line (no breaks inside names such as "masked-image-modeling"). */
+  readonly prose?: ReadonlyArray<boolean>
   readonly rows: ReadonlyArray<ReadonlyArray<Cell>>
 }
 
@@ -111,6 +113,7 @@ const table2Section = (m: ReportModel): Section => {
       caption: `Table 2: the student on ${t.dataset} (top-1 in %)${m.gateFailed ? ": not a test of the paper (a gate failed)" : ""}`,
       header: ["label", "model", "protocol", "top-1 (%)", `Δ vs ${m.config.baseline} (pt)`, "k-NN top-1 (%)", "seeds", "runs", "train images", "test images", "training (s)", "evaluation (s)"],
       numeric: [false, false, false, true, true, true, false, true, true, true, true, true],
+      prose: [false, true],
       rows: t.rows.map((r) => [
         r.label,
         r.models.join("; "),

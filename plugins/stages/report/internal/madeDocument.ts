@@ -49,6 +49,9 @@ export const concurrencyNote = (m: ReportModel): string =>
     ? "Times were not checked for concurrency (no run facts: rendered outside the executor or in a pool worker); stages may have run at once."
     : "Times marked * were measured while other stages computed at the same time (their intervals overlap; see How this report was made), so they are not comparable with times measured alone."
 
+/** A node's backend, "as above" when it is the report's own (named in full in the machine table). */
+const backendText = (b: string | null, report: string): string => (b === null ? "—" : b === report ? "as above" : b)
+
 export const madeSection = (m: ReportModel): Section => {
   const d = m.made
   if (d === null) return { id: "made", heading: "How this report was made", blocks: [{ _tag: "NotRun", text: "rendered outside a pipeline stage: machine, commit and run facts were not recorded." }] }
@@ -72,7 +75,7 @@ export const madeSection = (m: ReportModel): Section => {
   }
   const blocks: Array<Block> = [
     p("When the report was rendered, by what and where. A report served from the cache keeps what was true when it was rendered. Cached stages show the time of the run that computed them."),
-    { _tag: "Table", table: { caption: "Machine, software and run", header: ["what", "value"], numeric: [false, false], rows: facts.map(([k, v]) => [k, v]) } },
+    { _tag: "Table", table: { caption: "Machine, software and run", header: ["what", "value"], numeric: [false, false], prose: [true, true], rows: facts.map(([k, v]) => [k, v]) } },
   ]
   if (run === null) {
     blocks.push({ _tag: "NotRun", text: "the run's stages and hyperparameters are not known here (rendered outside the executor, or in a pool worker)." })
@@ -86,7 +89,7 @@ export const madeSection = (m: ReportModel): Section => {
         caption: "Stage times",
         header: ["node", "stage", "status", "time (s)", "measured concurrently", "backend", "started (UTC)"],
         numeric: [false, false, false, true, false, false, false],
-        rows: run.nodes.map((n) => [n.node, n.stage, n.status === "cached" ? "cached" : "ran", n.seconds === null ? "—" : seconds(n.seconds), n.seconds === null ? "—" : n.concurrent ? "yes*" : "no", n.backend ?? "—", n.startedAt ?? "—"]),
+        rows: run.nodes.map((n) => [n.node, n.stage, n.status === "cached" ? "cached" : "ran", n.seconds === null ? "—" : seconds(n.seconds), n.seconds === null ? "—" : n.concurrent ? "yes*" : "no", backendText(n.backend, d.backend), n.startedAt ?? "—"]),
       },
     },
     p("The resolved hyperparameters of every stage: its config with defaults, preset and command-line overrides applied (what its cache key was computed from)."),
@@ -96,6 +99,7 @@ export const madeSection = (m: ReportModel): Section => {
         caption: "Hyperparameters (resolved configs)",
         header: ["node", "stage", "config"],
         numeric: [false, false, false],
+        prose: [false, false, true],
         rows: run.nodes.map((n) => [n.node, n.stage, configText(n.config)]),
       },
     },

@@ -19,11 +19,13 @@ export const summaryText = (m: Pick<ReportModel, "table1" | "table2" | "figure3"
   const parts: Array<string> = []
   if (m.claims !== undefined && m.claims.length > 0) {
     parts.push("Claims (verdicts by code; details in the report)")
-    parts.push(table([["claim", "verdict", "statement"], ...m.claims.map((c) => [`(${c.id})`, c.verdict, c.statement])]))
+    const w = Math.max(...m.claims.map((c) => c.verdict.length))
+    parts.push(m.claims.map((c) => `  (${c.id})  ${c.verdict.padEnd(w)}  ${c.statement}`).join("\n"))
   }
   if (m.gates !== undefined && m.gates.length > 0) {
     parts.push(`Gates${m.gateFailed === true ? ": a gate FAILED, Table 2 is not a test of the paper" : ""}`)
-    parts.push(table([["gate", "status"], ...m.gates.map((g) => [g.statement, g.status])]))
+    const w = Math.max(...m.gates.map((g) => g.status.length))
+    parts.push(m.gates.map((g) => `  ${g.status.padEnd(w)}  ${g.statement}`).join("\n"))
   }
   if (m.table2.rows.length > 0) {
     parts.push(`Table 2 analog: top-1 (%) on ${m.table2.dataset}`)

@@ -69,7 +69,11 @@ export interface TestSettings {
   readonly power: number
 }
 
-const fmt = (x: number, unit: "pt" | "px"): string => `${x >= 0 ? "+" : ""}${x.toFixed(2)} ${unit}`
+/** Signed, two decimals; a value that rounds to zero is "+0.00", never "-0.00". */
+const fmt = (x: number, unit: "pt" | "px"): string => {
+  const r = Math.round(x * 100) / 100
+  return `${r < 0 ? r.toFixed(2) : `+${Math.abs(r).toFixed(2)}`} ${unit}`
+}
 
 const sideStats = (arm: Arm) => {
   const xs = [...arm.bySeed.values()].map((v) => v * 100)
