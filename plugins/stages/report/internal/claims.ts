@@ -28,7 +28,7 @@
  * whose inputs are absent is "not tested".
  */
 import type { Arm, Comparison, TestSettings, Verdict } from "./verdict.ts"
-import { combine, compareArms, compareLayers, compareSingle } from "./verdict.ts"
+import { combine, compareArms, compareLayers, compareSingle, signed } from "./verdict.ts"
 
 export interface Claim {
   readonly id: "a" | "b" | "c" | "d" | "e"
@@ -88,18 +88,18 @@ const claimA = (i: ClaimInputs, t: ClaimThresholds): Claim => {
     const d = close.meanDiff ?? 0
     const closeV: Comparison =
       d - close.halfWidth >= -t.closePoints
-        ? { ...close, verdict: "reproduced", why: `${d.toFixed(2)} pt, interval ±${close.halfWidth.toFixed(2)} within -${t.closePoints} pt` }
+        ? { ...close, verdict: "reproduced", why: `${signed(d, "pt")}, interval ±${close.halfWidth.toFixed(2)} within -${t.closePoints} pt` }
         : d + close.halfWidth < -t.closePoints
-          ? { ...close, verdict: "not reproduced", why: `${d.toFixed(2)} pt: more than ${t.closePoints} pt below fine-tuning beyond the interval ±${close.halfWidth.toFixed(2)}` }
-          : { ...close, verdict: "inconclusive", why: `${d.toFixed(2)} pt, interval ±${close.halfWidth.toFixed(2)} straddles -${t.closePoints} pt` }
+          ? { ...close, verdict: "not reproduced", why: `${signed(d, "pt")}: more than ${t.closePoints} pt below fine-tuning beyond the interval ±${close.halfWidth.toFixed(2)}` }
+          : { ...close, verdict: "inconclusive", why: `${signed(d, "pt")}, interval ±${close.halfWidth.toFixed(2)} straddles -${t.closePoints} pt` }
     const gap = compareSingle({ a: `${teacher} partial-1`, b: `${teacher} linear`, pa: p1.top1, na: p1.n, pb: lin.top1, nb: lin.n, claimed: `${teacher}: Partial-1 >> linear (>= ${t.largeGapPoints} pt)` }, s)
     const g = gap.meanDiff ?? 0
     const gapV: Comparison =
       g - gap.halfWidth > 0 && g >= t.largeGapPoints
-        ? { ...gap, verdict: "reproduced", why: `+${g.toFixed(2)} pt >= ${t.largeGapPoints} pt, significant (±${gap.halfWidth.toFixed(2)})` }
+        ? { ...gap, verdict: "reproduced", why: `${signed(g, "pt")} >= ${t.largeGapPoints} pt, significant (±${gap.halfWidth.toFixed(2)})` }
         : g + gap.halfWidth < t.largeGapPoints
-          ? { ...gap, verdict: "not reproduced", why: `${g.toFixed(2)} pt: a gap of ${t.largeGapPoints} pt is ruled out (±${gap.halfWidth.toFixed(2)})` }
-          : { ...gap, verdict: "inconclusive", why: `${g.toFixed(2)} pt ±${gap.halfWidth.toFixed(2)}` }
+          ? { ...gap, verdict: "not reproduced", why: `${signed(g, "pt")}: a gap of ${t.largeGapPoints} pt is ruled out (±${gap.halfWidth.toFixed(2)})` }
+          : { ...gap, verdict: "inconclusive", why: `${signed(g, "pt")} ±${gap.halfWidth.toFixed(2)}` }
     return [closeV, gapV]
   })
   if (comparisons.length === 0) return notTested("a", statement, paper, "needs a MIM teacher's linear, Partial-1 and fine-tuning scores (Table 1)")

@@ -70,7 +70,7 @@ export interface TestSettings {
 }
 
 /** Signed, two decimals; a value that rounds to zero is "+0.00", never "-0.00". */
-const fmt = (x: number, unit: "pt" | "px"): string => {
+export const signed = (x: number, unit: "pt" | "px"): string => {
   const r = Math.round(x * 100) / 100
   return `${r < 0 ? r.toFixed(2) : `+${Math.abs(r).toFixed(2)}`} ${unit}`
 }
@@ -112,12 +112,12 @@ export const compareArms = (a: Arm, b: Arm, s: TestSettings, allowSinglePair: bo
     const det = binomialDetectableDifference(a.bySeed.get(seed) ?? 0, a.testImages, b.bySeed.get(seed) ?? 0, b.testImages, s.alpha, s.power) * 100
     const basis = `binomial, ${a.testImages.toLocaleString("en-US")} / ${b.testImages.toLocaleString("en-US")} test images (one seed: seed-to-seed variation not included)`
     const single = { ...base, test: null, detectable: det, detectableBasis: basis }
-    if (!allowSinglePair) return { ...single, verdict: "inconclusive", why: `one seed only (${fmt(d, "pt")}): this claim needs >= 2 paired seeds` }
+    if (!allowSinglePair) return { ...single, verdict: "inconclusive", why: `one seed only (${signed(d, "pt")}): this claim needs >= 2 paired seeds` }
     return d > det
-      ? { ...single, verdict: "reproduced", why: `${fmt(d, "pt")} exceeds the detectable ${det.toFixed(2)} pt` }
+      ? { ...single, verdict: "reproduced", why: `${signed(d, "pt")} exceeds the detectable ${det.toFixed(2)} pt` }
       : d < -det
-        ? { ...single, verdict: "not reproduced", why: `${fmt(d, "pt")}: the opposite sign beyond the detectable ${det.toFixed(2)} pt` }
-        : { ...single, verdict: "inconclusive", why: `${fmt(d, "pt")} is within the detectable ${det.toFixed(2)} pt` }
+        ? { ...single, verdict: "not reproduced", why: `${signed(d, "pt")}: the opposite sign beyond the detectable ${det.toFixed(2)} pt` }
+        : { ...single, verdict: "inconclusive", why: `${signed(d, "pt")} is within the detectable ${det.toFixed(2)} pt` }
   }
   return pairedVerdict(base, diffs, s, "pt")
 }
@@ -134,7 +134,7 @@ const pairedVerdict = (
   const withTest = { ...base, test, detectable: det, detectableBasis: `paired t over ${diffs.length} ${base.pairs[0]?.key.split(" ")[0] ?? "pair"}s, observed sd of differences` }
   if (test === null) return { ...withTest, verdict: "inconclusive", why: "fewer than two pairs" }
   const { k, n } = base.agreement
-  const stat = `mean ${fmt(test.mean, unit)}, t(${test.df}) = ${Number.isFinite(test.t) ? test.t.toFixed(2) : String(test.t)}, p = ${test.p.toFixed(3)}, ${k}/${n} agree`
+  const stat = `mean ${signed(test.mean, unit)}, t(${test.df}) = ${Number.isFinite(test.t) ? test.t.toFixed(2) : String(test.t)}, p = ${test.p.toFixed(3)}, ${k}/${n} agree`
   if (test.mean > 0 && k === n && test.p < s.alpha) return { ...withTest, verdict: "reproduced", why: stat }
   if (test.mean < 0 && test.p < s.alpha) return { ...withTest, verdict: "not reproduced", why: `the opposite sign is significant: ${stat}` }
   return { ...withTest, verdict: "inconclusive", why: `not significant at ${s.alpha} or seeds disagree: ${stat}` }
@@ -206,9 +206,9 @@ export const compareLayers = (
   }
   if (m === null) return { ...base, verdict: "not tested", why: "no deep layers" }
   const all = agreement.k === agreement.n
-  if (m > o.minGap && all) return { ...base, verdict: "reproduced", why: `every deep layer agrees, mean ${fmt(m, "px")} > ${o.minGap} px` }
-  if (m < -o.minGap && all) return { ...base, verdict: "not reproduced", why: `every deep layer has the opposite sign, mean ${fmt(m, "px")}` }
-  return { ...base, verdict: "inconclusive", why: `mean ${fmt(m, "px")} with ${agreement.k}/${agreement.n} layers agreeing (threshold ${o.minGap} px)` }
+  if (m > o.minGap && all) return { ...base, verdict: "reproduced", why: `every deep layer agrees, mean ${signed(m, "px")} > ${o.minGap} px` }
+  if (m < -o.minGap && all) return { ...base, verdict: "not reproduced", why: `every deep layer has the opposite sign, mean ${signed(m, "px")}` }
+  return { ...base, verdict: "inconclusive", why: `mean ${signed(m, "px")} with ${agreement.k}/${agreement.n} layers agreeing (threshold ${o.minGap} px)` }
 }
 
 /** A claim's verdict from its comparisons: any not reproduced -> not reproduced; all reproduced -> reproduced; none -> not tested. */
