@@ -107,7 +107,8 @@ export const exportNode = (): NodeDeclaration => node("export", exportStudent, {
  * (`top1-<teacher>-<mode>`), the teachers after joint training
  * (`top1-ours-<teacher>`), Table 2 / Figure 3 (`paper/evaluate` nodes; labels
  * starting `x-` go to the exploratory ablations), Figure 1, eq. 2 and the
- * k-NN results of gate 1 (`teachers/knn` nodes).
+ * k-NN results of gate 1 (`teachers/knn` nodes), and the loss curves of the
+ * pretraining stages and the students.
  */
 export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclaration>, title: string): NodeDeclaration => {
   const of = (stage: unknown) => present.filter((d) => d.stage === stage)
@@ -123,6 +124,9 @@ export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclarat
       attention: names(attentionDistance),
       heads: names(acSelect),
       knn: names(knnEvaluate),
+      // Loss curves: the SSL pretraining stages (not checkpoint loads, which can be large) and every student.
+      pretraining: present.filter((d) => d.over === undefined && d.stage.name.startsWith("teachers/pretrain")).map((d) => d.name),
+      students: present.filter((d) => d.over === undefined && d.stage.output.name === "DistilledStudent").map((d) => d.name),
     },
     config: { title, primaryDataset: s.dataset, notes: `Scale ${s.scale} (pipelines/scales.ts); ${seedWords(s.seeds)}.` },
   })

@@ -93,7 +93,9 @@ export const lineChartSvg = (c: LineChart): string => {
     out.push(`<line x1="${m.left}" y1="${n2(py(t))}" x2="${w - m.right}" y2="${n2(py(t))}" stroke="#e0e0e0"/>`)
     out.push(`<text x="${m.left - 6}" y="${n2(py(t) + 4)}" text-anchor="end">${n2(t)}</text>`)
   }
-  for (let i = 0; i < count; i++) {
+  // At most about 12 x labels: every k-th (all of them up to 12 points, e.g. layers).
+  const every = Math.max(1, Math.ceil(count / 12))
+  for (let i = 0; i < count; i += every) {
     out.push(`<text x="${n2(px(i))}" y="${h - m.bottom + 16}" text-anchor="middle">${firstX + i}</text>`)
   }
   out.push(`<line x1="${m.left}" y1="${h - m.bottom}" x2="${w - m.right}" y2="${h - m.bottom}" stroke="#000000"/>`)

@@ -23,7 +23,9 @@
  *   teachers' top-1 after the one-stage joint training;
  * - `ablations` (`DownstreamScore`, labels `x-<group>-<value>`): the
  *   exploratory ablation tables and claims (c) and (d); `x-` labels given
- *   in `scores` are treated the same.
+ *   in `scores` are treated the same;
+ * - `pretraining` (`TeacherWeights` of `teachers/pretrain-*`) and `students`
+ *   (`DistilledStudent`): their recorded per-step losses, drawn as curves.
  *
  * Any input may be empty: that part says "not run". Output files
  * (`PaperReport`): `report.html` (self-contained: inline CSS and SVGs, no
@@ -43,9 +45,11 @@ import { AdaptationScore } from "../paper/evaluate.ts"
 import { DownstreamScore } from "../paper/scores.ts"
 import { AttentionDistances } from "../teachers/analysis/attentionStage.ts"
 import { KnnReport } from "../teachers/analysis/knnStage.ts"
+import { TeacherWeights } from "../../teachers/artifact.ts"
+import { DistilledStudent } from "../paper/distilledArtifact.ts"
 import { ReportRenderError } from "./errors.ts"
 import { reportDocument } from "./internal/document.ts"
-import { figure1Svg, figure3Svg } from "./internal/figures.ts"
+import { figure1Svg, figure3Svg, lossSvgs } from "./internal/figures.ts"
 import { renderHtml } from "./internal/html.ts"
 import { renderMarkdown } from "./internal/markdown.ts"
 import { ReportConfig, type ReportInputs, type ReportModel, reportModel } from "./internal/model.ts"
@@ -59,7 +63,7 @@ export type { Claim } from "./internal/claims.ts"
 export type { Gate } from "./internal/gates.ts"
 export type { Comparison, Verdict } from "./internal/verdict.ts"
 
-/** The report's files: `report.html`, `report.md`, `report.json`, `figure1.svg`, `figure1.png`, `figure3.svg`, `figure3.png`. */
+/** The report's files: `report.html`, `report.md`, `report.json`, `figure1.svg|png`, `figure3.svg|png`, `losses-teachers.svg|png`, `losses-students.svg|png`. */
 export const PaperReport = Artifact.files("PaperReport")
 
 const utf8 = new TextEncoder()
@@ -72,9 +76,14 @@ const png = (file: string, svg: string) =>
 /** The files of a computed report; fails only when a PNG cannot be rendered. */
 const reportFiles = (model: ReportModel): Effect.Effect<ReadonlyMap<string, Uint8Array>, ReportRenderError> =>
   Effect.gen(function* () {
-    const svgs = { figure1: figure1Svg(model), figure3: figure3Svg(model) }
+    const svgs = { figure1: figure1Svg(model), figure3: figure3Svg(model), ...lossSvgs(model) }
     const doc = reportDocument(model, svgs)
-    const [png1, png3] = yield* Effect.all([png("figure1.png", svgs.figure1), png("figure3.png", svgs.figure3)])
+    const [png1, png3, pngT, pngS] = yield* Effect.all([
+      png("figure1.png", svgs.figure1),
+      png("figure3.png", svgs.figure3),
+      png("losses-teachers.png", svgs.lossesTeachers),
+      png("losses-students.png", svgs.lossesStudents),
+    ])
     return new Map([
       ["report.html", utf8.encode(renderHtml(doc))],
       ["report.md", utf8.encode(renderMarkdown(doc))],
@@ -83,6 +92,10 @@ const reportFiles = (model: ReportModel): Effect.Effect<ReadonlyMap<string, Uint
       ["figure1.png", png1],
       ["figure3.svg", utf8.encode(svgs.figure3)],
       ["figure3.png", png3],
+      ["losses-teachers.svg", utf8.encode(svgs.lossesTeachers)],
+      ["losses-teachers.png", pngT],
+      ["losses-students.svg", utf8.encode(svgs.lossesStudents)],
+      ["losses-students.png", pngS],
     ])
   })
 
@@ -106,6 +119,8 @@ export const paperReport = Stage.make({
     knn: Artifact.many(KnnReport),
     jointTeachers: Artifact.many(AdaptationScore),
     ablations: Artifact.many(DownstreamScore),
+    pretraining: Artifact.many(TeacherWeights),
+    students: Artifact.many(DistilledStudent),
   },
   output: PaperReport,
   run: ({ config, inputs }) =>

@@ -245,7 +245,28 @@ const headsSection = (m: ReportModel): Section => {
 const partNames: Readonly<Record<string, string>> = { table1: "Table 1", table2: "Table 2", figure3: "Figure 3", figure1: "Figure 1", heads: "the eq. 2 tables" }
 
 /** The report as a document, given the model and the figures' SVGs. */
-export const reportDocument = (m: ReportModel, svgs: { readonly figure1: string; readonly figure3: string }): ReportDocument => ({
+const lossesSection = (m: ReportModel, svgs: { readonly lossesTeachers: string; readonly lossesStudents: string }): Section => {
+  const l = m.losses
+  if (l.teachers.length === 0 && l.students.length === 0) return { id: "losses", heading: "Loss curves", blocks: [notRun("no training results with recorded losses were gathered (wire the pretraining and student nodes into the report's pretraining and students inputs).")] }
+  const fig = (svg: string, file: string, caption: string): Block => ({ _tag: "Figure", svg, png: `${file}.png`, svgFile: `${file}.svg`, caption })
+  return {
+    id: "losses",
+    heading: "Loss curves",
+    blocks: [
+      p(
+        "Total training loss as each training stage recorded it per step, averaged over buckets of consecutive steps (at most 100 points per curve); the legend gives the last bucket's mean. " +
+          "Totals of different arms sum different terms (CE alone, CE + KD, CE + KD + attention), so compare a curve's shape, not its level across arms. " +
+          (l.studentsNotDrawn > 0 ? `Students of further seeds and exploratory arms are not drawn (${l.studentsNotDrawn} runs). ` : "") +
+          "The per-step and per-epoch numbers are in report.json (losses).",
+      ),
+      ...(l.teachers.length === 0 ? [] : [fig(svgs.lossesTeachers, "losses-teachers", "SSL pretraining: total loss per step (bucket means).")]),
+      ...(l.students.length === 0 ? [] : [fig(svgs.lossesStudents, "losses-students", "Students: total training loss per step (bucket means), first seed of each main arm.")]),
+    ],
+  }
+}
+
+/** The report as a document, given the model and the figures' SVGs. */
+export const reportDocument = (m: ReportModel, svgs: { readonly figure1: string; readonly figure3: string; readonly lossesTeachers: string; readonly lossesStudents: string }): ReportDocument => ({
   title: m.config.title,
   intro: [
     ...m.config.notes
@@ -269,6 +290,7 @@ export const reportDocument = (m: ReportModel, svgs: { readonly figure1: string;
     perClassSection(m),
     figure1Section(m, svgs.figure1),
     headsSection(m),
+    lossesSection(m, svgs),
     madeSection(m),
   ],
 })

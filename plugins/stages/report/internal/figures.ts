@@ -6,6 +6,7 @@
 import { barChartSvg, checkBarChart, checkLineChart, lineChartSvg, type BarChart } from "../../../analysis/plot.ts"
 import { figure1Chart } from "../../teachers/analysis/figureStage.ts"
 import { escapeHtml, px } from "./format.ts"
+import { lossChart } from "./losses.ts"
 import type { ReportModel } from "./model.ts"
 
 /** A small SVG with one line of text, in place of a figure that cannot be drawn. */
@@ -61,4 +62,18 @@ export const figure3Svg = (m: ReportModel): string => {
   const chart = figure3Chart(m)
   const bad = checkBarChart(chart)
   return bad === undefined ? barChartSvg(chart) : placeholderSvg(`Figure 3 cannot be drawn: ${bad.message}`)
+}
+
+/** The loss-curve charts: SSL pretraining and students (placeholders when none was gathered). */
+export const lossSvgs = (m: ReportModel): { readonly lossesTeachers: string; readonly lossesStudents: string } => {
+  const draw = (title: string, curves: ReportModel["losses"]["teachers"], none: string): string => {
+    if (curves.length === 0) return placeholderSvg(none)
+    const chart = lossChart(title, curves)
+    const bad = checkLineChart(chart)
+    return bad === undefined ? lineChartSvg(chart) : placeholderSvg(`${title} cannot be drawn: ${bad.message}`)
+  }
+  return {
+    lossesTeachers: draw("SSL pretraining: total loss per step", m.losses.teachers, "Loss curves: no SSL pretraining results were gathered"),
+    lossesStudents: draw("Students: total training loss per step", m.losses.students, "Loss curves: no students were gathered"),
+  }
 }

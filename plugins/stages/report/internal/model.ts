@@ -18,6 +18,9 @@ import type { DownstreamScore } from "../../paper/scores.ts"
 import type { AttentionDistances } from "../../teachers/analysis/attentionStage.ts"
 import { deepMean } from "../../teachers/analysis/figureStage.ts"
 import type { KnnReport } from "../../teachers/analysis/knnStage.ts"
+import type { TeacherWeights } from "../../../teachers/artifact.ts"
+import type { DistilledStudent } from "../../paper/distilledArtifact.ts"
+import { type LossCurves, lossCurves } from "./losses.ts"
 import { type Claim, claims } from "./claims.ts"
 import { type Gate, gates, isRandomInit } from "./gates.ts"
 import type { MadeWith } from "./provenance.ts"
@@ -69,6 +72,9 @@ export interface ReportInputs {
   readonly jointTeachers?: ManyValue<typeof AdaptationScore>
   /** Exploratory ablation scores (labels `x-<group>-<value>`); merged with `scores`. */
   readonly ablations?: ManyValue<typeof DownstreamScore>
+  /** The SSL teachers' pretraining results and the students, for their recorded loss curves. */
+  readonly pretraining?: ManyValue<typeof TeacherWeights>
+  readonly students?: ManyValue<typeof DistilledStudent>
 }
 
 /** A row of Table 1 (sec. 3.1): one teacher adapted one way. */
@@ -195,6 +201,7 @@ export interface ReportModel {
   readonly knn: ReadonlyArray<KnnRow>
   readonly jointTeachers: ReadonlyArray<Table1Row>
   readonly ablations: ReadonlyArray<AblationTable>
+  readonly losses: LossCurves
   /** How the report was made; null when rendered outside a stage. */
   readonly made: MadeWith | null
   readonly table1: ReadonlyArray<Table1Row>
@@ -428,6 +435,7 @@ export const reportModel = (inputs: ReportInputs, config: ReportConfig, made: Ma
     knn,
     jointTeachers: table1(inputs.jointTeachers ?? []),
     ablations: ablationTables(primaryAll),
+    losses: lossCurves(inputs.pretraining ?? [], inputs.students ?? []),
     made,
     table1: t1,
     labels,

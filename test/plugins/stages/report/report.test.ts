@@ -14,7 +14,7 @@ import { StageContext } from "../../../../dsl/index.ts"
 import { paperReport, renderReport, ReportConfig, type ReportInputs } from "../../../../plugins/stages/report/report.ts"
 import { empty, inputs, score } from "./fixtures.ts"
 
-const FILES = ["figure1.png", "figure1.svg", "figure3.png", "figure3.svg", "report.html", "report.json", "report.md"]
+const FILES = ["figure1.png", "figure1.svg", "figure3.png", "figure3.svg", "losses-students.png", "losses-students.svg", "losses-teachers.png", "losses-teachers.svg", "report.html", "report.json", "report.md"]
 
 const utf8 = new TextDecoder()
 const render = (i: ReportInputs, c: Partial<ReportConfig> = {}) => Effect.runPromise(renderReport(i, c))
@@ -230,11 +230,11 @@ describe("renderReport", () => {
     const files = await render(empty)
     expect([...files.keys()].sort()).toEqual(FILES)
     const md = text(files, "report.md")
-    // The six parts, the ablations and how it was made (rendered outside a stage).
-    expect(md.match(/^> \*\*Not run:\*\*/gm)?.length).toBe(8)
+    // The six parts, the ablations, the loss curves and how it was made (rendered outside a stage).
+    expect(md.match(/^> \*\*Not run:\*\*/gm)?.length).toBe(9)
     expect(md).toContain("Not run: Table 1, Table 2, Figure 3, Figure 1, the eq. 2 tables.")
     const html = text(files, "report.html")
-    expect(html.match(/class="not-run"/g)?.length).toBe(8)
+    expect(html.match(/class="not-run"/g)?.length).toBe(9)
     expect(html).not.toContain("<svg") // no figure without data
     expect(text(files, "figure3.svg")).toContain("Figure 3: not run")
     expect(JSON.parse(text(files, "report.json")).notRun).toEqual(["table1", "table2", "figure3", "figure1", "heads"])
@@ -258,7 +258,7 @@ describe("paper/report stage", () => {
     const logs: Array<string> = []
     const ctx = StageContext.of({ node: "report", key: "test", scratchDir: "/nonexistent", progress: () => Effect.void, log: (m) => Effect.sync(() => void logs.push(m)) })
     const config = Schema.decodeUnknownSync(paperReport.config)({ title: "Smoke" })
-    const files = await Effect.runPromise(paperReport.run({ config, inputs: { knn: [], jointTeachers: [], ablations: [], ...inputs, attention: [] } }).pipe(Effect.provideService(StageContext, ctx)))
+    const files = await Effect.runPromise(paperReport.run({ config, inputs: { knn: [], jointTeachers: [], ablations: [], pretraining: [], students: [], ...inputs, attention: [] } }).pipe(Effect.provideService(StageContext, ctx)))
     expect([...files.keys()].sort()).toEqual(FILES)
     expect(text(files, "report.html")).toContain("<h1>Smoke</h1>")
     expect(logs).toEqual(["report: claims (a) not tested, (b) inconclusive, (c) not tested, (d) not tested, (e) not tested; gates not checked/not checked/passed; Table 1 3 rows, Table 2 4 rows on fashion-mnist, Figure 3 2 datasets, Figure 1 0 curves, eq. 2 2 tables; not run: figure1"])
