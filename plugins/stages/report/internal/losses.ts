@@ -57,7 +57,7 @@ export const lossCurves = (
 ): LossCurves => {
   const drawn = students.filter((s) => !/-s\d+$/.test(s.item) && !s.item.startsWith("x-"))
   return {
-    teachers: teachers.filter((t) => t.value.info.losses.steps.length > 0).map((t) => curve(t.item, `${t.item}: ${t.value.info.teacher}`, t.value.info.losses)),
+    teachers: teachers.filter((t) => t.value.info.losses.steps.length > 0).map((t) => curve(t.item, t.item === t.value.info.teacher ? t.item : `${t.item}: ${t.value.info.teacher}`, t.value.info.losses)),
     students: drawn.filter((s) => s.value.distillation.losses.steps.length > 0).map((s) => curve(s.item, `${s.item} (${s.value.distillation.method}, seed ${s.value.distillation.seed})`, s.value.distillation.losses)),
     studentsNotDrawn: students.length - drawn.length,
   }

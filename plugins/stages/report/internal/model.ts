@@ -363,17 +363,18 @@ const armOf = (g: ScoreGroup): Arm => ({ label: g.label, bySeed: new Map(g.perSe
 export const reportModel = (inputs: ReportInputs, config: ReportConfig, made: MadeWith | null = null): ReportModel => {
   const cmp = compareLabels(config.baseline)
   const groups = scoreGroups([...inputs.scores, ...(inputs.ablations ?? [])])
-  const labels = unique(groups.map((g) => g.label)).slice().sort(cmp)
+  // Figure 3 and the label order cover the main arms; the exploratory `x-` arms have their ablation tables.
+  const labels = unique(groups.filter((g) => !g.label.startsWith("x-")).map((g) => g.label)).slice().sort(cmp)
   const primaryAll = groups.filter((g) => g.dataset === config.primaryDataset).sort((a, b) => cmp(a.label, b.label))
   // Table 2 shows the main arms; the exploratory `x-` arms get their ablation tables.
   const primary = primaryAll.filter((g) => !g.label.startsWith("x-"))
   const base = primary.find((g) => g.label === config.baseline)
   const rows = primary.map((g) => ({ ...g, deltaPoints: base === undefined || g === base ? null : (g.top1 - base.top1) * 100 }))
-  const datasets = unique(groups.map((g) => g.dataset))
+  const datasets = unique(groups.filter((g) => !g.label.startsWith("x-")).map((g) => g.dataset))
     .slice()
     .sort((a, b) => Number(b === config.primaryDataset) - Number(a === config.primaryDataset) || byText(a, b))
   const figure3 = datasets.map((d) => {
-    const here = groups.filter((g) => g.dataset === d)
+    const here = groups.filter((g) => g.dataset === d && !g.label.startsWith("x-"))
     return { dataset: d, protocols: unique(here.flatMap((g) => g.protocols)).slice().sort(byText), bars: labels.map((l) => here.find((g) => g.label === l) ?? null) }
   })
   const classes = unique(primary.flatMap((g) => g.classes))

@@ -199,3 +199,30 @@ it("uniform attention on a grid, by hand: 2x2 patches of 1 px", () => {
   expect(uniformAttentionDistance(4, 7)).toBeCloseTo(14.056, 3)
   expect(uniformAttentionDistance(7, 4)).toBeCloseTo(14.438, 3)
 })
+
+describe("exploratory arms in the report", () => {
+  it("go to ablation tables, not Table 2 or Figure 3, and unknown labels render", async () => {
+    const { Effect } = await import("effect")
+    const { renderReport } = await import("../../../../plugins/stages/report/report.ts")
+    const { inputs, score } = await import("./fixtures.ts")
+    const files = await Effect.runPromise(
+      renderReport({
+        ...inputs,
+        ablations: [
+          { item: "eval-x-lambda2-0.5[fashion-mnist]", value: score({ label: "x-lambda2-0.5", top1: 0.8 }) },
+          { item: "eval-x-lambda2-0[fashion-mnist]", value: score({ label: "x-lambda2-0", top1: 0.83 }) },
+          { item: "eval-x-lambda2-1[fashion-mnist]", value: score({ label: "x-lambda2-1", top1: 0.81 }) },
+          { item: "eval-kd-both-output[fashion-mnist]", value: score({ label: "kd-both-output", top1: 0.82 }) },
+        ],
+      }),
+    )
+    const json = JSON.parse(new TextDecoder().decode(files.get("report.json")))
+    expect(json.table2.rows.map((r: { label: string }) => r.label)).toEqual(["baseline", "kd-both-output", "kd-dino", "kd-mae", "ours"])
+    expect(json.labels).not.toContain("x-lambda2-0")
+    expect(json.ablations.map((a: { group: string; rows: Array<{ value: string }> }) => [a.group, a.rows.map((r) => r.value)])).toEqual([["lambda2", ["0", "0.5", "1"]]])
+    // λ2 = 0 beats 0.5 by 3 pt and 1 by 2 pt; on 1,000 test images the detectable difference is
+    // 2.80 · sqrt(0.83·0.17/1000 + 0.8·0.2/1000) = 4.86 pt, so both are within noise: inconclusive.
+    expect(json.claims.find((c: { id: string }) => c.id === "c").verdict).toBe("inconclusive")
+    expect(new TextDecoder().decode(files.get("report.md"))).toContain("Ablation: lambda2")
+  })
+})
