@@ -34,13 +34,14 @@
  * - the teachers as they ended a joint arm: `teacher-<arm>-<teacher>[-s<seed>]`
  *   (`paper/joint-teacher`) and its test top-1 `top1-<arm>-<teacher>[-s<seed>]`
  *   (mode `joint partial-1`), for `ours`, `ours-warm`, `ours-no-attn`;
- * - exploratory ablations on the first seed only, prefix `x-` (label = node
- *   name): `x-l1-0`, `x-l1-25`, `x-l1-75`, `x-l1-100` (lambda1; 0.5 is
+ * - exploratory ablations on the first seed only, node prefix `x-` (labels
+ *   `x-lambda1-<v>`, `x-lambda2-<v>`, `x-head-<teacher>-<h>` for the report's
+ *   ablation tables and claims c, d): `x-l1-0`, `x-l1-25`, `x-l1-75`, `x-l1-100` (lambda1; 0.5 is
  *   `ours`), `x-l2-50`, `x-l2-100` (lambda2; 0 is `ours`), and
  *   `x-<teacher>-h<h>` for every head h of each teacher (eq. 3 from head h
  *   instead of the AC head): the MIM teacher's at the paper's l2 = 0 (its AC
  *   counterpart is `ours`), the CL teacher's at l2 = 0.5 (with l2 = 0 the
- *   CL head is not distilled at all; its AC counterpart is `x-l2-50`);
+ *   CL head is not distilled at all); the AC head's own arm is among them;
  * - `export`, `report`.
  */
 import { Effect } from "effect"
@@ -54,9 +55,10 @@ import { evaluateTeacher } from "../plugins/stages/paper/evaluate.ts"
 import { exportStudent } from "../plugins/stages/paper/export.ts"
 import { jointDistill, paperTeachers } from "../plugins/stages/paper/joint.ts"
 import { jointTeacher } from "../plugins/stages/paper/jointTeacher.ts"
-import { paperReport } from "../plugins/stages/report/report.ts"
+import { paperReport, seedWords } from "../plugins/stages/report/report.ts"
 import { attentionDistance } from "../plugins/stages/teachers/analysis/attentionStage.ts"
 import { attentionFigure } from "../plugins/stages/teachers/analysis/figureStage.ts"
+import { knnEvaluate } from "../plugins/stages/teachers/analysis/knnStage.ts"
 import { loadTeacherCheckpoint, randomTeacher } from "../plugins/stages/teachers/load.ts"
 import { resolveArch } from "../plugins/teachers/architecture.ts"
 import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
@@ -197,27 +199,27 @@ export const teacherHeads = (s: ScaleSettings, t: TeacherName): number => {
   return Effect.runSync(resolveArch(arch, { arch, embedDim: n("embedDim"), depth: n("depth"), numHeads: n("numHeads") })).config.numHeads
 }
 
-/** The exploratory ablations of `ours` (one seed, prefix `x-`): node name -> the joint-distill settings it changes. */
-export const exploratoryVariants = (s: ScaleSettings): Readonly<Record<string, Readonly<Record<string, unknown>>>> => {
+/**
+ * The exploratory ablations of `ours` (one seed, node prefix `x-`): node name
+ * -> its report label (`x-lambda1-<v>`, `x-lambda2-<v>`, `x-head-<teacher>-<h>`)
+ * and the joint-distill settings it changes.
+ */
+export const exploratoryVariants = (s: ScaleSettings): Readonly<Record<string, { readonly label: string; readonly change: Readonly<Record<string, unknown>> }>> => {
   const withHead = (t: TeacherName, head: number) =>
     oneStage.teachers.map((row) => (row.teacher === t && row.attention !== undefined ? { ...row, attention: { ...row.attention, head } } : row))
   const heads = (t: TeacherName, lambda2: number) =>
-    Object.fromEntries(Array.from({ length: teacherHeads(s, t) }, (_, h) => [`x-${t}-h${h}`, { lambda2, teachers: withHead(t, h) }]))
+    Object.fromEntries(Array.from({ length: teacherHeads(s, t) }, (_, h) => [`x-${t}-h${h}`, { label: `x-head-${t}-${h}`, change: { lambda2, teachers: withHead(t, h) } }]))
+  const lambda = (k: "lambda1" | "lambda2", v: number) => [`x-${k === "lambda1" ? "l1" : "l2"}-${Math.round(v * 100)}`, { label: `x-${k}-${v}`, change: { [k]: v } }] as const
   return {
-    "x-l1-0": { lambda1: 0 },
-    "x-l1-25": { lambda1: 0.25 },
-    "x-l1-75": { lambda1: 0.75 },
-    "x-l1-100": { lambda1: 1 },
-    "x-l2-50": { lambda2: 0.5 },
-    "x-l2-100": { lambda2: 1 },
+    ...Object.fromEntries([lambda("lambda1", 0), lambda("lambda1", 0.25), lambda("lambda1", 0.75), lambda("lambda1", 1), lambda("lambda2", 0.5), lambda("lambda2", 1)]),
     ...heads(paperTeacherRoles.mim, 0),
     ...heads(paperTeacherRoles.cl, 0.5),
   }
 }
 
-/** The exploratory ablations on `seed` (default: the scale's first): `x-...` students and their evaluations `eval-x-...` (label: the node name). Need `ac-<teacher>`. */
+/** The exploratory ablations on `seed` (default: the scale's first): `x-...` students and their evaluations `eval-x-...` (labels `x-<group>-<value>`, the report's ablation tables and claims c, d). Need `ac-<teacher>`. */
 export const exploratoryNodes = (s: ScaleSettings, seed: number = s.seeds[0] ?? 0): Array<NodeDeclaration> =>
-  Object.entries(exploratoryVariants(s)).flatMap(([name, change]) => [armStudent(s, "ours", name, seed, change), evaluationNode(s, `eval-${name}`, name, name)])
+  Object.entries(exploratoryVariants(s)).flatMap(([name, { label, change }]) => [armStudent(s, "ours", name, seed, change), evaluationNode(s, `eval-${name}`, name, label)])
 
 /**
  * The nodes `which` arms read besides the SSL teachers: the adaptations
@@ -239,12 +241,33 @@ export const evaluationNode = (s: ScaleSettings, name: string, model: string, la
 /** The distilled student as a timm checkpoint (`model.safetensors` + `config.json`). */
 export const exportNode = (): NodeDeclaration => node("export", exportStudent, { inputs: { model: "ours" } })
 
-/** The report, gathering whatever of Table 1, Table 2 / Figure 3, Figure 1 and eq. 2 the pipeline computed. */
+/**
+ * The report, gathering whatever the pipeline computed: Table 1
+ * (`top1-<teacher>-<mode>`), the teachers after joint training
+ * (`top1-ours-<teacher>`), Table 2 / Figure 3 (`paper/evaluate` nodes; labels
+ * starting `x-` go to the exploratory ablations), Figure 1, eq. 2 and the
+ * k-NN results of gate 1 (`teachers/knn` nodes), and the loss curves of the
+ * pretraining stages and the students.
+ */
 export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclaration>, title: string): NodeDeclaration => {
-  const names = (...stages: ReadonlyArray<unknown>) => present.filter((d) => stages.includes(d.stage)).map((d) => d.name)
+  const of = (...stages: ReadonlyArray<unknown>) => present.filter((d) => stages.includes(d.stage))
+  const names = (...stages: ReadonlyArray<unknown>) => of(...stages).map((d) => d.name)
+  const joint = (d: NodeDeclaration) => d.name.startsWith("top1-ours-")
+  const exploratory = (d: NodeDeclaration) => String(d.config?.label ?? "").startsWith("x-")
   return node("report", paperReport, {
-    inputs: { adaptation: names(evaluateTeacher), scores: names(evaluate), attention: names(attentionDistance), heads: names(acSelectPretrained, acSelect) },
-    config: { title, primaryDataset: s.dataset, notes: `Scale \`${s.scale}\` (pipelines/scales.ts); seeds ${s.seeds.join(", ")}.` },
+    inputs: {
+      adaptation: of(evaluateTeacher).filter((d) => !joint(d)).map((d) => d.name),
+      jointTeachers: of(evaluateTeacher).filter(joint).map((d) => d.name),
+      scores: of(evaluate).filter((d) => !exploratory(d)).map((d) => d.name),
+      ablations: of(evaluate).filter(exploratory).map((d) => d.name),
+      attention: names(attentionDistance),
+      heads: names(acSelectPretrained, acSelect),
+      knn: names(knnEvaluate),
+      // Loss curves: the SSL pretraining stages (not checkpoint loads, which can be large) and every student.
+      pretraining: present.filter((d) => d.over === undefined && d.stage.name.startsWith("teachers/pretrain")).map((d) => d.name),
+      students: present.filter((d) => d.over === undefined && d.stage.output.name === "DistilledStudent").map((d) => d.name),
+    },
+    config: { title, primaryDataset: s.dataset, notes: `Scale ${s.scale} (pipelines/scales.ts); ${seedWords(s.seeds)}.` },
   })
 }
 

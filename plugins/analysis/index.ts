@@ -27,3 +27,19 @@ export {
   attentionConfidenceSums,
   checkAttentionConfidence,
 } from "./attentionConfidence.ts"
+export {
+  binomialDetectableDifference,
+  binomialSe,
+  normalQuantile,
+  type Paired,
+  pairBySeed,
+  pairedDetectableDifference,
+  pairedTTest,
+  type PairedTTest,
+  regularizedIncompleteBeta,
+  sampleSd,
+  signAgreement,
+  studentTCdf,
+  studentTQuantile,
+  studentTTwoSidedP,
+} from "./pairedStats.ts"

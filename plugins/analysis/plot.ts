@@ -16,6 +16,8 @@ export interface LineSeries {
   readonly name: string
   /** y per x; x = `firstX`, `firstX + 1`, ... (layer numbers). */
   readonly values: ReadonlyArray<number>
+  /** `dashed` (no markers) for references such as uniform attention or a random-init model; default `solid` with markers. */
+  readonly style?: "solid" | "dashed"
 }
 
 export interface LineChart {
@@ -29,7 +31,12 @@ export interface LineChart {
   readonly height?: number
 }
 
-const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+/**
+ * Okabe & Ito's colour-blind-safe palette (blue, vermillion, bluish green,
+ * orange, reddish purple, sky blue, black, yellow): distinguishable under
+ * the common colour-vision deficiencies; yellow, faint on white, comes last.
+ */
+export const palette = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"] as const
 
 const escapeXml = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
@@ -59,11 +66,17 @@ export const checkLineChart = (c: LineChart): InvalidAnalysisOption | undefined 
   return undefined
 }
 
-/** The chart as an SVG document. Throws {@link InvalidAnalysisOption}. */
+/**
+ * The chart as an SVG document. The legend sits below the plot area (one
+ * row per series), so it never covers a curve: `height` is the plot's part
+ * and the SVG is taller by the legend. Throws {@link InvalidAnalysisOption}.
+ */
 export const lineChartSvg = (c: LineChart): string => {
   const bad = checkLineChart(c)
   if (bad !== undefined) throw bad
   const [w, h] = [c.width ?? 640, c.height ?? 400]
+  const legendTop = h + 4
+  const fullH = legendTop + 18 * c.series.length + 4
   const m = { left: 64, right: 16, top: c.title === undefined ? 16 : 40, bottom: 48 }
   const firstX = c.firstX ?? 1
   const count = Math.max(...c.series.map((s) => s.values.length))
@@ -72,15 +85,17 @@ export const lineChartSvg = (c: LineChart): string => {
   const px = (i: number) => m.left + (count === 1 ? 0.5 : i / (count - 1)) * (w - m.left - m.right)
   const py = (y: number) => h - m.bottom - (y / yTop) * (h - m.top - m.bottom)
   const out: Array<string> = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
-    `<rect width="${w}" height="${h}" fill="#ffffff"/>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${fullH}" viewBox="0 0 ${w} ${fullH}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
+    `<rect width="${w}" height="${fullH}" fill="#ffffff"/>`,
   ]
   if (c.title !== undefined) out.push(`<text x="${n2(w / 2)}" y="24" text-anchor="middle" font-size="15">${escapeXml(c.title)}</text>`)
   for (const t of yTicks) {
     out.push(`<line x1="${m.left}" y1="${n2(py(t))}" x2="${w - m.right}" y2="${n2(py(t))}" stroke="#e0e0e0"/>`)
     out.push(`<text x="${m.left - 6}" y="${n2(py(t) + 4)}" text-anchor="end">${n2(t)}</text>`)
   }
-  for (let i = 0; i < count; i++) {
+  // At most about 12 x labels: every k-th (all of them up to 12 points, e.g. layers).
+  const every = Math.max(1, Math.ceil(count / 12))
+  for (let i = 0; i < count; i += every) {
     out.push(`<text x="${n2(px(i))}" y="${h - m.bottom + 16}" text-anchor="middle">${firstX + i}</text>`)
   }
   out.push(`<line x1="${m.left}" y1="${h - m.bottom}" x2="${w - m.right}" y2="${h - m.bottom}" stroke="#000000"/>`)
@@ -90,15 +105,19 @@ export const lineChartSvg = (c: LineChart): string => {
   out.push(`<text x="16" y="${yMid}" text-anchor="middle" transform="rotate(-90 16 ${yMid})">${escapeXml(c.yLabel ?? "mean attention distance (px)")}</text>`)
   c.series.forEach((s, k) => {
     const color = palette[k % palette.length] ?? "#000000"
+    const dashed = s.style === "dashed"
+    const dash = dashed ? ' stroke-dasharray="6 4"' : ""
     const pts = s.values.map((v, i) => `${n2(px(i))},${n2(py(v))}`)
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(" ")}"/>`)
-    for (const p of pts) {
-      const [x, y] = p.split(",")
-      out.push(`<circle cx="${x}" cy="${y}" r="3" fill="${color}"/>`)
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${pts.join(" ")}"/>`)
+    if (!dashed) {
+      for (const p of pts) {
+        const [x, y] = p.split(",")
+        out.push(`<circle cx="${x}" cy="${y}" r="3" fill="${color}"/>`)
+      }
     }
-    const ly = m.top + 8 + k * 18
-    out.push(`<line x1="${m.left + 12}" y1="${ly}" x2="${m.left + 36}" y2="${ly}" stroke="${color}" stroke-width="2"/>`)
-    out.push(`<text x="${m.left + 42}" y="${ly + 4}">${escapeXml(s.name)}</text>`)
+    const ly = legendTop + 10 + k * 18
+    out.push(`<line x1="${m.left}" y1="${ly}" x2="${m.left + 28}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`)
+    out.push(`<text x="${m.left + 34}" y="${ly + 4}">${escapeXml(s.name)}</text>`)
   })
   out.push("</svg>")
   return out.join("\n") + "\n"

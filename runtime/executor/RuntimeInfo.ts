@@ -22,10 +22,45 @@ const ownVersion = (): string => {
   }
 }
 
+/** When and how one node's entry was computed (from its manifest, or from this run). */
+export interface NodeTiming {
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly durationMs: number
+  readonly backend: string
+}
+
+/**
+ * What a stage running in-process may learn about the run it is part of
+ * (`paper/report` states how it was made): every node of the plan with its
+ * stage, its resolved config (defaults, preset and `--set` applied), whether
+ * it was cached, and its timing once known. A snapshot, taken when asked.
+ */
+export interface RunFacts {
+  readonly pipeline: string
+  readonly preset: string | null
+  readonly startedAt: string
+  /** Default bound of fan-out groups run at once, and the worker-thread pool (`none` when absent). */
+  readonly workers: number
+  readonly pool: "none" | "fan-out" | "all"
+  readonly nodes: ReadonlyArray<{
+    readonly node: string
+    readonly stage: string
+    readonly config: unknown
+    readonly status: "cached" | "will-run"
+    /** The nodes it reads from. */
+    readonly deps: ReadonlyArray<string>
+    /** Absent while the node has not finished (or never will in this run). */
+    readonly timing?: NodeTiming
+  }>
+}
+
 export interface RuntimeInfoShape {
   /** Tensor backend, e.g. `wasm (tfjs 4.22.0)`; `none` when no stage loaded tfjs. */
   readonly backend: () => string
   readonly versions: Readonly<Record<string, string>>
+  /** The run this stage is part of; absent outside the executor and in pool workers. */
+  readonly run?: () => RunFacts
 }
 
 export const defaultVersions = (): Readonly<Record<string, string>> => ({

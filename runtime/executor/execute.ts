@@ -21,7 +21,7 @@ import { OutputError, StageFailed, UpstreamFailed } from "./errors.ts"
 import type { Plan, PlannedNode } from "./plan.ts"
 import { describeCause } from "./pool/protocol.ts"
 import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
-import { RuntimeInfo } from "./RuntimeInfo.ts"
+import { type NodeTiming, RuntimeInfo, type RunFacts } from "./RuntimeInfo.ts"
 import { type MetricRecord, writeEntryMetrics } from "./metrics.ts"
 
 export type NodeStatus = "ran" | "cached" | "failed"
@@ -81,6 +81,21 @@ export const executePlan = (
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
     const values = new Map<string, Deferred.Deferred<unknown, Failure>>()
     const results: Array<NodeOutcome> = []
+    // Timings of cached entries (their manifests) and of the entries this run commits, for RunFacts.
+    const runStartedAt = new Date().toISOString()
+    const timings = new Map<string, NodeTiming>()
+    for (const n of plan.nodes) if (n.manifest !== undefined) timings.set(n.node.name, { ...n.manifest.timings, backend: n.manifest.backend })
+    const runFacts = (): RunFacts => ({
+      pipeline: plan.pipeline.name,
+      preset: plan.preset ?? null,
+      startedAt: runStartedAt,
+      workers: options.workers,
+      pool: options.pool === undefined ? "none" : (options.pool.scope ?? "fan-out"),
+      nodes: plan.nodes.map((n) => {
+        const timing = timings.get(n.node.name)
+        return { node: n.node.name, stage: n.node.stage.name, config: n.canonicalConfig, status: n.status, deps: n.deps, ...(timing === undefined ? {} : { timing }) }
+      }),
+    })
     for (const n of plan.nodes) outcomes.set(n.node.name, yield* Deferred.make<NodeOutcome>())
 
     const scope = yield* Scope.make()
@@ -170,7 +185,7 @@ export const executePlan = (
         // pipeline's other services are provided by the caller's layer.
         const run: Effect.Effect<unknown, unknown, StageContext> = p.node.stage.run({ config: p.config, inputs })
         const context = yield* services
-        const value = yield* run.pipe(Effect.provideService(StageContext, ctx), Effect.provideContext(context))
+        const value = yield* run.pipe(Effect.provideService(StageContext, ctx), Effect.provideContext(context), Effect.provideService(RuntimeInfo, { ...info, run: runFacts }))
         return { _tag: "InProcess", value } satisfies Ran
       })
 
@@ -217,6 +232,7 @@ export const executePlan = (
             const exit = yield* Effect.exit(runStage(p, inputs))
             const finished = new Date()
             const durationMs = finished.getTime() - started.getTime()
+            const backend = Exit.isSuccess(exit) && exit.value._tag === "Pooled" ? exit.value.backend : info.backend()
             if (Exit.isFailure(exit)) {
               if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
               const { tag, detail } = describeCause(exit.cause)
@@ -238,12 +254,13 @@ export const executePlan = (
                 datasetIdentity: p.datasetIdentity,
                 reads: p.reads,
                 timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs },
-                backend: exit.value._tag === "Pooled" ? exit.value.backend : info.backend(),
+                backend,
                 versions: info.versions,
               },
               files,
               { replace: plan.forced.has(p.node.name) },
             )
+            timings.set(p.node.name, { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, backend })
             yield* Effect.promise(() => fs.rm(store.scratchDir(p.key), { recursive: true, force: true }))
             // Metrics go beside the manifest (not in the payload); a failure to write them loses only them.
             yield* Effect.promise(() => writeEntryMetrics(store.entryDir(p.key), metricBuffers.get(p.node.name) ?? []).catch(() => undefined))

@@ -21,7 +21,8 @@ describe("lineChartSvg", () => {
   it("is deterministic and carries labels, ticks, lines and legend", () => {
     const svg = lineChartSvg(chart)
     expect(lineChartSvg(chart)).toBe(svg)
-    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="400"')).toBe(true)
+    // 400 for the plot, then the legend below it: 4 + 18 per series + 4.
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="444"')).toBe(true)
     expect(svg).toContain(">layer</text>")
     expect(svg).toContain(">mean attention distance (px)</text>")
     expect(svg).toContain(">Mean attention distance</text>")
@@ -32,6 +33,17 @@ describe("lineChartSvg", () => {
     // y ticks 0, 20, ..., 100 (max 90); x ticks 1..4.
     for (const t of ["0", "20", "40", "60", "80", "100"]) expect(svg).toContain(`text-anchor="end">${t}</text>`)
     for (const l of ["1", "2", "3", "4"]) expect(svg).toContain(`text-anchor="middle">${l}</text>`)
+  })
+
+  it("puts the legend below the plot area, draws references dashed, and uses the Okabe-Ito palette", () => {
+    const svg = lineChartSvg({ ...chart, series: [...chart.series, { name: "uniform", values: [50, 50, 50, 50], style: "dashed" }] })
+    // Plot area ends at 400 - 48 = 352; legend rows at 404 + 10 + 18k.
+    for (const [k, name] of ["DINO", "MAE &lt;MIM&gt;", "uniform"].entries()) expect(svg).toContain(`<text x="98" y="${404 + 10 + 18 * k + 4}">${name}</text>`)
+    expect(svg.match(/<circle /g)?.length).toBe(8)
+    expect(svg.match(/stroke-dasharray="6 4"/g)?.length).toBe(2)
+    expect(svg).toContain('stroke="#0072B2"')
+    expect(svg).toContain('stroke="#D55E00"')
+    expect(svg).not.toMatch(/#d62728|#2ca02c/)
   })
 
   it("places points on the scale: the last point at the top right of the plot area", () => {
@@ -100,6 +112,6 @@ describe("svgToPng", () => {
     const png = await svgToPng(lineChartSvg(chart))
     expect(Array.from(png.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
     const meta = await sharp(png).metadata()
-    expect([meta.format, meta.width, meta.height]).toEqual(["png", 640, 400])
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 640, 444])
   })
 })

@@ -3,8 +3,10 @@
  * paragraphs, "not run" notes, tables and figures. `html.ts` and
  * `markdown.ts` render the same document, so both say the same thing.
  */
-import { confidence, count, distinct, pct, pctStd, points, px, seconds, share } from "./format.ts"
-import type { ReportModel, ScoreGroup } from "./model.ts"
+import { ablationsSection, claimsSection, gatesSection } from "./claimsDocument.ts"
+import { confidence, count, distinct, pct, pctStd, points, px, seconds, seedWords, share } from "./format.ts"
+import { concurrencyNote, concurrentOf, madeSection, markedSeconds } from "./madeDocument.ts"
+import type { ReportModel, ScoreGroup, Table1Row } from "./model.ts"
 
 /** A table cell: plain text, or text set in bold with a note after it (the chosen head). */
 export type Cell = string | { readonly text: string; readonly strong: true; readonly note: string }
@@ -14,6 +16,8 @@ export interface Table {
   readonly header: ReadonlyArray<string>
   /** Right-aligned (numeric) columns. */
   readonly numeric: ReadonlyArray<boolean>
+  /** Columns of running text, which may wrap between words; every other column is kept on one line (no breaks inside names such as "masked-image-modeling"). */
+  readonly prose?: ReadonlyArray<boolean>
   readonly rows: ReadonlyArray<ReadonlyArray<Cell>>
 }
 
@@ -21,6 +25,8 @@ export type Block =
   | { readonly _tag: "Paragraph"; readonly text: string }
   /** A part with no inputs; rendered after a bold "Not run:". */
   | { readonly _tag: "NotRun"; readonly text: string }
+  /** Something that changes how a part is read (a failed gate); rendered after a bold "Warning:". */
+  | { readonly _tag: "Warning"; readonly text: string }
   | { readonly _tag: "Table"; readonly table: Table }
   | { readonly _tag: "Figure"; readonly svg: string; readonly png: string; readonly svgFile: string; readonly caption: string }
 
@@ -47,7 +53,15 @@ const protocolText = (protocol: string, trainImages: ReadonlyArray<number>): str
       ? `linear-probe on frozen features (a linear classifier fitted on the frozen features of ${distinct(trainImages)} training images)`
       : protocol
 
-const seedsText = (g: ScoreGroup): string => g.seeds.join(", ")
+const seedsText = (g: ScoreGroup): string => seedWords(g.seeds)
+
+const table1Rows = (m: ReportModel, rows: ReadonlyArray<Table1Row>) => {
+  const conc = concurrentOf(m)
+  return rows.map((r) => [r.teacher, r.family, r.mode, count(r.trainable), share(r.trainableShare), count(r.total), pct(r.top1), pct(r.trainTop1), r.dataset, count(r.testImages), String(r.seed), markedSeconds(r.adaptationSeconds, [conc.upstream(r.node)])])
+}
+
+const table1Header = ["teacher", "family", "mode", "trainable params", "% of total", "total params", "test top-1 (%)", "train top-1 (%)", "dataset", "test images", "seed", "adaptation (s)"]
+const table1Numeric = [false, false, false, true, true, true, true, true, false, true, false, true]
 
 const table1Section = (m: ReportModel): Section => {
   const blocks: Array<Block> =
@@ -57,15 +71,17 @@ const table1Section = (m: ReportModel): Section => {
           p(
             "Each SSL teacher put on the downstream task by linear evaluation (new head, the rest frozen), Partial-k (the head and the last k blocks trained) or fine-tuning (everything trained), sec. 3.1. " +
               "Top-1 is the adapted teacher's own head on the un-augmented test split; train top-1 on the un-augmented training images after training. " +
-              "Trainable parameters are scalar counts (the paper writes millions); the time is the adaptation's training.",
+              "Trainable parameters are scalar counts (the paper writes millions); the time is the adaptation's training. " +
+              concurrencyNote(m),
           ),
-          table({
-            caption: "Table 1: teacher adaptation (top-1 in %)",
-            header: ["teacher", "family", "mode", "trainable params", "% of total", "total params", "test top-1 (%)", "train top-1 (%)", "dataset", "test images", "seed", "adaptation (s)"],
-            numeric: [false, false, false, true, true, true, true, true, false, true, false, true],
-            rows: m.table1.map((r) => [r.teacher, r.family, r.mode, count(r.trainable), share(r.trainableShare), count(r.total), pct(r.top1), pct(r.trainTop1), r.dataset, count(r.testImages), String(r.seed), seconds(r.adaptationSeconds)]),
-          }),
+          table({ caption: "Table 1: teacher adaptation (top-1 in %)", header: table1Header, numeric: table1Numeric, rows: table1Rows(m, m.table1) }),
           p("Paper (ImageNet-1k, ViT-B/16 teachers): fine-tuning 86.57 M params, DINO 81.92, MAE 81.70; linear 0.77 M, DINO 76.31, MAE 54.02; Partial-1 7.86 M, DINO 80.26, MAE 79.30."),
+          ...(m.jointTeachers.length === 0
+            ? []
+            : [
+                p("The teachers after the one-stage joint training (eq. 4 trains each teacher's Partial-1 part together with the student): their own heads' top-1 on the same test split."),
+                table({ caption: "Teachers after joint training (top-1 in %)", header: table1Header, numeric: table1Numeric, rows: table1Rows(m, m.jointTeachers) }),
+              ]),
         ]
   return { id: "table1", heading: "Table 1: adapting the teachers", blocks }
 }
@@ -81,18 +97,23 @@ const table2Section = (m: ReportModel): Section => {
     return { id: "table2", heading: `Table 2: the student on ${t.dataset}`, blocks: [notRun(`${why}.`)] }
   }
   const protocols = [...new Set(t.rows.flatMap((r) => r.protocols))]
+  const conc = concurrentOf(m)
   const blocks: Array<Block> = [
+    ...(m.gateFailed ? [{ _tag: "Warning", text: "not a test of the paper: a gate failed (see Gates), so these numbers cannot confirm or refute the paper's claims." } as const] : []),
     p(
       `One row per model label on ${t.dataset}: ${m.config.baseline} is the student trained alone, kd-<teacher> single-teacher KD, ours the joint distillation from both teachers (eq. 4). ` +
         `Top-1 is measured by ${protocols.map((x) => protocolText(x, t.rows.flatMap((r) => r.trainImages))).join("; ")}. ` +
         "k-NN top-1 is k-NN on the model's frozen features (training-free), for comparison. " +
         "With several runs (seeds) of a label, top-1 is the mean ± the sample standard deviation; times are means per run (training: the model's training; evaluation: this scoring). " +
-        (t.baselineFound ? `Δ is the difference to ${m.config.baseline} in percentage points.` : `No "${m.config.baseline}" row was evaluated on ${t.dataset}, so no differences are given.`),
+        (t.baselineFound ? `Δ is the difference to ${m.config.baseline} in percentage points. ` : `No "${m.config.baseline}" row was evaluated on ${t.dataset}, so no differences are given. `) +
+        "Paired statistics over seeds are in the Claims section. " +
+        concurrencyNote(m),
     ),
     table({
-      caption: `Table 2: the student on ${t.dataset} (top-1 in %)`,
+      caption: `Table 2: the student on ${t.dataset} (top-1 in %)${m.gateFailed ? ": not a test of the paper (a gate failed)" : ""}`,
       header: ["label", "model", "protocol", "top-1 (%)", `Δ vs ${m.config.baseline} (pt)`, "k-NN top-1 (%)", "seeds", "runs", "train images", "test images", "training (s)", "evaluation (s)"],
       numeric: [false, false, false, true, true, true, false, true, true, true, true, true],
+      prose: [false, true],
       rows: t.rows.map((r) => [
         r.label,
         r.models.join("; "),
@@ -104,13 +125,13 @@ const table2Section = (m: ReportModel): Section => {
         String(r.runs),
         distinct(r.trainImages),
         distinct(r.testImages),
-        seconds(r.trainingSeconds),
-        seconds(r.evalSeconds),
+        markedSeconds(r.trainingSeconds, r.nodes.map(conc.upstream)),
+        markedSeconds(r.evalSeconds, r.nodes.map(conc.self)),
       ]),
     }),
     p("Paper (ImageNet-1k, ViT-Ti student): baseline 72.2, KD from DINO 73.1, KD from MAE 73.1, ours (DINO + MAE) 74.4."),
   ]
-  return { id: "table2", heading: `Table 2: the student on ${t.dataset}`, blocks }
+  return { id: "table2", heading: `Table 2: the student on ${t.dataset}${m.gateFailed ? " (not a test of the paper: a gate failed)" : ""}`, blocks }
 }
 
 const perClassSection = (m: ReportModel): Section => {
@@ -168,18 +189,22 @@ const figure1Section = (m: ReportModel, svg: string): Section => {
     heading: "Figure 1: attention distance per layer",
     blocks: [
       p(
-        "For each layer: Σ_k A(q, k) · dist(q, k) in pixels, averaged over query patches, heads and images (class token excluded). " +
+        "For each layer: Σ_k A(q, k) · dist(q, k) in pixels, averaged over query patches, heads and images (the class token is dropped as query and key and each query's weights renormalized over the patches). " +
           curves.map((c) => `${c.teacher}: ${count(c.images)} images, patch ${c.patchSize} px`).join("; ") +
-          ". Time is not recorded in these results.",
+          ". References, dashed: the random-init ViT of the teachers' shape (when measured) and uniform attention " +
+          (m.figure1.uniform === null
+            ? "(not drawn: the curves do not share one patch size)"
+            : `on the ${m.figure1.uniform.grid}x${m.figure1.uniform.grid} grid of ${m.figure1.uniform.patchSize} px patches (${m.config.imageSize} px images), computed analytically as the mean distance between all pairs of patch centres, the query's own patch included: ${px(m.figure1.uniform.px)} px`) +
+          ". Curves near the uniform line attend about as globally as uniform attention. Time is not recorded in these results.",
       ),
       figure,
       table({
         caption: "Figure 1's numbers: mean attention distance (px)",
-        header: ["layer", ...curves.map((c) => `${c.teacher} (${c.family})`)],
-        numeric: [true, ...curves.map(() => true)],
+        header: ["layer", ...curves.map((c) => `${c.teacher} (${c.family})`), ...(m.figure1.uniform === null ? [] : ["uniform attention"])],
+        numeric: [true, ...curves.map(() => true), ...(m.figure1.uniform === null ? [] : [true])],
         rows: [
-          ...Array.from({ length: depth }, (_, i) => [String(i + 1), ...curves.map((c) => (c.mean[i] === undefined ? "—" : px(c.mean[i])))]),
-          ["deep-layer mean", ...curves.map((c) => px(c.deepMean))],
+          ...Array.from({ length: depth }, (_, i) => [String(i + 1), ...curves.map((c) => (c.mean[i] === undefined ? "—" : px(c.mean[i]))), ...(m.figure1.uniform === null ? [] : [px(m.figure1.uniform.px)])]),
+          ["deep-layer mean", ...curves.map((c) => px(c.deepMean)), ...(m.figure1.uniform === null ? [] : [px(m.figure1.uniform.px)])],
         ],
       }),
       p(m.figure1.observation?.text ?? "The paper's observation needs a contrastive and a masked-image-modeling curve; not both are present."),
@@ -220,7 +245,28 @@ const headsSection = (m: ReportModel): Section => {
 const partNames: Readonly<Record<string, string>> = { table1: "Table 1", table2: "Table 2", figure3: "Figure 3", figure1: "Figure 1", heads: "the eq. 2 tables" }
 
 /** The report as a document, given the model and the figures' SVGs. */
-export const reportDocument = (m: ReportModel, svgs: { readonly figure1: string; readonly figure3: string }): ReportDocument => ({
+const lossesSection = (m: ReportModel, svgs: { readonly lossesTeachers: string; readonly lossesStudents: string }): Section => {
+  const l = m.losses
+  if (l.teachers.length === 0 && l.students.length === 0) return { id: "losses", heading: "Loss curves", blocks: [notRun("no training results with recorded losses were gathered (wire the pretraining and student nodes into the report's pretraining and students inputs).")] }
+  const fig = (svg: string, file: string, caption: string): Block => ({ _tag: "Figure", svg, png: `${file}.png`, svgFile: `${file}.svg`, caption })
+  return {
+    id: "losses",
+    heading: "Loss curves",
+    blocks: [
+      p(
+        "Total training loss as each training stage recorded it per step, averaged over buckets of consecutive steps (at most 100 points per curve); the legend gives the last bucket's mean. " +
+          "Totals of different arms sum different terms (CE alone, CE + KD, CE + KD + attention), so compare a curve's shape, not its level across arms. " +
+          (l.studentsNotDrawn > 0 ? `Students of further seeds and exploratory arms are not drawn (${l.studentsNotDrawn} runs). ` : "") +
+          "The per-step and per-epoch numbers are in report.json (losses).",
+      ),
+      ...(l.teachers.length === 0 ? [] : [fig(svgs.lossesTeachers, "losses-teachers", "SSL pretraining: total loss per step (bucket means).")]),
+      ...(l.students.length === 0 ? [] : [fig(svgs.lossesStudents, "losses-students", "Students: total training loss per step (bucket means), first seed of each main arm.")]),
+    ],
+  }
+}
+
+/** The report as a document, given the model and the figures' SVGs. */
+export const reportDocument = (m: ReportModel, svgs: { readonly figure1: string; readonly figure3: string; readonly lossesTeachers: string; readonly lossesStudents: string }): ReportDocument => ({
   title: m.config.title,
   intro: [
     ...m.config.notes
@@ -234,5 +280,17 @@ export const reportDocument = (m: ReportModel, svgs: { readonly figure1: string;
         (m.notRun.length === 0 ? "Every part was run." : `Not run: ${m.notRun.map((k) => partNames[k] ?? k).join(", ")}.`),
     ),
   ],
-  sections: [table1Section(m), table2Section(m), figure3Section(m, svgs.figure3), perClassSection(m), figure1Section(m, svgs.figure1), headsSection(m)],
+  sections: [
+    claimsSection(m),
+    gatesSection(m),
+    table1Section(m),
+    table2Section(m),
+    ablationsSection(m),
+    figure3Section(m, svgs.figure3),
+    perClassSection(m),
+    figure1Section(m, svgs.figure1),
+    headsSection(m),
+    lossesSection(m, svgs),
+    madeSection(m),
+  ],
 })

@@ -6,6 +6,7 @@
 import { barChartSvg, checkBarChart, checkLineChart, lineChartSvg, type BarChart } from "../../../analysis/plot.ts"
 import { figure1Chart } from "../../teachers/analysis/figureStage.ts"
 import { escapeHtml, px } from "./format.ts"
+import { lossChart } from "./losses.ts"
 import type { ReportModel } from "./model.ts"
 
 /** A small SVG with one line of text, in place of a figure that cannot be drawn. */
@@ -17,14 +18,30 @@ export const placeholderSvg = (message: string): string =>
     "</svg>",
   ].join("\n") + "\n"
 
-/** Figure 1: one line per teacher; the legend carries each curve's deep-layer mean. */
+/** True for Figure 1's random-init reference curve (`teachers/random`: family "other", teacher "<name> (random init)"). */
+export const isReferenceCurve = (c: { readonly teacher: string; readonly family: string }): boolean => c.family !== "contrastive" && c.family !== "masked-image-modeling"
+
+/**
+ * Figure 1: one line per teacher (solid, with markers), the random-init ViT
+ * and uniform attention on the same grid as dashed references; the legend,
+ * below the plot, carries each curve's deep-layer mean.
+ */
 export const figure1Svg = (m: ReportModel): string => {
   const curves = m.figure1.curves
   if (curves.length === 0) return placeholderSvg("Figure 1: not run (no attention-distance results)")
-  const chart = figure1Chart(curves, {
+  const base = figure1Chart(curves, {
     title: "Mean attention distance per layer (cf. paper, Figure 1)",
     name: (c) => `${c.teacher} (${c.family}): deep layers ${px(c.deepMean)} px`,
   })
+  const depth = Math.max(...curves.map((c) => c.mean.length))
+  const u = m.figure1.uniform
+  const chart = {
+    ...base,
+    series: [
+      ...base.series.map((s, i) => (curves[i] !== undefined && isReferenceCurve(curves[i]) ? { ...s, style: "dashed" as const } : s)),
+      ...(u === null ? [] : [{ name: `uniform attention (${u.grid}x${u.grid} patches of ${u.patchSize} px): ${px(u.px)} px`, values: Array.from({ length: depth }, () => u.px), style: "dashed" as const }]),
+    ],
+  }
   const bad = checkLineChart(chart)
   return bad === undefined ? lineChartSvg(chart) : placeholderSvg(`Figure 1 cannot be drawn: ${bad.message}`)
 }
@@ -45,4 +62,18 @@ export const figure3Svg = (m: ReportModel): string => {
   const chart = figure3Chart(m)
   const bad = checkBarChart(chart)
   return bad === undefined ? barChartSvg(chart) : placeholderSvg(`Figure 3 cannot be drawn: ${bad.message}`)
+}
+
+/** The loss-curve charts: SSL pretraining and students (placeholders when none was gathered). */
+export const lossSvgs = (m: ReportModel): { readonly lossesTeachers: string; readonly lossesStudents: string } => {
+  const draw = (title: string, curves: ReportModel["losses"]["teachers"], none: string): string => {
+    if (curves.length === 0) return placeholderSvg(none)
+    const chart = lossChart(title, curves)
+    const bad = checkLineChart(chart)
+    return bad === undefined ? lineChartSvg(chart) : placeholderSvg(`${title} cannot be drawn: ${bad.message}`)
+  }
+  return {
+    lossesTeachers: draw("SSL pretraining: total loss per step", m.losses.teachers, "Loss curves: no SSL pretraining results were gathered"),
+    lossesStudents: draw("Students: total training loss per step", m.losses.students, "Loss curves: no students were gathered"),
+  }
 }

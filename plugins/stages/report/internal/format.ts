@@ -46,3 +46,13 @@ export const escapeMarkdown = (s: string): string =>
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/\r?\n/g, " ")
+
+/** Seeds in words: "seed 0", "seeds 0, 1, 2" (never "seeds 0"); "no seed recorded" for none. */
+export const seedWords = (seeds: ReadonlyArray<number>): string =>
+  seeds.length === 0 ? "no seed recorded" : `${seeds.length === 1 ? "seed" : "seeds"} ${seeds.join(", ")}`
+
+/** A p-value: three decimals, "< 0.001" below. */
+export const pValue = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3))
+
+/** A signed difference with its unit: "+1.25 pt", "-0.40 px". */
+export const signedUnit = (d: number, unit: string): string => `${points(d)} ${unit}`

@@ -23,6 +23,8 @@ const block = (b: Block): string => {
       return e(b.text)
     case "NotRun":
       return `> **Not run:** ${e(b.text)}`
+    case "Warning":
+      return `> **Warning:** ${e(b.text)}`
     case "Table":
       return table(b.table)
     case "Figure":

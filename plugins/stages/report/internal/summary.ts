@@ -15,8 +15,18 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
 }
 
 /** Text tables from the report's model; "" when it holds nothing to show. */
-export const summaryText = (m: Pick<ReportModel, "table1" | "table2" | "figure3" | "labels">): string => {
+export const summaryText = (m: Pick<ReportModel, "table1" | "table2" | "figure3" | "labels"> & Partial<Pick<ReportModel, "claims" | "gates" | "gateFailed">>): string => {
   const parts: Array<string> = []
+  if (m.claims !== undefined && m.claims.length > 0) {
+    parts.push("Claims (verdicts by code; details in the report)")
+    const w = Math.max(...m.claims.map((c) => c.verdict.length))
+    parts.push(m.claims.map((c) => `  (${c.id})  ${c.verdict.padEnd(w)}  ${c.statement}`).join("\n"))
+  }
+  if (m.gates !== undefined && m.gates.length > 0) {
+    parts.push(`Gates${m.gateFailed === true ? ": a gate FAILED, Table 2 is not a test of the paper" : ""}`)
+    const w = Math.max(...m.gates.map((g) => g.status.length))
+    parts.push(m.gates.map((g) => `  ${g.status.padEnd(w)}  ${g.statement}`).join("\n"))
+  }
   if (m.table2.rows.length > 0) {
     parts.push(`Table 2 analog: top-1 (%) on ${m.table2.dataset}`)
     parts.push(
@@ -28,7 +38,7 @@ export const summaryText = (m: Pick<ReportModel, "table1" | "table2" | "figure3"
           r.top1Std === null ? pct(r.top1) : `${pct(r.top1)} ± ${(r.top1Std * 100).toFixed(2)}`,
           signed(r.deltaPoints),
           pct(r.knnTop1),
-          r.seeds.join(","),
+          r.seeds.length === 0 ? "—" : r.seeds.join(","),
         ]),
       ]),
     )

@@ -14,7 +14,7 @@ import { StageContext } from "../../../../dsl/index.ts"
 import { paperReport, renderReport, ReportConfig, type ReportInputs } from "../../../../plugins/stages/report/report.ts"
 import { empty, inputs, score } from "./fixtures.ts"
 
-const FILES = ["figure1.png", "figure1.svg", "figure3.png", "figure3.svg", "report.html", "report.json", "report.md"]
+const FILES = ["figure1.png", "figure1.svg", "figure3.png", "figure3.svg", "losses-students.png", "losses-students.svg", "losses-teachers.png", "losses-teachers.svg", "report.html", "report.json", "report.md"]
 
 const utf8 = new TextDecoder()
 const render = (i: ReportInputs, c: Partial<ReportConfig> = {}) => Effect.runPromise(renderReport(i, c))
@@ -100,7 +100,7 @@ describe("renderReport", () => {
       ["83.50 ± 0.71", "+3.50"],
     ])
     // ours: seeds 0, 1; two runs; mean times (100 + 200) / 2 and (2 + 6) / 2.
-    expect(body[3]?.slice(6)).toEqual(["0, 1", "2", "3,000", "1,000", "150.0", "4.0"])
+    expect(body[3]?.slice(6)).toEqual(["seeds 0, 1", "2", "3,000", "1,000", "150.0", "4.0"])
     expect(body[0]?.slice(1, 3)).toEqual(["vitMicroPatch7\\_28 baseline", "head"])
 
     const json = JSON.parse(text(files, "report.json"))
@@ -158,8 +158,9 @@ describe("renderReport", () => {
     ])
 
     const f1 = mdTable(md, "layer")
-    expect(f1[0]).toEqual(["layer", "dino (contrastive)", "mae (masked-image-modeling)"])
-    expect(f1.at(-1)).toEqual(["deep-layer mean", "15.00", "8.50"])
+    // Uniform attention on 28 px images in 7 px patches (a 4 x 4 grid): 14.06 px (see the references test).
+    expect(f1[0]).toEqual(["layer", "dino (contrastive)", "mae (masked-image-modeling)", "uniform attention"])
+    expect(f1.at(-1)).toEqual(["deep-layer mean", "15.00", "8.50", "14.06"])
     expect(md).toContain("dino 15.00 px vs mae 8.50 px: the paper's observation (the contrastive teacher attends more globally in deep layers) holds here")
     expect(text(files, "figure1.svg")).toContain(">dino (contrastive): deep layers 15.00 px</text>")
 
@@ -229,10 +230,11 @@ describe("renderReport", () => {
     const files = await render(empty)
     expect([...files.keys()].sort()).toEqual(FILES)
     const md = text(files, "report.md")
-    expect(md.match(/^> \*\*Not run:\*\*/gm)?.length).toBe(6)
+    // The six parts, the ablations, the loss curves and how it was made (rendered outside a stage).
+    expect(md.match(/^> \*\*Not run:\*\*/gm)?.length).toBe(9)
     expect(md).toContain("Not run: Table 1, Table 2, Figure 3, Figure 1, the eq. 2 tables.")
     const html = text(files, "report.html")
-    expect(html.match(/class="not-run"/g)?.length).toBe(6)
+    expect(html.match(/class="not-run"/g)?.length).toBe(9)
     expect(html).not.toContain("<svg") // no figure without data
     expect(text(files, "figure3.svg")).toContain("Figure 3: not run")
     expect(JSON.parse(text(files, "report.json")).notRun).toEqual(["table1", "table2", "figure3", "figure1", "heads"])
@@ -256,10 +258,10 @@ describe("paper/report stage", () => {
     const logs: Array<string> = []
     const ctx = StageContext.of({ node: "report", key: "test", scratchDir: "/nonexistent", progress: () => Effect.void, log: (m) => Effect.sync(() => void logs.push(m)) })
     const config = Schema.decodeUnknownSync(paperReport.config)({ title: "Smoke" })
-    const files = await Effect.runPromise(paperReport.run({ config, inputs: { ...inputs, attention: [] } }).pipe(Effect.provideService(StageContext, ctx)))
+    const files = await Effect.runPromise(paperReport.run({ config, inputs: { knn: [], jointTeachers: [], ablations: [], pretraining: [], students: [], ...inputs, attention: [] } }).pipe(Effect.provideService(StageContext, ctx)))
     expect([...files.keys()].sort()).toEqual(FILES)
     expect(text(files, "report.html")).toContain("<h1>Smoke</h1>")
-    expect(logs).toEqual(["report: Table 1 3 rows, Table 2 4 rows on fashion-mnist, Figure 3 2 datasets, Figure 1 0 curves, eq. 2 2 tables; not run: figure1"])
+    expect(logs).toEqual(["report: claims (a) not tested, (b) inconclusive, (c) not tested, (d) not tested, (e) not tested; gates not checked/not checked/passed; Table 1 3 rows, Table 2 4 rows on fashion-mnist, Figure 3 2 datasets, Figure 1 0 curves, eq. 2 2 tables; not run: figure1"])
     // The output artifact round-trips its files unchanged.
     const decoded = await Effect.runPromise(paperReport.output.decode(new Map(paperReport.output.encode(files).map((f) => [f.name, f.bytes]))))
     expect(decoded.get("report.md")).toEqual(files.get("report.md"))
