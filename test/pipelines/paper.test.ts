@@ -46,7 +46,7 @@ describe("paper pipelines", () => {
     const demo = paper.members.demo
     const byStage = (stage: string) => demo.nodes.filter((n) => n.stage.name === stage).map((n) => n.name)
     expect(byStage("paper/evaluate")).toEqual(
-      ["baseline", "kd-dino", "kd-mae", "ours"].flatMap((s) => ["fashion-mnist", "synthetic-shapes", "synthetic-textures", "synthetic-counting"].map((d) => `eval-${s}[${d}]`)),
+      ["baseline", "kd-dino", "kd-mae", "ours"].flatMap((s) => ["fashion-mnist", "opencv-digits", "openclipart", "skimage-textures"].map((d) => `eval-${s}[${d}]`)),
     )
     expect(paper.members.fmnist.nodes.filter((n) => n.stage.name === "paper/joint-distill").map((n) => n.name)).toEqual(["ours", "ours-s1", "ours-s2"])
     expect(paper.members.imagenet.nodes.find((n) => n.name === "dino")?.stage.name).toBe("teachers/load-checkpoint")
