@@ -14,6 +14,7 @@ import { idxReader } from "./readers/idx.ts"
 import { imageFolderReader } from "./readers/imageFolder.ts"
 import { syntheticReader, syntheticVariants, type SyntheticVariant } from "./readers/synthetic.ts"
 import { packagedDatasets, packagedReaders } from "./packaged.ts"
+import { imagenetEntry, imagenetFolderReader } from "./stream/imagenetEntry.ts"
 import { DATA_DIR_ENV, type DatasetEntry, DatasetRegistry, type ResolveContext } from "./registry.ts"
 import type { DatasetSpec, Normalization, Split } from "./spec.ts"
 
@@ -196,10 +197,11 @@ export const builtinDatasets: ReadonlyArray<DatasetEntry> = [
   syntheticEntry("counting"),
   syntheticEntry("colors"),
   ...packagedDatasets,
+  imagenetEntry,
 ]
 
 /** Every built-in reader. */
-export const builtinReaders = [idxReader, cifarReader, imageFolderReader, syntheticReader, ...packagedReaders] as const
+export const builtinReaders = [idxReader, cifarReader, imageFolderReader, syntheticReader, ...packagedReaders, imagenetFolderReader] as const
 
 /** A fresh registry holding the built-in readers and datasets; plugins register more on it. */
 export const makeDefaultRegistry = (): DatasetRegistry => {
