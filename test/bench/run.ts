@@ -16,7 +16,7 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "vit", "evaluation", "trunk", "speed"] as const
+const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed"] as const
 /** The pure-JS cpu backend takes ~7 minutes at 0.3 img/s and says nothing new: `speed` skips it here. */
 const extraArgs: Record<string, ReadonlyArray<string>> = { speed: ["--backends", "native,wasm"] }
 const results: Record<string, unknown> = {}
