@@ -41,7 +41,7 @@ const writeImage = async (i: number) => {
   if (fs.existsSync(file)) return
   const rng = Rng.derive(13, i)
   const [w, h] = [300 + rng.int(201), 300 + rng.int(201)]
-  const base = sharp({ create: { width: w, height: h, channels: 3, noise: { type: "gaussian", mean: 120, sigma: 30 } } })
+  const base = sharp({ create: { width: w, height: h, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: "gaussian", mean: 120, sigma: 30 } } })
   const blob = Buffer.from(`<svg width="${w}" height="${h}"><circle cx="${rng.int(w)}" cy="${rng.int(h)}" r="${50 + rng.int(100)}" fill="rgb(${rng.int(256)},${rng.int(256)},${rng.int(256)})"/></svg>`)
   fs.mkdirSync(path.dirname(file), { recursive: true })
   await base.composite([{ input: blob }]).blur(1.5).jpeg({ quality: 90 }).toFile(file)
