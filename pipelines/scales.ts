@@ -109,9 +109,11 @@ const demo: ScaleSettings = {
   seeds: [0],
   downstream: {
     "fashion-mnist": { dataset: "fashion-mnist", trainCount: 3000, testCount: 1000 },
-    "synthetic-shapes": { dataset: "synthetic-shapes", trainCount: 1000, testCount: 500 },
-    "synthetic-textures": { dataset: "synthetic-textures", trainCount: 1000, testCount: 500 },
-    "synthetic-counting": { dataset: "synthetic-counting", trainCount: 1000, testCount: 500 },
+    // Real datasets of other domains (plugins/datasets/packaged.ts; Debian packages, `npm run setup`):
+    // handwriting, clip-art, texture photographs. Splits are seeded and class-interleaved, so a count takes a balanced prefix.
+    "opencv-digits": { dataset: "opencv-digits", trainCount: 1000, testCount: 500 },
+    openclipart: { dataset: "openclipart", trainCount: 0, testCount: 0 },
+    "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
   },
   attention: { dataset: "fashion-mnist", testCount: 256 },
 }
@@ -132,9 +134,9 @@ const fmnist: ScaleSettings = {
   seeds: [0, 1, 2],
   downstream: {
     "fashion-mnist": { dataset: "fashion-mnist", trainCount: 10000, testCount: 0 },
-    "synthetic-shapes": { dataset: "synthetic-shapes", trainCount: 2000, testCount: 500 },
-    "synthetic-textures": { dataset: "synthetic-textures", trainCount: 2000, testCount: 500 },
-    "synthetic-counting": { dataset: "synthetic-counting", trainCount: 2000, testCount: 500 },
+    "opencv-digits": { dataset: "opencv-digits", trainCount: 0, testCount: 0 },
+    openclipart: { dataset: "openclipart", trainCount: 0, testCount: 0 },
+    "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
   },
   attention: { dataset: "fashion-mnist", testCount: 1024 },
 }

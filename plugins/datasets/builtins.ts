@@ -13,6 +13,8 @@ import { cifarReader } from "./readers/cifar.ts"
 import { idxReader } from "./readers/idx.ts"
 import { imageFolderReader } from "./readers/imageFolder.ts"
 import { syntheticReader, syntheticVariants, type SyntheticVariant } from "./readers/synthetic.ts"
+import { packagedDatasets, packagedReaders } from "./packaged.ts"
+import { imagenetEntry, imagenetFolderReader } from "./stream/imagenetEntry.ts"
 import { DATA_DIR_ENV, type DatasetEntry, DatasetRegistry, type ResolveContext } from "./registry.ts"
 import type { DatasetSpec, Normalization, Split } from "./spec.ts"
 
@@ -194,10 +196,12 @@ export const builtinDatasets: ReadonlyArray<DatasetEntry> = [
   syntheticEntry("textures"),
   syntheticEntry("counting"),
   syntheticEntry("colors"),
+  ...packagedDatasets,
+  imagenetEntry,
 ]
 
 /** Every built-in reader. */
-export const builtinReaders = [idxReader, cifarReader, imageFolderReader, syntheticReader] as const
+export const builtinReaders = [idxReader, cifarReader, imageFolderReader, syntheticReader, ...packagedReaders, imagenetFolderReader] as const
 
 /** A fresh registry holding the built-in readers and datasets; plugins register more on it. */
 export const makeDefaultRegistry = (): DatasetRegistry => {

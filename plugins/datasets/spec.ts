@@ -43,6 +43,11 @@ export const DatasetSpec = Schema.Struct({
   normalization: Normalization,
   /** Reader-specific options (file names relative to `path`, variants, ...), decoded by the reader's own schema. */
   options: Schema.Record(Schema.String, OptionValue),
+  /**
+   * How the source images became `imageSize` (resize, grey conversion, patches), in words, for reports;
+   * absent when the files already have the spec's shape.
+   */
+  preprocessing: Schema.optional(Schema.String),
 })
 export type DatasetSpec = typeof DatasetSpec.Type
 

@@ -19,7 +19,7 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "vit", "evaluation", "trunk", "speed", "soak"] as const
+const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "soak"] as const
 /** Benchmarks that run only when `--only` names them. */
 const optIn = new Set<string>(["soak"])
 const passed = (name: string): Array<string> => {

@@ -46,7 +46,7 @@ describe("paper pipelines", () => {
     const demo = paper.members.demo
     const byStage = (stage: string) => demo.nodes.filter((n) => n.stage.name === stage).map((n) => n.name)
     expect(byStage("paper/evaluate")).toEqual(
-      ["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"].flatMap((s) => ["fashion-mnist", "synthetic-shapes", "synthetic-textures", "synthetic-counting"].map((d) => `eval-${s}[${d}]`)),
+      ["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"].flatMap((s) => ["fashion-mnist", "opencv-digits", "openclipart", "skimage-textures"].map((d) => `eval-${s}[${d}]`)),
     )
     const joint = ["ours", "ours-warm", "kd-both", "ours-no-attn"]
     expect(paper.members.fmnist.nodes.filter((n) => n.stage.name === "paper/joint-distill").map((n) => n.name).sort()).toEqual(

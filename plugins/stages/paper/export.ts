@@ -13,9 +13,18 @@
  *   `embed_dim`, `depth`, `num_heads`, `mlp_ratio`, `num_classes`) and
  *   `pretrained_cfg` (`input_size`, `mean`, `std`, `interpolation`,
  *   `crop_pct`, `first_conv`, `classifier`, ...), plus an `ssl_kd` record
- *   (ssl-kd architecture name, method, teachers, dataset, seed).
+ *   (ssl-kd architecture name, method, teachers, dataset, seed). Every
+ *   `model_args` key is a keyword of timm's `VisionTransformer.__init__`
+ *   (timm/models/vision_transformer.py), so `create_model(architecture,
+ *   **model_args)` builds this shape whatever the named default;
+ * - `README.md`: a model card: what was distilled from what (method, Table 2
+ *   row, teachers with their role, training mode and Attention-Confidence
+ *   head), the data (dataset, classes, images, input size and normalization,
+ *   preprocessing), the training record (epochs, batch, lr, final losses,
+ *   time) and how to load it in timm. Accuracies are not an input of this
+ *   stage; the card points to the report for them.
  *
- * timm: `timm.create_model(cfg["architecture"], num_classes=..., **cfg["model_args"])`
+ * timm: `timm.create_model(cfg["architecture"], pretrained=False, **cfg["model_args"])`
  * then `load_state_dict(safetensors.torch.load_file("model.safetensors"))`.
  */
 import { Effect, Schema } from "effect"
@@ -23,12 +32,13 @@ import { Artifact, Config, Stage, StageContext } from "../../../dsl/index.ts"
 import { encodeSafetensors } from "../../checkpoints/safetensors/encode.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
 import { paramSpecs } from "../../models/vit/params.ts"
+import { makeDefaultRegistry } from "../../datasets/builtins.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
 
 const NAME = "paper/export-student"
 
-/** A timm checkpoint folder: `model.safetensors` and `config.json`. */
+/** A timm checkpoint folder: `model.safetensors`, `config.json` and the `README.md` model card. */
 export const TimmCheckpoint = Artifact.files("TimmCheckpoint")
 
 /** The timm model name whose default shape is `c`'s width, depth and heads (224 px, patch 16 defaults; `model_args` override the rest). */
@@ -94,10 +104,61 @@ export const timmConfig = (s: DistilledStudentValue, architecture: string) => {
   }
 }
 
-/** The student as a timm checkpoint folder (`model.safetensors` + `config.json`). */
+const methodText: Readonly<Record<DistilledStudentValue["distillation"]["method"], string>> = {
+  joint: "one-stage joint distillation from a contrastive (DINO) and a masked-image-modeling (MAE) teacher (sec. 3.4, eq. 4; Table 2 \"ours\")",
+  "kd-single": "two-stage knowledge distillation from one fine-tuned teacher (eq. 1; Table 2 KD row)",
+  "student-alone": "the student trained alone on its cross-entropy, no teacher (Table 2 baseline)",
+}
+
+const num = (x: number | undefined): string => (x === undefined ? "n/a" : Number.isInteger(x) ? String(x) : x.toPrecision(4))
+
+/** The `README.md` model card of an exported student (see the module comment). */
+export const modelCard = (s: DistilledStudentValue, architecture: string, preprocessing: string | undefined): string => {
+  const c = s.info.config
+  const d = s.distillation
+  const teachers = d.teachers.length === 0
+    ? ["- none"]
+    : d.teachers.map((t) => `- \`${t.role}\`: ${t.teacher} (${t.mode === "frozen" ? "frozen" : `${t.mode}, ${t.trainable} parameters trained`})` +
+        (t.layer === undefined ? "" : `, attention of block ${t.layer} head ${t.head ?? "n/a"} (chosen by Attention Confidence, eq. 2)`))
+  const finals = Object.entries(d.components).map(([k, v]) => `${k} ${num(v.at(-1))}`)
+  return [
+    `# ${s.info.arch}: an ssl-kd student (${d.method})`,
+    "",
+    `A ViT (${c.depth} blocks, width ${c.embedDim}, ${c.numHeads} heads, patch ${c.patchSize}, ${c.imgSize}x${c.imgSize}x${c.inChans} input, ${c.numClasses} classes) ` +
+      `trained by ${methodText[d.method]}, exported in timm's layout as \`${architecture}\` with shape overrides.`,
+    "",
+    "## Distilled from",
+    ...teachers,
+    d.studentLayer === undefined ? "" : `\nThe student's block ${d.studentLayer} receives the teachers' attention maps (eq. 3).`,
+    "",
+    "## Data",
+    `- dataset: \`${d.dataset}\`, ${d.images} training images, ${d.classes.length} classes: ${d.classes.join(", ")}`,
+    `- input: ${c.inChans}x${c.imgSize}x${c.imgSize}, normalized with mean [${s.info.normalization.mean.join(", ")}], std [${s.info.normalization.std.join(", ")}]`,
+    ...(preprocessing === undefined ? [] : [`- preprocessing: ${preprocessing}`]),
+    "",
+    "## Training",
+    `- ${d.epochs} epochs (${d.epochsRunHere} in the last run), batch ${d.batchSize}, lr ${num(d.lr)}, weight decay ${num(d.weightDecay)}, seed ${d.seed}, ${num(d.seconds)} s`,
+    `- loss terms: ${d.terms.map((t) => `${t.name} x ${num(t.weight)}`).join(", ") || "n/a"}`,
+    `- last-epoch total loss ${num(d.losses.epochs.at(-1))}${finals.length > 0 ? `; components: ${finals.join(", ")}` : ""}`,
+    "- accuracies (top-1, k-NN, downstream): not known to the export stage; see the run's report (`ssl-kd run paper ...`).",
+    "",
+    "## Use",
+    "```python",
+    "import json, timm, safetensors.torch",
+    "cfg = json.load(open(\"config.json\"))",
+    "model = timm.create_model(cfg[\"architecture\"], pretrained=False, **cfg[\"model_args\"])",
+    "model.load_state_dict(safetensors.torch.load_file(\"model.safetensors\"))",
+    "```",
+    "",
+    "Files: `model.safetensors` (timm names, PyTorch layouts), `config.json` (timm hub format plus an `ssl_kd` record), this card.",
+    "",
+  ].join("\n")
+}
+
+/** The student as a timm checkpoint folder (`model.safetensors` + `config.json` + `README.md`). */
 export const exportStudent = Stage.make({
   name: NAME,
-  description: "a distilled student as a timm checkpoint: model.safetensors (timm names) + config.json (architecture, model_args, pretrained_cfg, label names)",
+  description: "a distilled student as a timm checkpoint: model.safetensors (timm names) + config.json (architecture, model_args, pretrained_cfg, label names) + README.md (model card)",
   config: Schema.Struct({
     /** Storage dtype of the weights. */
     dtype: Config.withDefault(Schema.Literals(["F32", "F16", "BF16"]), "F32"),
@@ -131,7 +192,12 @@ export const exportStudent = Stage.make({
         catch: (e) => new TeacherStageConfigError({ stage: NAME, field: "model.state", value: e instanceof Error ? e.message : String(e), expected: "tensors whose data fit their shapes" }),
       })
       const config = new TextEncoder().encode(`${JSON.stringify(timmConfig(s, architecture), null, 2)}\n`)
+      const preprocessing = yield* makeDefaultRegistry().resolve(s.distillation.dataset).pipe(
+        Effect.map((spec) => spec.preprocessing),
+        Effect.orElseSucceed(() => undefined),
+      )
+      const card = new TextEncoder().encode(modelCard(s, architecture, preprocessing))
       yield* ctx.log(`${NAME}: ${s.info.arch} as ${architecture} (${specs.length} tensors, ${c.dtype}, ${s.distillation.classes.length} classes)`)
-      return new Map([["model.safetensors", weights], ["config.json", config]])
+      return new Map([["model.safetensors", weights], ["config.json", config], ["README.md", card]])
     }),
 })

@@ -2,7 +2,8 @@
  * Teachers from files, and the random-init reference:
  *
  * - `teachers/load-checkpoint`: a registered teacher's backbone from a
- *   safetensors file: the teacher's own key map (e.g. DINO's `backbone.`
+ *   safetensors file or a PyTorch `.pth` (official DINO / MAE layouts, read
+ *   by the restricted unpickler, `checkpoints/pth/`): the teacher's own key map (e.g. DINO's `backbone.`
  *   prefix), then timm's `checkpoint_filter_fn` equivalent (MAE's decoder
  *   and mask token dropped, empty heads dropped, `pos_embed` resampled),
  *   then every name and shape checked against the architecture;
@@ -13,8 +14,8 @@ import { Effect, Schema } from "effect"
 import { Config, Stage } from "../../../dsl/index.ts"
 import type { TeacherDefinition } from "../../../dsl/Teacher.ts"
 import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
-import { floatState, loadVitState } from "../../checkpoints/vitCheckpoint.ts"
-import { readSafetensors } from "../../checkpoints/safetensors/file.ts"
+import { loadVitState } from "../../checkpoints/vitCheckpoint.ts"
+import { readStateFile } from "../../checkpoints/stateFile.ts"
 import { type FloatTensor, timmCheckpointFilter } from "../../checkpoints/timmFilter.ts"
 import { makeDefaultRegistry } from "../../datasets/builtins.ts"
 import { createVit, disposeVit } from "../../models/vit/model.ts"
@@ -41,10 +42,10 @@ const renamed = (t: TeacherDefinition, state: ReadonlyMap<string, FloatTensor>):
 
 export const loadTeacherCheckpoint = Stage.make({
   name: "teachers/load-checkpoint",
-  description: "a registered teacher's backbone from a safetensors checkpoint (timm names)",
+  description: "a registered teacher's backbone from a safetensors checkpoint (timm names) or an official PyTorch .pth (DINO / MAE layouts)",
   config: Schema.Struct({
     teacher: Schema.String,
-    /** Safetensors file; empty: the teacher's default checkpoint. */
+    /** Safetensors or PyTorch `.pth` file; empty: the teacher's default checkpoint. */
     checkpoint: Config.withDefault(Schema.String, ""),
     /** Dataset whose normalization applies when the teacher defers to the data. */
     dataset: Config.withDefault(Schema.String, "fashion-mnist"),
@@ -64,7 +65,8 @@ export const loadTeacherCheckpoint = Stage.make({
       if (file === undefined) {
         return yield* new TeacherStageConfigError({ stage: "teachers/load-checkpoint", field: "checkpoint", value: '""', expected: `a file (teacher "${t.name}" has no default checkpoint; pretrain it with stage ${t.pretrain.name})` })
       }
-      const raw = renamed(t, floatState(yield* readSafetensors(file)))
+      const read = yield* readStateFile(file)
+      const raw = renamed(t, read.state)
       const inChans = raw.get("patch_embed.proj.weight")?.shape[1]
       const { arch, config } = yield* resolveArch(t.architecture, c, inChans)
       const { state, notes } = timmCheckpointFilter(raw, config, { skipHead: true })
@@ -80,7 +82,7 @@ export const loadTeacherCheckpoint = Stage.make({
           arch,
           config,
           normalization: yield* normalizationOf(t, c.dataset),
-          origin: { kind: "checkpoint" as const, file, notes: [...notes] },
+          origin: { kind: "checkpoint" as const, file, notes: [...read.notes, ...notes] },
           losses: { epochs: [], steps: [] },
         },
         state: weights,

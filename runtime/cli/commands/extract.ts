@@ -8,16 +8,17 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect } from "effect"
 import { readFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import { entryToFloat32, floatState, getEntry, loadVitState, readSafetensors, timmCheckpointFilter, writeSafetensors } from "../../../plugins/checkpoints/index.ts"
+import { entryToFloat32, getEntry, loadVitState, readSafetensors, readStateFile, timmCheckpointFilter, writeSafetensors } from "../../../plugins/checkpoints/index.ts"
 import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, validateConfig, type VitConfig, type VitModel } from "../../../plugins/models/index.ts"
 import { describeBackend, selectBackend } from "../../backend/TensorBackend.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 import type { CommandHelp } from "../help.ts"
 
-const usage = `ssl-kd extract --checkpoint F.safetensors --arch NAME --input X.safetensors --out Y.safetensors
+const usage = `ssl-kd extract --checkpoint F.safetensors|F.pth --arch NAME --input X.safetensors --out Y.safetensors
   [--batch N] [--backend node-gpu|node|native|wasm|cpu]
 
-  Runs model NAME with the weights in F (timm names) on the tensor "images" of X
+  Runs model NAME with the weights in F (timm names; or a PyTorch .pth in the
+  official DINO / MAE layouts, read without executing it) on the tensor "images" of X
   (NCHW float32, already normalised) and writes to Y: logits (if the checkpoint
   has a head), features (final normed class token) and attn.N for every block N.
   --batch   images per forward pass (default 16)
@@ -203,7 +204,9 @@ const extract = (argv: ReadonlyArray<string>, io: CliIO) =>
     const backend = yield* selectBackend({ flag: args.backend, env: process.env["SSL_KD_BACKEND"] })
     io.err(describeBackend(backend))
 
-    const ckpt = floatState(yield* readSafetensors(args.checkpoint))
+    const read = yield* readStateFile(args.checkpoint)
+    for (const note of read.notes) io.err(`checkpoint: ${note}`)
+    const ckpt = read.state
     const head = ckpt.get("head.weight") ?? ckpt.get("module.head.weight")
     const overrides = yield* checkpointConfigOverrides(args.checkpoint)
     const resolved = yield* models.resolve(args.arch, { numClasses: head?.shape[0] ?? 0 })

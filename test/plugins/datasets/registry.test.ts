@@ -22,7 +22,7 @@ describe("dataset registry", () => {
   it("holds the built-ins and resolves names to specs", async () => {
     const r = makeDefaultRegistry()
     expect(r.names()).toEqual(builtinDatasets.map((e) => e.name).sort())
-    expect(r.readerNames()).toEqual(["cifar", "idx", "image-folder", "synthetic"])
+    expect(r.readerNames()).toEqual(["category-folders", "cifar", "digit-sheet", "idx", "image-folder", "imagenet-folder", "synthetic", "texture-patches"])
     const spec = await run(r.resolve("synthetic-shapes", { split: "test" }))
     expect(spec).toMatchObject({ reader: "synthetic", split: "test", imageSize: { channels: 1, height: 28, width: 28 } })
     expect(await run(decodeSpec(JSON.parse(JSON.stringify(spec))))).toEqual(spec)

@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { writeSafetensors } from "../../../plugins/checkpoints/safetensors/file.ts"
+import { readStateFile } from "../../../plugins/checkpoints/stateFile.ts"
 import { models } from "../../../plugins/models/variants.ts"
 import { paramSpecs } from "../../../plugins/models/vit/params.ts"
 import { loadTeacherCheckpoint } from "../../../plugins/stages/teachers/load.ts"
@@ -64,6 +65,23 @@ describe("teachers/load-checkpoint", () => {
     expect(w.info.origin.kind === "checkpoint" ? w.info.origin.notes.join("; ") : "").toMatch(/MAE pre-training tensors/)
     expect([...w.state.keys()]).toEqual(timmTensors.map((t) => t.name))
     for (const t of timmTensors) expect(Array.from(w.state.get(t.name)?.data ?? []), t.name).toEqual(Array.from(t.data))
+  })
+
+  it("loads the official PyTorch layouts (.pth, torch.save fixtures): DINO training checkpoint and MAE with decoder", async () => {
+    const fixtures = path.join(import.meta.dirname, "../../fixtures/pth")
+    const micro = new Map(
+      [...(await Effect.runPromise(readStateFile(path.join(import.meta.dirname, "../../fixtures/vit/micro.safetensors")))).state].filter(([k]) =>
+        paramSpecs(config).some((s) => s.name === k),
+      ),
+    )
+    for (const [teacher, file, note] of [["dino", "dino_full.pth", "dino-teacher layout"], ["mae", "mae_full.pth", "MAE pre-training tensors"]] as const) {
+      const before = tf.memory().numTensors
+      const w = await Effect.runPromise(load(teacher, path.join(fixtures, file)))
+      expect(tf.memory().numTensors).toBe(before)
+      expect(w.info.origin.kind === "checkpoint" ? w.info.origin.notes.join("; ") : "").toContain(note)
+      expect([...w.state.keys()].sort()).toEqual([...micro.keys()].sort())
+      for (const [k, t] of micro) expect(Array.from(w.state.get(k)?.data ?? []), k).toEqual(Array.from(t.data))
+    }
   })
 
   it("fails with CheckpointMismatch naming the file and the missing key", async () => {

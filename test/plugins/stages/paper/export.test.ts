@@ -13,7 +13,9 @@ import * as path from "node:path"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Exit } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { readSafetensors } from "../../../../plugins/checkpoints/safetensors/file.ts"
+import { execFileSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { readSafetensors, writeSafetensors } from "../../../../plugins/checkpoints/safetensors/file.ts"
 import { loadVitCheckpoint } from "../../../../plugins/checkpoints/vitCheckpoint.ts"
 import { vitBasePatch16_224, vitMicroPatch7_28, vitTinyPatch16_224 } from "../../../../plugins/models/variants.ts"
 import { forward } from "../../../../plugins/models/vit/forward.ts"
@@ -76,7 +78,7 @@ describe("paper/export-student", () => {
     const before = tf.memory().numTensors
     const { dir, files } = await exported()
     expect(tf.memory().numTensors).toBe(before)
-    expect([...files.keys()].sort()).toEqual(["config.json", "model.safetensors"])
+    expect([...files.keys()].sort()).toEqual(["README.md", "config.json", "model.safetensors"])
     const contents = await Effect.runPromise(readSafetensors(path.join(dir, "model.safetensors")))
     expect([...contents.tensors.keys()]).toEqual(TIMM_NAMES_2_BLOCKS)
     expect(contents.tensors.get("blocks.1.attn.qkv.weight")?.shape).toEqual([96, 32])
@@ -124,6 +126,63 @@ describe("paper/export-student", () => {
     expect(worst).toBeGreaterThan(0)
     expect(worst).toBeLessThan(2e-2)
   })
+
+  it("config.json's model_args are all keywords of timm's VisionTransformer", async () => {
+    // timm 1.0 timm/models/vision_transformer.py, VisionTransformer.__init__ (the keywords create_model passes through).
+    const vitKwargs = [
+      "img_size", "patch_size", "in_chans", "num_classes", "global_pool", "embed_dim", "depth", "num_heads", "mlp_ratio", "qkv_bias",
+      "qk_norm", "proj_bias", "init_values", "class_token", "pos_embed", "no_embed_class", "reg_tokens", "pre_norm", "final_norm",
+      "fc_norm", "dynamic_img_size", "dynamic_img_pad", "drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate",
+      "attn_drop_rate", "drop_path_rate", "weight_init", "fix_init", "embed_layer", "embed_norm_layer", "norm_layer", "act_layer",
+      "block_fn", "mlp_layer",
+    ]
+    const { dir } = await exported()
+    const cfg = JSON.parse(await fs.readFile(path.join(dir, "config.json"), "utf8")) as { model_args: Record<string, unknown> }
+    expect(Object.keys(cfg.model_args).filter((k) => !vitKwargs.includes(k))).toEqual([])
+  })
+
+  it("writes a README.md model card: method, teachers, data, training record, how to load it", async () => {
+    const { dir } = await exported()
+    const card = await fs.readFile(path.join(dir, "README.md"), "utf8")
+    expect(card).toContain("# vitMicroPatch7_28: an ssl-kd student (student-alone)")
+    expect(card).toContain("the student trained alone on its cross-entropy, no teacher (Table 2 baseline)")
+    expect(card).toContain("## Distilled from\n- none")
+    expect(card).toContain("- dataset: `synthetic-shapes`, 32 training images, 10 classes: circle, square")
+    expect(card).toContain("normalized with mean [0.5], std [0.25]")
+    expect(card).toContain(`last-epoch total loss ${student.distillation.losses.epochs.at(-1)?.toPrecision(4)}`)
+    expect(card).toContain('timm.create_model(cfg["architecture"], pretrained=False, **cfg["model_args"])')
+  })
+
+  const python = "/usr/bin/python3"
+  const timmPath = process.env["SSL_KD_TIMM_PYTHONPATH"] ?? ""
+  const hasTimm = existsSync(python) && (() => {
+    try {
+      execFileSync(python, ["-c", "import timm, torch, numpy"], { stdio: "ignore", env: { ...process.env, PYTHONPATH: timmPath } })
+      return true
+    } catch {
+      return false
+    }
+  })()
+  if (!hasTimm) console.warn("SKIP export.test.ts timm check: `import timm` fails (pip install --no-deps --target DIR timm; SSL_KD_TIMM_PYTHONPATH=DIR)")
+  it.skipIf(!hasTimm)("timm.create_model(architecture, **model_args) builds it, loads model.safetensors strictly, and gives the student's logits", async () => {
+    const { dir } = await exported()
+    const { set } = await Effect.runPromise(loadSplit("synthetic-shapes", "test", 20))
+    const loader = await Effect.runPromise(teacherLoader("test", set, student.info, 20))
+    const images = tf.tidy(() => {
+      const x = teacherInput(loader.batch(0, 0).images, student.info)
+      return { shape: x.shape, data: Float32Array.from(x.dataSync()) }
+    })
+    const input = path.join(dir, "input.safetensors")
+    await Effect.runPromise(writeSafetensors(input, [{ name: "images", shape: images.shape, data: images.data }]))
+    const script = path.join(import.meta.dirname, "../../../fixtures/timm/create_model.py")
+    const out = JSON.parse(execFileSync(python, [script, dir, input], { encoding: "utf8", env: { ...process.env, PYTHONPATH: timmPath } })) as { logits: Array<number> }
+    const original = await Effect.runPromise(modelFromWeights(student))
+    const want = await logits(original)
+    disposeVit(original)
+    expect(out.logits.length).toBe(200)
+    const scale = want.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
+    expect(out.logits.reduce((m, x, i) => Math.max(m, Math.abs(x - (want[i] ?? NaN))), 0) / scale).toBeLessThan(1e-4)
+  }, 60_000)
 
   it("refuses a student whose state lacks a parameter, naming it", async () => {
     const state = new Map(student.state)
