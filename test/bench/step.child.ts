@@ -2,7 +2,7 @@
  * One measurement of test/bench/steps.bench.ts in a fresh process: a step
  * kind of stepKinds.ts (or `peak`, a 2048³ matmul) on the selected tfjs
  * backend, after one warm-up step, for at least `--seconds` and 2 steps.
- * Prints one JSON line: images/s, ms per step, matmul GFLOP/s, and the
+ * Prints one JSON line: images/s, ms per step (wall and CPU time), matmul GFLOP/s, and the
  * process's peak RSS (MiB; the whole process, so this step's own high-water mark).
  *
  *   node --import tsx test/bench/step.child.ts --kind dino|mae|student|joint|vitb-forward|peak
@@ -36,12 +36,15 @@ const measure = (run: () => void, images: number) => {
   run()
   let steps = 0
   const start = performance.now()
+  const cpu = process.cpuUsage()
   while (performance.now() - start < seconds * 1000 || steps < 2) {
     run()
     steps++
   }
   const ms = (performance.now() - start) / steps
-  return { steps, msPerStep: ms, imgPerSec: (images * 1000) / ms }
+  const used = process.cpuUsage(cpu)
+  // CPU time (every thread, user + system): on a loaded machine far steadier than wall time for one thread.
+  return { steps, msPerStep: ms, cpuMsPerStep: (used.user + used.system) / 1000 / steps, imgPerSec: (images * 1000) / ms }
 }
 
 const main = Effect.gen(function*() {
@@ -70,6 +73,7 @@ const out = {
   ...r,
   precision: nativeMatmulPrecision() ?? "f32",
   msPerStep: Number(r.msPerStep.toFixed(2)),
+  cpuMsPerStep: Number(r.cpuMsPerStep.toFixed(2)),
   imgPerSec: Number(r.imgPerSec.toFixed(2)),
   gflops: Number(r.gflops.toFixed(1)),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),

@@ -60,9 +60,9 @@ const load = (): string => loadavg().map((x) => x.toFixed(2)).join(" ")
 interface Sample {
   readonly imgPerSec: number
   readonly msPerStep: number
-  readonly gflops?: number
-  readonly flopsPerStep?: number
-  readonly torchFlopsPerStep?: number
+  readonly gflops?: number | undefined
+  readonly flopsPerStep?: number | undefined
+  readonly torchFlopsPerStep?: number | undefined
   readonly peakRssMiB: number
 }
 

@@ -284,11 +284,11 @@ def openblas_core() -> str:
 
 def measure(step, seconds: float):
     step()
-    steps, start = 0, time.perf_counter()
+    steps, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds or steps < 2:
         step()
         steps += 1
-    return steps, (time.perf_counter() - start) / steps
+    return steps, (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps
 
 
 def main() -> None:
@@ -317,9 +317,9 @@ def main() -> None:
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], with_flops=True) as prof:
             step()
         flops = sum(e.flops or 0 for e in prof.key_averages())
-    steps, sec = measure(step, a.seconds)
+    steps, sec, cpu_sec = measure(step, a.seconds)
     out = {"kind": a.kind, "precision": "bf16" if a.bf16 else "f32", "torch": torch.__version__, "threads": torch.get_num_threads(),
-           "openblas": openblas_core(), "steps": steps, "msPerStep": round(sec * 1000, 2), "imgPerSec": round(images / sec, 2),
+           "openblas": openblas_core(), "steps": steps, "msPerStep": round(sec * 1000, 2), "cpuMsPerStep": round(cpu_sec * 1000, 2), "imgPerSec": round(images / sec, 2),
            "peakRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     if a.kind == "peak":
         out["gflops"] = round(2 * 2048**3 / sec / 1e9, 1)
