@@ -12,7 +12,8 @@
  * kind, every engine, in turn) and each figure is the median of its rounds,
  * so ratios come from one run under one machine load (load averages are
  * printed before and after). The machine's peaks come first: a 2048³ matmul
- * in f32 and bf16, with PyTorch and with the native addon; each step's
+ * in f32 and bf16, with PyTorch and with the native addon, before and after
+ * the steps (the best of each is the peak); each step's
  * matmul GFLOP/s (stepKinds.ts counts; the PyTorch profiler's count is
  * printed beside it) is shown as a fraction of the larger peak of its precision.
  *
@@ -118,11 +119,14 @@ const loadBefore = load()
 log(`load average ${loadBefore} on ${cpus().length} cpus; ${repeats} round(s) of ${seconds} s per measurement`)
 if (torchPresent) log((torchRun("peak", "f32", true)["openblas"] as string | undefined) ?? "")
 
-for (let round = 0; round < repeats; round++) {
+const peaksNow = (): void => {
   for (const precision of precisions) {
     add(`peak native ${precision}`, sample(nativeRun("peak", precision)))
     if (torchPresent) add(`peak torch ${precision}`, sample(torchRun("peak", precision)))
   }
+}
+for (let round = 0; round < repeats; round++) {
+  peaksNow()
   for (const kind of kinds) {
     for (const precision of precisions) {
       const n = sample(nativeRun(kind, precision))
@@ -134,6 +138,8 @@ for (let round = 0; round < repeats; round++) {
     }
   }
 }
+// Peaks again after the steps: a peak taken under a passing load spike would inflate every fraction.
+peaksNow()
 const loadAfter = load()
 
 const median = (xs: ReadonlyArray<number>): number | undefined => {
@@ -144,8 +150,12 @@ const median = (xs: ReadonlyArray<number>): number | undefined => {
 const fig = (key: string, pick: (s: Sample) => number | undefined): number | undefined => median((samples.get(key) ?? []).map((s) => pick(s) ?? Number.NaN))
 const round1 = (x: number | undefined): number | undefined => (x === undefined ? undefined : Number(x.toFixed(x < 10 ? 2 : 1)))
 const peaks = Object.fromEntries(precisions.map((p) => {
-  const native = fig(`peak native ${p}`, (s) => s.gflops)
-  const torch = fig(`peak torch ${p}`, (s) => s.gflops)
+  const best = (key: string): number | undefined => {
+    const xs = (samples.get(key) ?? []).map((s) => s.gflops).filter((x): x is number => x !== undefined && Number.isFinite(x))
+    return xs.length === 0 ? undefined : Math.max(...xs)
+  }
+  const native = best(`peak native ${p}`)
+  const torch = best(`peak torch ${p}`)
   return [p, { native: round1(native), torch: round1(torch), machine: round1(Math.max(native ?? 0, torch ?? 0)) }]
 }))
 
