@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "ssl_kd_native",
-      "sources": ["src/addon.cc", "src/matmul.cc", "src/elementwise.cc", "src/layout.cc", "src/fused.cc"],
+      "sources": ["src/addon.cc", "src/matmul.cc", "src/elementwise.cc", "src/layout.cc", "src/fused.cc", "src/attention.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fexceptions", "-fno-math-errno", "-fno-trapping-math"],
       "libraries": ["-ldnnl", "-fopenmp"],

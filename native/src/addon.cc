@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <tuple>
 #include "kernels.h"
 #include "napi_args.h"
 
@@ -366,6 +367,66 @@ napi_value AdamW(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** Reads batch, tokens, heads, dh and checks qkv holds [batch, tokens, 3·heads·dh]. */
+bool attentionShape(napi_env env, napi_value* v, const F32View& qkv, int64_t* dims, const char* op) {
+  for (int i = 0; i < 4; i++) {
+    static const char* names[] = {"batch", "tokens", "heads", "dh"};
+    if (!argInt(env, v[i], &dims[i], names[i])) return false;
+    if (dims[i] < 1) {
+      throwType(env, (std::string(op) + ": " + names[i] + " must be >= 1").c_str());
+      return false;
+    }
+  }
+  if (qkv.length != static_cast<size_t>(dims[0] * dims[1] * 3 * dims[2] * dims[3])) {
+    throwType(env, (std::string(op) + ": qkv length is not batch * tokens * 3 * heads * dh").c_str());
+    return false;
+  }
+  return true;
+}
+
+// attentionCore(qkv, out, attn, batch, tokens, heads, dh, scale)
+napi_value AttentionCore(napi_env env, napi_callback_info info) {
+  napi_value v[8];
+  if (!args(env, info, v)) return nullptr;
+  F32View qkv, out, attn;
+  int64_t dims[4];
+  double scale;
+  if (!argF32(env, v[0], &qkv, "qkv") || !argF32(env, v[1], &out, "out") || !argF32(env, v[2], &attn, "attn") ||
+      !attentionShape(env, v + 3, qkv, dims, "attentionCore") || !argNum(env, v[7], &scale, "scale")) {
+    return nullptr;
+  }
+  const auto [b, n, h, dh] = std::tuple{dims[0], dims[1], dims[2], dims[3]};
+  if (out.length != static_cast<size_t>(b * n * h * dh) || attn.length != static_cast<size_t>(b * h * n * n)) {
+    return throwType(env, "attentionCore: out must hold batch * tokens * heads * dh, attn batch * heads * tokens * tokens");
+  }
+  attentionCore(qkv.data, out.data, attn.data, b, n, h, dh, static_cast<float>(scale));
+  return nullptr;
+}
+
+// attentionCoreGrad(qkv, attn, dOut, dAttn | null, dqkv, batch, tokens, heads, dh, scale)
+napi_value AttentionCoreGrad(napi_env env, napi_callback_info info) {
+  napi_value v[10];
+  if (!args(env, info, v)) return nullptr;
+  F32View qkv, attn, dOut, dAttn, dqkv;
+  napi_valuetype t;
+  napi_typeof(env, v[3], &t);
+  const bool hasDAttn = t != napi_null && t != napi_undefined;
+  int64_t dims[4];
+  double scale;
+  if (!argF32(env, v[0], &qkv, "qkv") || !argF32(env, v[1], &attn, "attn") || !argF32(env, v[2], &dOut, "dOut") ||
+      (hasDAttn && !argF32(env, v[3], &dAttn, "dAttn")) || !argF32(env, v[4], &dqkv, "dqkv") ||
+      !attentionShape(env, v + 5, qkv, dims, "attentionCoreGrad") || !argNum(env, v[9], &scale, "scale")) {
+    return nullptr;
+  }
+  const auto [b, n, h, dh] = std::tuple{dims[0], dims[1], dims[2], dims[3]};
+  if (dqkv.length != qkv.length || dOut.length != static_cast<size_t>(b * n * h * dh) || attn.length != static_cast<size_t>(b * h * n * n) ||
+      (hasDAttn && dAttn.length != attn.length)) {
+    return throwType(env, "attentionCoreGrad: dqkv must match qkv, dOut hold batch * tokens * heads * dh, attn and dAttn batch * heads * tokens * tokens");
+  }
+  attentionCoreGrad(qkv.data, attn.data, dOut.data, hasDAttn ? dAttn.data : nullptr, dqkv.data, b, n, h, dh, static_cast<float>(scale));
+  return nullptr;
+}
+
 // setThreads(n)
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value v[1];
@@ -400,6 +461,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"geluGrad", nullptr, GeluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmaxGrad", nullptr, SoftmaxGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"attentionCore", nullptr, AttentionCore, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"attentionCoreGrad", nullptr, AttentionCoreGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

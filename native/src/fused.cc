@@ -17,20 +17,10 @@
 #include <vector>
 #include "fastmath.h"
 #include "kernels.h"
+#include "split.h"
 
 namespace sslkd {
 namespace {
-
-/** f(begin, end) over [0, units) in one piece or split evenly over the threads runTuned picks for `name` and this size. */
-template <typename F>
-void split(const char* name, int64_t units, int64_t elems, F f) {
-  runTuned(std::string(name) + ',' + std::to_string(units) + ',' + std::to_string(elems), elems >= kParallelElems,
-           [&](int nthr) {
-             if (nthr <= 1) return f(int64_t{0}, units);
-#pragma omp parallel for num_threads(nthr) schedule(static, 1)
-             for (int t = 0; t < nthr; t++) f(units * t / nthr, units * (t + 1) / nthr);
-           });
-}
 
 constexpr float kSqrtHalf = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;

@@ -64,4 +64,12 @@ struct AdamWScalars {
 void adamw(const float* p, const float* g, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
            int64_t n, const AdamWScalars& s);
 
+// Fused attention core (attention.cc): qkv [B, N, 3·H·Dh] (q, k, v blocks of H·Dh columns) -> out [B, N, H·Dh], attn [B, H, N, N].
+/** out = softmax(scale · q · kᵀ) · v per (image, head), heads merged back into columns; writes the attention maps. */
+void attentionCore(const float* qkv, float* out, float* attn, int64_t batch, int64_t tokens, int64_t heads, int64_t dh,
+                   float scale);
+/** dqkv from the saved qkv and attn, the output gradient dOut and (when not null) a gradient dAttn of the maps. */
+void attentionCoreGrad(const float* qkv, const float* attn, const float* dOut, const float* dAttn, float* dqkv,
+                       int64_t batch, int64_t tokens, int64_t heads, int64_t dh, float scale);
+
 }  // namespace sslkd

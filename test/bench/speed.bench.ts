@@ -4,7 +4,11 @@
  * train step and forward at batch 32, on every tensor backend present here
  * (wasm, cpu, and `native`, in f32 and with bf16 matmuls, when its addon is
  * built), and the same step in PyTorch (test/bench/torch_vit.py, float32 and
- * bf16 autocast) when `/usr/bin/python3 -c "import torch"` works.
+ * bf16 autocast) when `/usr/bin/python3 -c "import torch"` works. PyTorch runs
+ * with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment
+ * (that command only; under the values this workplace sets its fp32 runs
+ * older OpenBLAS kernels) and reports its threads and OpenBLAS core.
+ * (test/bench/steps.bench.ts measures every step kind the pipelines run.)
  *
  * Each configuration runs test/bench/vit.bench.ts in a child process (a fresh
  * tfjs engine per backend); configurations are interleaved over `--repeats`
@@ -65,11 +69,20 @@ const tfjsConfig = (key: string, backend: string, env: Record<string, string> = 
   },
 })
 
+/** The PyTorch reference's environment: this one without the OpenBLAS overrides. */
+const torchEnv = (): NodeJS.ProcessEnv => {
+  const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...rest } = process.env
+  return rest
+}
+let torchSetup: string | undefined
+
 const torchConfig: Config = {
   key: "torch",
   run: () => {
     const args = [join(here, "torch_vit.py"), "--seconds", String(seconds), ...(threads === undefined ? [] : ["--threads", threads])]
-    const out: unknown = JSON.parse(execFileSync(python, args, { encoding: "utf8" }).trim().split("\n").at(-1) ?? "{}")
+    const out: unknown = JSON.parse(execFileSync(python, args, { encoding: "utf8", env: torchEnv() }).trim().split("\n").at(-1) ?? "{}")
+    const setup: unknown = typeof out === "object" && out !== null ? Reflect.get(out, "setup") : undefined
+    if (torchSetup === undefined && typeof setup === "string") log((torchSetup = setup))
     const num = (field: string): number => {
       const v: unknown = typeof out === "object" && out !== null ? Reflect.get(out, field) : undefined
       return typeof v === "number" ? v : Number.NaN
@@ -78,7 +91,8 @@ const torchConfig: Config = {
   },
 }
 
-const torchPresent = !argv.includes("--no-torch") && spawnSync(python, ["-c", "import torch"]).status === 0
+const torchPresent = !argv.includes("--no-torch") && spawnSync(python, ["-c", "import torch"], { env: torchEnv() }).status === 0
+if (!torchPresent) log(`PyTorch skipped: ${argv.includes("--no-torch") ? "--no-torch" : `${python} cannot import torch (apt-get install python3-torch)`}`)
 const nativePresent = existsSync(nativeAddonPath())
 const wanted = (option("--backends") ?? "native,wasm,cpu").split(",")
 const configs: Array<Config> = [
@@ -136,6 +150,7 @@ const result = {
   nativeBf16RatioVsTorch: ratio(fig("native-bf16", (r) => r.train), torchTrain),
   wasmRatioVsTorch: ratio(fig("wasm", (r) => r.train), torchTrain),
   threads: threads ?? "default",
+  torchSetup,
   repeats,
   samples: Object.fromEntries(samples),
 }

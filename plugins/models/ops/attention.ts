@@ -3,9 +3,15 @@
  * a fused qkv Linear, reshaped [B, N, 3, H, Dh] and permuted to
  * [3, B, H, N, Dh] (here as [B, 3·H, N, Dh], the same values); A = softmax(q·kᵀ · Dh^-0.5) of shape [B, H, N, N];
  * out = proj((A·v) merged back to [B, N, D]).
+ *
+ * On the native backend with `SSL_KD_NATIVE_ATTENTION=fused` (opt-in: see
+ * `fusedAttentionEnabled`) the core between the two Linears (split, scale,
+ * q·kᵀ, softmax, A·v, merge) is one fused kernel and its gradient another
+ * (runtime/backend/native/fusedKernels.ts `SslKdAttention`); otherwise the
+ * composite ops below run, the same values within float32 rounding.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedAttentionEnabled, fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
 import { linear } from "./linear.ts"
 import { matmulT } from "./matmul.ts"
 
@@ -37,12 +43,41 @@ const fusedSoftmax = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
 const softmax = (logits: tf.Tensor): tf.Tensor =>
   logits.dtype === "float32" && logits.size > 0 && hasFusedKernel(fusedKernelNames.softmaxGrad) ? fusedSoftmax(logits) : tf.softmax(logits, -1)
 
+/**
+ * The fused core's gradient: dqkv from the gradients of both outputs (the
+ * engine passes zeros for an unused attention map). Registered for every
+ * backend; only the native backend runs the forward kernel, so only there is it called.
+ */
+tf.registerGradient({
+  kernelName: fusedKernelNames.attention,
+  inputsToSave: ["qkv"],
+  outputsToSave: [false, true],
+  gradFunc: (dy: tf.Tensor | Array<tf.Tensor>, saved: Array<tf.Tensor>, attrs: tf.NamedAttrMap | undefined) => {
+    const [dOut, dAttn] = Array.isArray(dy) ? dy : [dy]
+    const [qkv, attn] = saved
+    if (qkv === undefined || attn === undefined || dOut === undefined) throw new TypeError("attention: saved tensors missing")
+    const inputs: tf.NamedTensorMap = dAttn === undefined ? { qkv, attn, dOut } : { qkv, attn, dOut, dAttn }
+    return { qkv: () => tf.engine().runKernel(fusedKernelNames.attentionGrad, inputs, attrs ?? {}) as tf.Tensor }
+  },
+})
+
+/** The core as the native kernel: qkv [B, N, 3·D] -> merged head outputs [B, N, D] and the maps [B, H, N, N]. */
+const fusedCore = (qkv: tf.Tensor, heads: number, scale: number): AttentionOutput => {
+  const [out, attn] = tf.engine().runKernel(fusedKernelNames.attention, { qkv }, { heads, scale }) as Array<tf.Tensor>
+  if (out === undefined || attn === undefined) throw new TypeError("attention: the fused kernel returned no output")
+  return { out, attn }
+}
+
 export const attention = (x: tf.Tensor, p: AttentionParams, heads: number): AttentionOutput => {
   const [b, n, d] = x.shape
   if (b === undefined || n === undefined || d === undefined || d % heads !== 0) {
     throw new TypeError(`attention: input [${x.shape.join(", ")}] does not split into ${heads} heads`)
   }
   const dh = d / heads
+  if (x.dtype === "float32" && x.size > 0 && fusedAttentionEnabled()) {
+    const core = fusedCore(linear(x, p.qkvWeight, p.qkvBias), heads, dh ** -0.5)
+    return { out: linear(core.out, p.projWeight, p.projBias), attn: core.attn }
+  }
   // [B, N, 3·H·Dh] viewed as [B, N, 3·H, Dh] (same order as timm's [B, N, 3, H, Dh]) and moved to
   // [B, 3·H, N, Dh]: a rank-4 transpose, which the wasm backend runs ~400x faster than a rank-5 one.
   const qkv = tf.transpose(tf.reshape(linear(x, p.qkvWeight, p.qkvBias), [b, n, 3 * heads, dh]), [0, 2, 1, 3])

@@ -29,7 +29,8 @@ export const embedTokens = (model: VitModel, images: tf.Tensor): tf.Tensor => {
   const { patchSize: p, embedDim: d } = model.config
   if (b === undefined || h === undefined || w === undefined) throw bad
   const patches = patchEmbed(images, param(model, "patch_embed.proj.weight"), param(model, "patch_embed.proj.bias"))
-  const cls = tf.broadcastTo(param(model, "cls_token"), [b, 1, d])
+  // A broadcasting Add, not broadcastTo: tfjs runs broadcastTo as Tile, whose gradient is one Slice and one Add per image.
+  const cls = tf.add(tf.zeros([b, 1, d]), param(model, "cls_token"))
   const g = gridSize(model.config)
   const pos = resamplePosEmbed(param(model, "pos_embed"), { h: g, w: g }, { h: h / p, w: w / p })
   return tf.add(tf.concat([cls, patches], 1), pos)

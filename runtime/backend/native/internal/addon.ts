@@ -39,6 +39,11 @@ export interface NativeAddon {
   /** `matmul` plus `bias` (n floats) added to every output row inside oneDNN (absent from older addons). */
   matmulBias?(a: Float32Array, b: Float32Array, bias: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, k: number, n: number,
     transA: boolean, transB: boolean, bf16: boolean): void
+  /** Fused attention core (native/src/attention.cc): qkv [batch, tokens, 3·heads·dh] -> out [batch, tokens, heads·dh], attn [batch, heads, tokens, tokens]. */
+  attentionCore?(qkv: Float32Array, out: Float32Array, attn: Float32Array, batch: number, tokens: number, heads: number, dh: number, scale: number): void
+  /** Its gradient with respect to qkv from dOut and (null: none) dAttn. */
+  attentionCoreGrad?(qkv: Float32Array, attn: Float32Array, dOut: Float32Array, dAttn: Float32Array | null, dqkv: Float32Array,
+    batch: number, tokens: number, heads: number, dh: number, scale: number): void
   /** "oneDNN 2.6.3, avx512_core_bf16, 2 threads": the library version, the ISA it dispatches to, matmul threads. */
   info(): string
 }

@@ -99,6 +99,36 @@ const linear: FusedKernel = (inputs, _attrs, backend) => {
   return backend.makeTensorInfo([rows, outF], "float32", y)
 }
 
+/** [batch, tokens, heads, dh] of a qkv input [B, N, 3·H·Dh] split into `heads` heads; throws on a shape that does not split. */
+const attentionDims = (qkv: tf.TensorInfo, attrs: tf.NamedAttrMap, op: string): [number, number, number, number] => {
+  const [b, n, w] = qkv.shape
+  const heads = num(attrs, "heads")
+  if (qkv.shape.length !== 3 || b === undefined || n === undefined || w === undefined || !Number.isInteger(heads) || heads < 1 || w % (3 * heads) !== 0 || b * n * w === 0) {
+    throw new TypeError(`native fused kernel ${op}: qkv [${qkv.shape.join(", ")}] is not [batch, tokens, 3 · ${heads} heads · head width]`)
+  }
+  return [b, n, heads, w / (3 * heads)]
+}
+
+const attention: FusedKernel = (inputs, attrs, backend) => {
+  const qkv = inputs["qkv"]!
+  const [b, n, h, dh] = attentionDims(qkv, attrs, names.attention)
+  const out = backend.output(b * n * h * dh)
+  const attn = backend.output(b * h * n * n)
+  backend.addon.attentionCore!(values(backend, qkv, "qkv"), out, attn, b, n, h, dh, num(attrs, "scale"))
+  return [backend.makeTensorInfo([b, n, h * dh], "float32", out), backend.makeTensorInfo([b, h, n, n], "float32", attn)]
+}
+
+const attentionGrad: FusedKernel = (inputs, attrs, backend) => {
+  const qkv = inputs["qkv"]!
+  const [b, n, h, dh] = attentionDims(qkv, attrs, names.attentionGrad)
+  const qv = values(backend, qkv, "qkv")
+  const dqkv = backend.output(qv.length)
+  const dAttn = inputs["dAttn"] === undefined ? null : values(backend, inputs["dAttn"], "dAttn")
+  backend.addon.attentionCoreGrad!(qv, values(backend, inputs["attn"], "attn"), values(backend, inputs["dOut"], "dOut"), dAttn, dqkv, b, n, h, dh,
+    num(attrs, "scale"))
+  return backend.makeTensorInfo(qkv.shape, "float32", dqkv)
+}
+
 /** The fused kernels this addon supports, by tfjs kernel name. */
 export const fusedKernels = (addon: NativeAddon): ReadonlyArray<readonly [string, FusedKernel]> =>
   ([
@@ -109,4 +139,6 @@ export const fusedKernels = (addon: NativeAddon): ReadonlyArray<readonly [string
     [names.softmaxGrad, softmaxGrad, addon.softmaxGrad !== undefined],
     [names.adamw, adamw, addon.adamw !== undefined],
     [names.linear, linear, addon.matmulBias !== undefined],
+    [names.attention, attention, addon.attentionCore !== undefined && addon.attentionCoreGrad !== undefined],
+    [names.attentionGrad, attentionGrad, addon.attentionCore !== undefined && addon.attentionCoreGrad !== undefined],
   ] as const).filter(([, , ok]) => ok).map(([name, k]) => [name, k] as const)
