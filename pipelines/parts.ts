@@ -123,6 +123,17 @@ export const attentionNodes = (s: ScaleSettings): Array<NodeDeclaration> =>
 export const figure1Node = (): NodeDeclaration =>
   node("figure1", attentionFigure, { inputs: { contrastive: "attention-dino", masked: "attention-mae", reference: "attention-random" } })
 
+/** Gate 1: k-NN top-1 of each teacher's frozen features, class token (`knn-<t>`) and mean patch token (`knn-<t>-mean`), SSL teachers and the random-init ViT; none without `s.knn`. */
+export const knnNodes = (s: ScaleSettings): Array<NodeDeclaration> => {
+  const knn = s.knn
+  return knn === undefined
+    ? []
+    : [...teacherNames, "random" as const].flatMap((t) => [
+      node(`knn-${t}`, knnEvaluate, { inputs: { teacher: t }, config: knn }),
+      node(`knn-${t}-mean`, knnEvaluate, { inputs: { teacher: t }, config: { ...knn, pooling: "mean-patch" } }),
+    ])
+}
+
 /** Suffix of a node for a seed: none for the scale's first seed, `-s<seed>` otherwise. */
 export const seedSuffix = (s: ScaleSettings, seed: number): string => (seed === s.seeds[0] ? "" : `-s${seed}`)
 
@@ -288,6 +299,7 @@ export const paperNodes = (s: ScaleSettings, o: { readonly arms?: ReadonlyArray<
     ...teacherTop1Nodes(s),
     ...acNodes(s, ["pretrained", "partial-1"]),
     ...attentionNodes(s),
+    ...knnNodes(s),
     ...studentNodes(s, which),
     ...(o.exploratory === true ? exploratoryNodes(s) : []),
     ...(which.includes("ours") ? [exportNode()] : []),

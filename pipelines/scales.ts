@@ -20,11 +20,12 @@ import type { evaluateTeacher } from "../plugins/stages/paper/evaluate.ts"
 import type { evaluate } from "../plugins/stages/paper/downstream.ts"
 import type { trainStudent } from "../plugins/stages/paper/baselines.ts"
 import type { attentionDistance } from "../plugins/stages/teachers/analysis/attentionStage.ts"
+import type { knnEvaluate } from "../plugins/stages/teachers/analysis/knnStage.ts"
 import type { loadTeacherCheckpoint } from "../plugins/stages/teachers/load.ts"
 import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
 import teachers from "./teachers.ts"
 
-export const scaleNames = ["smoke", "demo", "fmnist", "imagenet"] as const
+export const scaleNames = ["smoke", "demo", "fmnist", "repro", "imagenet"] as const
 export type Scale = (typeof scaleNames)[number]
 
 type Patch<S extends { readonly config: { readonly Encoded: unknown } }> = Partial<S["config"]["Encoded"]>
@@ -51,18 +52,26 @@ export interface ScaleSettings {
   /** Downstream evaluation: item name -> config (Figure 3); the first is the task itself (head protocol). */
   readonly downstream: Readonly<Record<string, Patch<typeof evaluate>>>
   readonly attention: Patch<typeof attentionDistance>
+  /** k-NN of each teacher's frozen features (gate 1: SSL teachers vs random init), class token and mean patch token; none when absent. */
+  readonly knn?: Patch<typeof knnEvaluate>
 }
 
-/** A pretraining node of `pipelines/teachers.ts` with `preset`'s overrides applied (its base config is the demo's). */
-const pretrainConfig = (name: "dino" | "mae", stage: unknown, preset: "smoke" | "demo"): Readonly<Record<string, unknown>> => {
+type TeachersPreset = "smoke" | "demo" | "repro"
+/** A node of `pipelines/teachers.ts` with `preset`'s overrides applied (its base config is the demo's): shared configs, shared cache entries. */
+const teachersConfig = (name: string, preset: TeachersPreset): Readonly<Record<string, unknown>> => {
+  const node = teachers.nodes.find((n) => n.name === name)
+  if (node === undefined) throw new TypeError(`pipelines/teachers.ts has no node "${name}"; the paper pipelines reuse its nodes`)
+  return { ...(node.config ?? {}), ...(teachers.presets[preset]?.[name] ?? {}) }
+}
+/** A pretraining node of `pipelines/teachers.ts` with `preset`'s overrides applied. */
+const pretrainConfig = (name: "dino" | "mae", stage: unknown, preset: TeachersPreset): Readonly<Record<string, unknown>> => {
   const node = teachers.nodes.find((n) => n.name === name)
   if (node === undefined || node.stage !== stage) throw new TypeError(`pipelines/teachers.ts has no node "${name}" running stage ${(stage as { name?: string }).name}; the paper pipelines reuse its pretraining nodes`)
-  return { ...node.config, ...(teachers.presets[preset]?.[name] ?? {}) }
+  return teachersConfig(name, preset)
 }
-const randomConfig = (preset: "smoke" | "demo"): Readonly<Record<string, unknown>> => {
-  const node = teachers.nodes.find((n) => n.name === "random")
-  return { ...(node?.config ?? {}), ...(teachers.presets[preset]?.["random"] ?? {}) }
-}
+const randomConfig = (preset: TeachersPreset): Readonly<Record<string, unknown>> => teachersConfig("random", preset)
+/** The class-token k-NN config of `pipelines/teachers.ts` (`knn-dino`; its `-mean` nodes add `pooling: "mean-patch"`). */
+const knnConfig = (preset: TeachersPreset): Patch<typeof knnEvaluate> => teachersConfig("knn-dino", preset) as Patch<typeof knnEvaluate>
 
 // The student: a third of the teachers' width (about a tenth of their parameters, as ViT-Ti to ViT-B),
 // same depth and grid (17 tokens: eq. 3 needs equal token counts), two heads (A1_S, A2_S of eq. 3).
@@ -89,6 +98,7 @@ const smoke: ScaleSettings = {
     "synthetic-counting": { dataset: "synthetic-counting", trainCount: 64, testCount: 32 },
   },
   attention: { dataset: "synthetic-shapes", testCount: 16 },
+  knn: knnConfig("smoke"),
 }
 
 // Demo: 3000 Fashion-MNIST training images (as the teachers were pretrained on), 1000 test images.
@@ -116,6 +126,7 @@ const demo: ScaleSettings = {
     "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
   },
   attention: { dataset: "fashion-mnist", testCount: 256 },
+  knn: knnConfig("demo"),
 }
 
 // Fashion-MNIST in full (60k / 10k), longer schedules, three seeds: hours on 2 cores.
@@ -139,6 +150,44 @@ const fmnist: ScaleSettings = {
     "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
   },
   attention: { dataset: "fashion-mnist", testCount: 1024 },
+}
+
+// The reproduction (issue 11): all of Fashion-MNIST on the 7x7 grid (28 px, patch 4, 50 tokens), the
+// teachers of `pipelines/teachers.ts --preset repro` (vitMiniPatch4_28: 160 wide, 6 blocks, 5 heads,
+// 1.87M parameters; DINO 2 epochs, MAE 5 epochs on the 60k images), a student 6.95x smaller
+// (vitNanoPatch4_28: 60 wide, 6 blocks, 3 heads: two distilled, one free, as ViT-Ti has), every arm
+// on 3 paired seeds, the exploratory ablations on seed 0, full 10k test set everywhere.
+// Sizing (2 cores, native backend; rates per CPU second from test/bench/teachers.bench.ts and the
+// step bench, 2026-12-02): the teachers' pretraining ~70 min wall (one core each); adaptation on 20k
+// images x 3 epochs ~10 min; a student sees 6000 images x 2 epochs (12k images): per seed the 9 arms
+// cost ~0.12 s per image in all (CE ~120 img/s, frozen-teacher KD ~90, joint ~60), the 16 exploratory
+// arms ~0.27 s, so ~0.62 x 12k ~ 2 h of one core, ~1 h wall; evaluations and k-NN ~10 min. About
+// 2.5 h in all. The students are short of convergence at this budget: gate 3 says whether they are.
+const reproTeachers = (name: "dino" | "mae", stage: unknown) => pretrainConfig(name, stage, "repro")
+const repro: ScaleSettings = {
+  scale: "repro",
+  dataset: "fashion-mnist",
+  teachers: {
+    dino: { kind: "pretrain", config: reproTeachers("dino", dinoTeacher.pretrain) },
+    mae: { kind: "pretrain", config: reproTeachers("mae", maeTeacher.pretrain) },
+    random: randomConfig("repro"),
+  },
+  adapt: { dataset: "fashion-mnist", trainCount: 20000, epochs: 3, warmupEpochs: 1, batchSize: 128, cropScaleMin: 0.5, weightDecay: 0.05 },
+  adaptLr: { linear: 3e-3, "partial-1": 1e-3, full: 5e-4 },
+  teacherTop1: { dataset: "fashion-mnist", testCount: 0 },
+  ac: { dataset: "fashion-mnist", calibrationCount: 1024 },
+  student: {
+    dataset: "fashion-mnist", trainCount: 6000, student: { arch: "vitNanoPatch4_28" }, epochs: 2, batchSize: 64, lr: 2e-3, warmupEpochs: 0, cropScaleMin: 0.5, weightDecay: 0.05,
+  },
+  seeds: [0, 1, 2],
+  downstream: {
+    "fashion-mnist": { dataset: "fashion-mnist", trainCount: 10000, testCount: 0 },
+    "opencv-digits": { dataset: "opencv-digits", trainCount: 0, testCount: 0 },
+    openclipart: { dataset: "openclipart", trainCount: 0, testCount: 0 },
+    "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
+  },
+  attention: { dataset: "fashion-mnist", testCount: 1000 },
+  knn: knnConfig("repro"),
 }
 
 // The paper's scale (sec. 4): published ViT-B/16 DINO and MAE checkpoints (timm names) read from
@@ -167,4 +216,4 @@ const imagenet: ScaleSettings = {
   attention: { dataset: "imagenet", testCount: 1024 },
 }
 
-export const scales: Readonly<Record<Scale, ScaleSettings>> = { smoke, demo, fmnist, imagenet }
+export const scales: Readonly<Record<Scale, ScaleSettings>> = { smoke, demo, fmnist, repro, imagenet }

@@ -47,7 +47,13 @@ describe.skipIf(process.getuid?.() !== 0 || !fs.existsSync("/etc/debian_version"
     const dir = fakeApt()
     const r = setup([], { PATH: `${dir}:${process.env.PATH}`, FAIL_DATASET: "1" })
     expect(r.status).toBe(1)
-    expect(r.stderr).toContain("FAILED: the dataset fashion-mnist (package dataset-fashion-mnist) is not installed")
+    const names = Object.keys(packages.datasets)
+    const pkgs = [...new Set(Object.values(packages.datasets).flat())]
+    expect(r.stderr).toContain(
+      `FAILED: the dataset${names.length > 1 ? "s" : ""} ${names.join(", ")} (package${pkgs.length > 1 ? "s" : ""} ${pkgs.join(" ")})`,
+    )
+    expect(r.stderr).toContain("fashion-mnist")
+    expect(r.stderr).toContain(`apt-get install -y ${pkgs.join(" ")}`)
   })
 
   it("--dry-run prints the apt commands without running them; --no-system skips the step", () => {

@@ -55,7 +55,9 @@ describe("ssl-kd data", () => {
   it("missing data, unknown dataset, unknown flag and bad usage are typed errors", async () => {
     const io = capture().io
     const missing = await failureOf(command.run(["inspect", "fashion-mnist", "--data-dir", tempDir("none")], io))
-    expect(missing?._tag).toBe("DatasetMissingError")
+    expect(missing?._tag).toBe("DatasetNotInstalled")
+    expect(missing).toMatchObject({ dataset: "fashion-mnist" })
+    expect(missing?.message).toContain("npm run setup")
     expect(missing?.message).toContain("apt-get install dataset-fashion-mnist")
     expect(await failureOf(command.run(["inspect", "cifar-10"], io))).toMatchObject({ _tag: "UnknownDatasetError", suggestion: "cifar10" })
     const flag = await failureOf(parseDataArgs(["inspect", "mnist", "--spilt", "test"]))
