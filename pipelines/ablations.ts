@@ -11,7 +11,7 @@
  * evaluated on the same downstream datasets; the teachers and the AC
  * selection are shared (same cache entries).
  *
- *   ssl-kd run pipelines/ablations.ts --preset smoke|demo|fmnist|imagenet
+ *   ssl-kd run pipelines/ablations.ts --preset smoke|demo|fmnist|repro|imagenet
  */
 import { acNodes, exploratoryNodes, paperFamily, reportNode, studentNodes, teacherNodes } from "./parts.ts"
 

@@ -15,12 +15,13 @@
  *   ssl-kd run pipelines/paper.ts --preset smoke     # synthetic data, about a minute
  *   ssl-kd run pipelines/paper.ts                    # demo: Fashion-MNIST, minutes on 2 cores
  *   ssl-kd run pipelines/paper.ts --preset fmnist    # full Fashion-MNIST, 3 seeds, every arm, hours
- *   ssl-kd run pipelines/paper.ts --preset repro     # issue 11's reproduction: 7x7 grid, 3 paired seeds, every arm + ablations, ~2.5 h
+ *   ssl-kd run pipelines/paper.ts --preset repro     # issue 11's reproduction: 7x7 grid, 3 paired seeds, every arm, ~2 h
  *   ssl-kd run pipelines/paper.ts --preset imagenet  # ViT-B/16 checkpoints from files, GPU
  *
  * Arms: smoke and demo run `demoArms` (baseline, kd-dino, kd-mae, ours,
- * ours-warm); fmnist, repro and imagenet every arm; repro adds the
- * exploratory ablations of `pipelines/ablations.ts` on seed 0. Scales: `pipelines/scales.ts`;
+ * ours-warm); fmnist, repro and imagenet every arm. The exploratory
+ * ablations (one seed) are `pipelines/ablations.ts` with the same preset: it
+ * shares the teachers, AC selection and `ours` cache entries. Scales: `pipelines/scales.ts`;
  * node names: `pipelines/parts.ts`. E.g. `--set ours.lambda1=0.7` reruns
  * only `ours`, its evaluations and teachers' top-1, the export and the report.
  */
@@ -30,7 +31,7 @@ export default paperFamily(
   "paper",
   "Multi-teacher KD from a contrastive (DINO) and a masked-image-modeling (MAE) teacher: AC head selection, one-stage joint distillation with Partial-1 teachers, baselines, downstream evaluation, report",
   (s) => {
-    const nodes = paperNodes(s, { arms: s.scale === "smoke" || s.scale === "demo" ? demoArms : arms, exploratory: s.scale === "repro" })
+    const nodes = paperNodes(s, { arms: s.scale === "smoke" || s.scale === "demo" ? demoArms : arms })
     return [...nodes, reportNode(s, nodes, "Multi-teacher knowledge distillation from SSL teachers: results")]
   },
 )
