@@ -5,10 +5,12 @@ import { register } from "tsx/esm/api"
 
 register()
 const { main } = await import("../runtime/cli/main.ts")
+// Commands that need models, datasets or teachers come from plugins/ (the runtime imports none of it).
+const { pluginCommands } = await import("../plugins/cli/index.ts")
 const code = await main(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   cwd: process.cwd(),
   isTTY: Boolean(process.stderr.isTTY),
-})
+}, pluginCommands)
 process.exitCode = code

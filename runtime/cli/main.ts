@@ -11,20 +11,29 @@ import { formatHelp } from "./help.ts"
 /** Flags that take no value (so the word after them is a positional, for `--help`). */
 const BOOLEAN_FLAGS = new Set(["--json", "--quiet", "--verbose", "--no-typecheck", "--repair", "--dry-run", "--help"])
 
-/** Sub-commands, each loaded only when dispatched (start-up stays fast). */
-export const commands: ReadonlyArray<{ readonly name: string; readonly summary: string; readonly load: () => Promise<{ readonly command: CliCommand }> }> = [
+/** A sub-command: its name, one line for `ssl-kd help`, and its module, loaded only when dispatched (start-up stays fast). */
+export interface CommandEntry {
+  readonly name: string
+  readonly summary: string
+  readonly load: () => Promise<{ readonly command: CliCommand }>
+}
+
+/**
+ * The runtime's own sub-commands. Commands that need models, datasets or
+ * teachers (`data`, `extract`, `teachers`) live in `plugins/cli/` and reach
+ * {@link main} from the entry point (`bin/ssl-kd.js`): the runtime imports
+ * nothing of `plugins/` or `pipelines/`.
+ */
+export const builtinCommands: ReadonlyArray<CommandEntry> = [
   { name: "run", summary: "run a pipeline, reusing cached stages", load: () => import("./commands/run.ts") },
   { name: "plan", summary: "show what would run or be served from the cache, without running", load: () => import("./commands/plan.ts") },
   { name: "graph", summary: "print a pipeline's DAG as mermaid, dot or json", load: () => import("./commands/graph.ts") },
   { name: "cache", summary: "list, verify or garbage-collect the artifact store", load: () => import("./commands/cache.ts") },
   { name: "watch", summary: "rerun stale stages on every save", load: () => import("./commands/watch.ts") },
   { name: "runs", summary: "list past runs with their headline metrics; `runs diff A B` compares two", load: () => import("./commands/runs.ts") },
-  { name: "data", summary: "list datasets (installed or not, how to install) and inspect one", load: () => import("./commands/data.ts") },
-  { name: "extract", summary: "run a ViT checkpoint on images; write logits, features, attention maps", load: () => import("./commands/extract.ts") },
-  { name: "teachers", summary: "list the registered SSL teachers: family, architecture, weight source", load: () => import("./commands/teachers.ts") },
 ]
 
-const help = (io: CliIO) => {
+const help = (io: CliIO, commands: ReadonlyArray<CommandEntry>) => {
   io.out(
     [
       "ssl-kd: typed, cached pipelines for knowledge distillation from self-supervised ViTs",
@@ -47,10 +56,11 @@ const help = (io: CliIO) => {
 }
 
 /** Run one command line; resolves to the exit code. */
-export const main = async (argv: ReadonlyArray<string>, io: CliIO): Promise<number> => {
+export const main = async (argv: ReadonlyArray<string>, io: CliIO, extra: ReadonlyArray<CommandEntry> = []): Promise<number> => {
+  const commands = [...builtinCommands, ...extra]
   const [name, ...rest] = argv
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    help(io)
+    help(io, commands)
     return name === undefined ? 2 : 0
   }
   const entry = commands.find((c) => c.name === name)

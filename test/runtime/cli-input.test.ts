@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 import { writeSafetensors } from "../../plugins/checkpoints/index.ts"
 import { models, paramSpecs } from "../../plugins/models/index.ts"
 import { parseBackend, parseSets, parseWorkers } from "../../runtime/cli/args.ts"
-import { command as extract } from "../../runtime/cli/commands/extract.ts"
+import { command as extract } from "../../plugins/cli/extract.ts"
 import type { CliIO } from "../../runtime/cli/Command.ts"
 import { jsonStatuses, makeProject } from "./project.ts"
 

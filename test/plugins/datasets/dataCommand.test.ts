@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { command, parseDataArgs } from "../../../runtime/cli/commands/data.ts"
+import { command, parseDataArgs } from "../../../plugins/cli/data.ts"
 import { failureOf, run, tempDir, writeIdx } from "./helpers.ts"
 
 const capture = () => {

@@ -8,11 +8,11 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect } from "effect"
 import { readFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import { entryToFloat32, getEntry, loadVitState, readSafetensors, readStateFile, timmCheckpointFilter, writeSafetensors } from "../../../plugins/checkpoints/index.ts"
-import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, validateConfig, type VitConfig, type VitModel } from "../../../plugins/models/index.ts"
-import { describeBackend, selectBackend } from "../../backend/TensorBackend.ts"
-import type { CliCommand, CliIO } from "../Command.ts"
-import type { CommandHelp } from "../help.ts"
+import { entryToFloat32, getEntry, loadVitState, readSafetensors, readStateFile, timmCheckpointFilter, writeSafetensors } from "../checkpoints/index.ts"
+import { checkImages, createVit, disposeVit, forwardHead, forwardIntermediates, models, validateConfig, type VitConfig, type VitModel } from "../models/index.ts"
+import { describeBackend, selectBackend } from "../../runtime/backend/TensorBackend.ts"
+import type { CliCommand, CliIO } from "../../runtime/cli/Command.ts"
+import type { CommandHelp } from "../../runtime/cli/help.ts"
 
 const usage = `ssl-kd extract --checkpoint F.safetensors|F.pth --arch NAME --input X.safetensors --out Y.safetensors
   [--batch N] [--backend node-gpu|node|native|wasm|cpu]
@@ -250,7 +250,7 @@ const extract = (argv: ReadonlyArray<string>, io: CliIO) =>
     return 0
   })
 
-/** The `extract` sub-command (registered by `runtime/cli/main.ts`). */
+/** The `extract` sub-command (registered in `plugins/cli/index.ts`). */
 export const command: CliCommand = {
   name: "extract",
   summary: "run a ViT checkpoint on images; write logits, features and every block's attention maps",

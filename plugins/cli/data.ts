@@ -12,13 +12,13 @@ import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data, Effect } from "effect"
-import { channelStats, countPerClass } from "../../../plugins/datasets/ImageSet.ts"
-import { datasetIdentity } from "../../../plugins/datasets/identity.ts"
-import { makeDefaultRegistry } from "../../../plugins/datasets/builtins.ts"
-import { dataRoot } from "../../../plugins/datasets/registry.ts"
-import type { Split } from "../../../plugins/datasets/spec.ts"
-import type { CliCommand, CliIO } from "../Command.ts"
-import type { CommandHelp } from "../help.ts"
+import { channelStats, countPerClass } from "../datasets/ImageSet.ts"
+import { datasetIdentity } from "../datasets/identity.ts"
+import { makeDefaultRegistry } from "../datasets/builtins.ts"
+import { dataRoot } from "../datasets/registry.ts"
+import type { Split } from "../datasets/spec.ts"
+import type { CliCommand, CliIO } from "../../runtime/cli/Command.ts"
+import type { CommandHelp } from "../../runtime/cli/help.ts"
 
 /** A flag the command does not know. */
 export class UnknownFlagError extends Data.TaggedError("UnknownFlagError")<{
@@ -56,7 +56,7 @@ export const help = {
 /** System packages that install each dataset (plugins/system-packages.json, the list `npm run setup` installs). */
 export const datasetPackages = (): Readonly<Record<string, ReadonlyArray<string>>> => {
   try {
-    const file = fileURLToPath(new URL("../../../plugins/system-packages.json", import.meta.url))
+    const file = fileURLToPath(new URL("../system-packages.json", import.meta.url))
     const parsed = JSON.parse(readFileSync(file, "utf8")) as { datasets?: Record<string, ReadonlyArray<string>> }
     return parsed.datasets ?? {}
   } catch {

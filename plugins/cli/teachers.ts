@@ -10,11 +10,11 @@
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Data, Effect } from "effect"
-import { weightSource } from "../../../dsl/Teacher.ts"
-import { parseWith } from "../args.ts"
-import type { CommandHelp } from "../help.ts"
-import type { CliCommand } from "../Command.ts"
-import { table } from "../session.ts"
+import { weightSource } from "../../dsl/Teacher.ts"
+import { parseWith } from "../../runtime/cli/args.ts"
+import type { CommandHelp } from "../../runtime/cli/help.ts"
+import type { CliCommand } from "../../runtime/cli/Command.ts"
+import { table } from "../../runtime/cli/session.ts"
 
 /** A `--with` module that could not be imported. */
 export class TeacherModuleError extends Data.TaggedError("TeacherModuleError")<{
@@ -45,7 +45,7 @@ export const command: CliCommand = {
   run: (argv, io) =>
     Effect.gen(function* () {
       const { values } = yield* parseWith("teachers", help, argv)
-      const { teachers } = yield* Effect.promise(() => import("../../../plugins/teachers/builtins.ts"))
+      const { teachers } = yield* Effect.promise(() => import("../teachers/builtins.ts"))
       for (const file of values.with ?? []) {
         const abs = path.resolve(io.cwd, file)
         yield* Effect.tryPromise({
