@@ -60,6 +60,9 @@ const table1Rows = (m: ReportModel, rows: ReadonlyArray<Table1Row>) => {
   return rows.map((r) => [r.teacher, r.family, r.mode, count(r.trainable), share(r.trainableShare), count(r.total), pct(r.top1), pct(r.trainTop1), r.dataset, count(r.testImages), String(r.seed), markedSeconds(r.adaptationSeconds, [conc.upstream(r.node)])])
 }
 
+/** The joint run a trained teacher comes from, read from its node `top1-<arm>-<teacher>[-s<seed>]` (e.g. `ours`, `ours-warm-s1`). */
+export const jointRun = (r: Table1Row): string => r.node.replace(/^top1-/, "").replace(`-${r.teacher}`, "")
+
 const table1Header = ["teacher", "family", "mode", "trainable params", "% of total", "total params", "test top-1 (%)", "train top-1 (%)", "dataset", "test images", "seed", "adaptation (s)"]
 const table1Numeric = [false, false, false, true, true, true, true, true, false, true, false, true]
 
@@ -80,7 +83,12 @@ const table1Section = (m: ReportModel): Section => {
             ? []
             : [
                 p("The teachers after the one-stage joint training (eq. 4 trains each teacher's Partial-1 part together with the student): their own heads' top-1 on the same test split."),
-                table({ caption: "Teachers after joint training (top-1 in %)", header: table1Header, numeric: table1Numeric, rows: table1Rows(m, m.jointTeachers) }),
+                table({
+                  caption: "Teachers after joint training (top-1 in %)",
+                  header: ["run", ...table1Header],
+                  numeric: [false, ...table1Numeric],
+                  rows: table1Rows(m, m.jointTeachers).map((row, i) => [jointRun(m.jointTeachers[i] as Table1Row), ...row]),
+                }),
               ]),
         ]
   return { id: "table1", heading: "Table 1: adapting the teachers", blocks }

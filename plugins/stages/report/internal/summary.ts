@@ -5,6 +5,7 @@
  * read back from `report.json`.
  */
 import type { ReportModel } from "./model.ts"
+import { seedWords } from "./format.ts"
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "n/a" : (x * 100).toFixed(2))
 const signed = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "—" : `${x >= 0 ? "+" : ""}${x.toFixed(2)}`)
@@ -31,14 +32,14 @@ export const summaryText = (m: Pick<ReportModel, "table1" | "table2" | "figure3"
     parts.push(`Table 2 analog: top-1 (%) on ${m.table2.dataset}`)
     parts.push(
       table([
-        ["label", "protocol", "top-1", "Δ pt", "k-NN", "seeds"],
+        ["label", "protocol", "top-1", "Δ pt", "k-NN", "runs"],
         ...m.table2.rows.map((r) => [
           r.label,
           [...new Set(r.protocols)].join("/"),
           r.top1Std === null ? pct(r.top1) : `${pct(r.top1)} ± ${(r.top1Std * 100).toFixed(2)}`,
           signed(r.deltaPoints),
           pct(r.knnTop1),
-          r.seeds.length === 0 ? "—" : r.seeds.join(","),
+          r.seeds.length === 0 ? "—" : seedWords(r.seeds),
         ]),
       ]),
     )
