@@ -95,6 +95,13 @@ describe("paper pipelines", () => {
     expect(scores).toHaveLength(15)
     expect(new Set(scores.map((s) => s.label))).toEqual(new Set(["baseline", "kd-dino", "kd-mae", "ours", "ours-warm"]))
     expect(scores.filter((s) => s.protocol === "head").map((s) => s.dataset)).toEqual(new Array(5).fill("synthetic-shapes"))
+    // Each evaluation records its scores as summary metrics (what `ssl-kd runs` shows and metrics.csv lists).
+    const records = (await read("metrics.jsonl")).flatMap((b) => b.toString().trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>))
+    const evalMetrics = records.filter((r) => r["epoch"] === undefined && r["step"] === undefined && r["knnTop1"] !== undefined)
+    const byTop1 = (a: number, b: number) => a - b
+    expect(evalMetrics.map((r) => r["top1"] ?? Number.NaN).sort(byTop1)).toEqual(
+      (scores as unknown as ReadonlyArray<{ top1: number }>).map((v) => v.top1 * 100).sort(byTop1),
+    )
     const [html] = await read("report.html")
     expect(html?.toString()).toContain("Table 2")
     expect((await read("model.safetensors")).length).toBe(1)

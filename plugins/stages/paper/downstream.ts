@@ -207,6 +207,8 @@ export const runEvaluate = (c: EvaluateConfig, student: DistilledStudentValue) =
       `${NAME}: ${label} (${model}) on ${dataset}: ${protocol} top-1 ${(top1 * 100).toFixed(2)}%, k-NN top-1 ${((knn.top1 ?? 0) * 100).toFixed(2)}% ` +
         `(${trainSet.count} train / ${testSet.count} test images)`,
     )
+    // Summary values (no epoch or step): `ssl-kd runs` shows them as headline metrics, metrics.csv lists them.
+    yield* ctx.metric?.({ top1: top1 * 100, knnTop1: (knn.top1 ?? 0) * 100 }) ?? Effect.void
     return {
       label,
       model,

@@ -64,6 +64,7 @@ export const evaluateTeacher = Stage.make({
         (model) => top1(model, info, loader),
         (model) => Effect.sync(() => disposeVit(model)),
       )
+      yield* ctx.metric?.({ top1: accuracy * 100 }) ?? Effect.void
       yield* ctx.log(`${info.teacher} ${adaptation.mode} (${adaptation.trainable.toLocaleString("en-US")} trainable): test top-1 ${(accuracy * 100).toFixed(2)}% on ${set.count} ${spec.name} images`)
       return {
         teacher: info.teacher,

@@ -123,7 +123,8 @@ export const command: CliCommand = {
           ["#", "run", "pipeline", "status", "time", "ran/cached/failed", "headline metrics"],
           ...shown.map((r, i) => {
             const count = (s: string) => r.stages.filter((x) => x.status === s).length
-            const pairs = headlinePairs(r)
+            // Accuracies first (a run's result), losses after (how it trained).
+            const pairs = [...headlinePairs(r)].sort((a, b) => Number(/\.(top1|accuracy)$/i.test(b.name)) - Number(/\.(top1|accuracy)$/i.test(a.name)))
             return [
               `@${i + 1}`,
               r.runId.slice(0, 19).replace("T", " "),
