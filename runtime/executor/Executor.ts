@@ -86,8 +86,12 @@ const make = (options: LocalOptions) =>
             metrics,
           }
         }
+        // What finished before an interruption, in plan order: the interrupted run's record lists it.
+        const finished: Array<RunReport["stages"][number]> = []
+        const order = new Map(p.nodes.map((n, i) => [n.node.name, i]))
         const outcomes = yield* executePlan(p, {
           workers,
+          onOutcome: (o) => void finished.push(o),
           ...(runOptions.verifyNodes === undefined ? {} : { verifyNodes: runOptions.verifyNodes }),
           ...(runOptions.stageServices === undefined ? {} : { stageServices: runOptions.stageServices }),
           ...(runOptions.pool === undefined
@@ -102,7 +106,7 @@ const make = (options: LocalOptions) =>
         }).pipe(
           Effect.provide(context),
           Effect.onExit((exit) =>
-            Exit.isFailure(exit) ? writeRunRecord(store.root, record([], true)).pipe(Effect.asVoid) : Effect.void,
+            Exit.isFailure(exit) ? writeRunRecord(store.root, record([...finished].sort((a, b) => order.get(a.name)! - order.get(b.name)!), true)).pipe(Effect.asVoid) : Effect.void,
           ),
         )
         const metrics: Record<string, Readonly<Record<string, number>>> = {}

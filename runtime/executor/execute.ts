@@ -40,6 +40,8 @@ export interface NodeOutcome {
 export interface ExecuteOptions {
   /** Default bound for fan-out groups without their own `concurrency`. */
   readonly workers: number
+  /** Called as each node finishes (ran, cached or failed): an interrupted run still records what it completed. */
+  readonly onOutcome?: (outcome: NodeOutcome) => void
   /**
    * Services stages may require besides `StageContext` (e.g. the tensor
    * backend). Built once, lazily, when the first stage runs, so a fully
@@ -282,7 +284,14 @@ export const executePlan = (
           const o = yield* Deferred.await(outcomes.get(dep)!)
           if (o.status === "failed" && upstreamFailure === undefined) upstreamFailure = dep
         }
-        const finish = (o: NodeOutcome) => Effect.andThen(Deferred.succeed(outcomes.get(name)!, o), Effect.sync(() => results.push(o)))
+        const finish = (o: NodeOutcome) =>
+          Effect.andThen(
+            Deferred.succeed(outcomes.get(name)!, o),
+            Effect.sync(() => {
+              results.push(o)
+              options.onOutcome?.(o)
+            }),
+          )
         const base = { name, stage: p.node.stage.name, key: p.key }
         if (upstreamFailure !== undefined) {
           const err = new UpstreamFailed({ node: name, upstream: upstreamFailure })
