@@ -20,6 +20,7 @@ import ablations from "../../pipelines/ablations.ts"
 import attentionDistance from "../../pipelines/attention-distance.ts"
 import baselines from "../../pipelines/baselines.ts"
 import paper from "../../pipelines/paper.ts"
+import preconditions from "../../pipelines/preconditions.ts"
 import { scaleNames } from "../../pipelines/scales.ts"
 import teacherAdaptation from "../../pipelines/teacher-adaptation.ts"
 import { TensorBackend } from "../../runtime/backend/TensorBackend.ts"
@@ -28,7 +29,7 @@ import { planPipeline, statuses, tempDir } from "../runtime/harness.ts"
 
 beforeAll(selectTestBackend)
 
-const families = { paper, baselines, "teacher-adaptation": teacherAdaptation, "attention-distance": attentionDistance, ablations }
+const families = { paper, baselines, "teacher-adaptation": teacherAdaptation, "attention-distance": attentionDistance, ablations, preconditions }
 
 describe("paper pipelines", () => {
   it("every scale of every pipeline builds, with decodable configs and a report gathering what it computed", async () => {
@@ -58,6 +59,15 @@ describe("paper pipelines", () => {
     const x = ablations.members.demo.nodes.filter((n) => n.name.startsWith("x-")).map((n) => n.name)
     expect(x).toEqual(expect.arrayContaining(["x-l1-0", "x-l1-25", "x-l1-75", "x-l1-100", "x-l2-50", "x-l2-100", "x-mae-h0", "x-mae-h2", "x-dino-h0", "x-dino-h2"]))
     expect(paper.members.imagenet.nodes.find((n) => n.name === "dino")?.stage.name).toBe("teachers/load-checkpoint")
+    // preconditions: the teacher side of paper.ts, node for node (same configs), no student.
+    for (const scale of scaleNames) {
+      const full = new Map(paper.members[scale].nodes.map((n) => [n.name, n]))
+      const pre = preconditions.members[scale].nodes.filter((n) => n.name !== "report")
+      for (const n of pre) expect({ name: n.name, config: n.config }).toEqual({ name: n.name, config: full.get(n.name)?.config })
+      expect(pre.filter((n) => n.stage.output.name === "DistilledStudent")).toEqual([])
+      const expected = ["top1-mae-partial-1", "top1-dino-full", "attention-dino", "ac-mae", "ac-mae-p1", ...(scale === "imagenet" ? [] : ["knn-dino", "knn-random"])]
+      expect(pre.map((n) => n.name)).toEqual(expect.arrayContaining(expected))
+    }
   })
 
   it("nodes with the same name get the same cache key in every pipeline of a scale", async () => {
