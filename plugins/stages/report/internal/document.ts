@@ -229,14 +229,16 @@ const headsSection = (m: ReportModel): Section => {
     blocks: [
       p(
         "C_h = (1/|Q|) Σ_q max_k A_h(q, k), averaged over the calibration images; the head with the highest C_h (in bold, marked chosen) is the one eq. 3 distils. Blocks are counted from 0. " +
-          m.heads.map((h) => `${h.teacher}: ${count(h.images)} ${h.dataset} training images, queries ${h.queries}`).join("; ") +
+          m.heads.map((h) => `${h.node} (${h.teacher}): ${count(h.images)} ${h.dataset} training images, queries ${h.queries}`).join("; ") +
+          ". Each row is one selection node: `ac-<teacher>` on the SSL-pretrained teacher (read by the one-stage arms), `ac-<teacher>-p1` on its Partial-1 adaptation (read by ours-warm)" +
           ".",
       ),
       table({
         caption: "Eq. 2: attention confidence C_h",
-        header: ["teacher", "block", ...Array.from({ length: width }, (_, h) => `C_${h}`), "chosen head"],
-        numeric: [false, true, ...Array.from({ length: width }, () => true), true],
+        header: ["selection", "teacher", "block", ...Array.from({ length: width }, (_, h) => `C_${h}`), "chosen head"],
+        numeric: [false, false, true, ...Array.from({ length: width }, () => true), true],
         rows: m.heads.map((h) => [
+          h.node,
           h.teacher,
           String(h.layer),
           ...Array.from({ length: width }, (_, i): Cell => {

@@ -164,11 +164,11 @@ describe("renderReport", () => {
     expect(md).toContain("dino 15.00 px vs mae 8.50 px: the paper's observation (the contrastive teacher attends more globally in deep layers) holds here")
     expect(text(files, "figure1.svg")).toContain(">dino (contrastive): deep layers 15.00 px</text>")
 
-    // Table 1 also starts with "teacher": find the eq. 2 table by its second column.
-    const eq2 = md.slice(md.indexOf("| teacher | block |"))
-    expect(mdTable(eq2, "teacher").slice(2)).toEqual([
-      ["dino", "3", "**0.750** (chosen)", "0.500", "0.625", "0"],
-      ["mae", "3", "0.250", "**0.500** (chosen)", "0.125", "1"],
+    // The eq. 2 table names each selection node (pretrained `ac-<t>` vs Partial-1 `ac-<t>-p1` rows would otherwise read alike).
+    const eq2 = md.slice(md.indexOf("| selection | teacher | block |"))
+    expect(mdTable(eq2, "selection").slice(2)).toEqual([
+      ["ac-dino", "dino", "3", "**0.750** (chosen)", "0.500", "0.625", "0"],
+      ["ac-mae", "mae", "3", "0.250", "**0.500** (chosen)", "0.125", "1"],
     ])
     expect(text(files, "report.html")).toContain('<td class="num chosen"><strong>0.750</strong> (chosen)</td>')
   })
