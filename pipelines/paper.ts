@@ -15,7 +15,7 @@
  *   ssl-kd run pipelines/paper.ts --preset smoke     # synthetic data, about a minute
  *   ssl-kd run pipelines/paper.ts                    # demo: Fashion-MNIST, minutes on 2 cores
  *   ssl-kd run pipelines/paper.ts --preset fmnist    # full Fashion-MNIST, 3 seeds, every arm, hours
- *   ssl-kd run pipelines/paper.ts --preset repro     # issue 11's reproduction: 7x7 grid, 3 paired seeds, every arm, ~2 h
+ *   ssl-kd run pipelines/paper.ts --preset repro     # issue 11's reproduction: 7x7 grid, 3 paired seeds, every arm, ~6 h on 2 cores
  *   ssl-kd run pipelines/paper.ts --preset imagenet  # ViT-B/16 checkpoints from files, GPU
  *
  * Arms: smoke and demo run `demoArms` (baseline, kd-dino, kd-mae, ours,
