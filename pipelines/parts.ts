@@ -283,6 +283,22 @@ export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclarat
 }
 
 /**
+ * Everything before the students: the teachers and a random-init ViT,
+ * Table 1 (every adaptation mode and its top-1), both AC selections,
+ * attention distance and k-NN. `paperNodes` starts with these;
+ * `preconditions.ts` is these alone.
+ */
+export const teacherSideNodes = (s: ScaleSettings): Array<NodeDeclaration> => [
+  ...teacherNodes(s),
+  randomNode(s),
+  ...adaptationNodes(s),
+  ...teacherTop1Nodes(s),
+  ...acNodes(s, ["pretrained", "partial-1"]),
+  ...attentionNodes(s),
+  ...knnNodes(s),
+]
+
+/**
  * The paper end to end for a scale: teachers, Figure 1, Table 1 (every
  * adaptation mode), both AC selections, the `arms` x seeds students with
  * their evaluations and joint teachers, optionally the `x-` ablations on the
@@ -293,13 +309,7 @@ export const reportNode = (s: ScaleSettings, present: ReadonlyArray<NodeDeclarat
 export const paperNodes = (s: ScaleSettings, o: { readonly arms?: ReadonlyArray<Arm>; readonly exploratory?: boolean } = {}): Array<NodeDeclaration> => {
   const which = o.arms ?? demoArms
   return [
-    ...teacherNodes(s),
-    randomNode(s),
-    ...adaptationNodes(s),
-    ...teacherTop1Nodes(s),
-    ...acNodes(s, ["pretrained", "partial-1"]),
-    ...attentionNodes(s),
-    ...knnNodes(s),
+    ...teacherSideNodes(s),
     ...studentNodes(s, which),
     ...(o.exploratory === true ? exploratoryNodes(s) : []),
     ...(which.includes("ours") ? [exportNode()] : []),

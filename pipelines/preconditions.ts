@@ -12,21 +12,13 @@
  *   ssl-kd run pipelines/preconditions.ts --preset repro    # then paper.ts --preset repro reuses it all
  *   ssl-kd run pipelines/preconditions.ts --preset smoke|demo|fmnist|imagenet
  */
-import { acNodes, adaptationNodes, attentionNodes, knnNodes, paperFamily, randomNode, reportNode, teacherNodes, teacherTop1Nodes } from "./parts.ts"
+import { paperFamily, reportNode, teacherSideNodes } from "./parts.ts"
 
 export default paperFamily(
   "preconditions",
   "The paper's preconditions without students: SSL teachers vs random init (k-NN), Table 1 (linear / Partial-1 / fine-tuning), Figure 1, eq. 2 heads",
   (s) => {
-    const nodes = [
-      ...teacherNodes(s),
-      randomNode(s),
-      ...adaptationNodes(s),
-      ...teacherTop1Nodes(s),
-      ...acNodes(s, ["pretrained", "partial-1"]),
-      ...attentionNodes(s),
-      ...knnNodes(s),
-    ]
+    const nodes = teacherSideNodes(s)
     return [...nodes, reportNode(s, nodes, "Preconditions of the paper: teachers, adaptation and attention, before the students")]
   },
 )

@@ -129,6 +129,14 @@ const demo: ScaleSettings = {
   knn: knnConfig("demo"),
 }
 
+// Figure 3 on every image of each downstream set (Fashion-MNIST: a 10k-image probe split, the full test set): fmnist and repro.
+const fullDownstream: ScaleSettings["downstream"] = {
+  "fashion-mnist": { dataset: "fashion-mnist", trainCount: 10000, testCount: 0 },
+  "opencv-digits": { dataset: "opencv-digits", trainCount: 0, testCount: 0 },
+  openclipart: { dataset: "openclipart", trainCount: 0, testCount: 0 },
+  "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
+}
+
 // Fashion-MNIST in full (60k / 10k), longer schedules, three seeds: hours on 2 cores.
 const fmnist: ScaleSettings = {
   ...demo,
@@ -143,12 +151,7 @@ const fmnist: ScaleSettings = {
   ac: { dataset: "fashion-mnist", calibrationCount: 1024 },
   student: { ...demo.student, trainCount: 0, epochs: 30, warmupEpochs: 3 },
   seeds: [0, 1, 2],
-  downstream: {
-    "fashion-mnist": { dataset: "fashion-mnist", trainCount: 10000, testCount: 0 },
-    "opencv-digits": { dataset: "opencv-digits", trainCount: 0, testCount: 0 },
-    openclipart: { dataset: "openclipart", trainCount: 0, testCount: 0 },
-    "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
-  },
+  downstream: fullDownstream,
   attention: { dataset: "fashion-mnist", testCount: 1024 },
 }
 
@@ -183,12 +186,7 @@ const repro: ScaleSettings = {
     dataset: "fashion-mnist", trainCount: 0, student: { arch: "vitNanoPatch4_28" }, epochs: 3, batchSize: 64, lr: 2e-3, warmupEpochs: 1, cropScaleMin: 0.5, weightDecay: 0.05,
   },
   seeds: [0, 1, 2],
-  downstream: {
-    "fashion-mnist": { dataset: "fashion-mnist", trainCount: 10000, testCount: 0 },
-    "opencv-digits": { dataset: "opencv-digits", trainCount: 0, testCount: 0 },
-    openclipart: { dataset: "openclipart", trainCount: 0, testCount: 0 },
-    "skimage-textures": { dataset: "skimage-textures", trainCount: 0, testCount: 0 },
-  },
+  downstream: fullDownstream,
   attention: { dataset: "fashion-mnist", testCount: 1000 },
   knn: knnConfig("repro"),
 }
