@@ -1,0 +1,306 @@
+/**
+ * iBOT as a third SSL teacher, written only against the library's public
+ * pieces, as a user would add a teacher (Zhou et al. 2022, "iBOT: Image BERT
+ * Pre-Training with Online Tokenizer"; bytedance/ibot `main_ibot.py`).
+ *
+ * iBOT is self-distillation with a momentum teacher, like DINO, plus masked
+ * image modeling: the student's global crops have blocks of patches replaced
+ * by a learned [MASK] embedding, and the student predicts the teacher's
+ * prototype distribution at each masked patch (`loss.ts`). One step:
+ *
+ *   t_cls, t_patch = g_t(global crops)                    teacher: unmasked, no gradient
+ *   s_cls, s_patch = g_s(masked global crops), s_cls' = g_s(local crops)
+ *   L = λ1 · DINO(t_cls, [s_cls, s_cls'])  +  λ2 · MIM(t_patch, s_patch, mask)
+ *   student ← AdamW(clip(∇L)); centers (class, patch) and teacher by EMA
+ *
+ * What is iBOT's here: the joint loss with λ1 = λ2 = 1, blockwise masks with
+ * the official prediction ratios (`masking.ts`), the [MASK] embedding
+ * replacing the patch embedding before the position embedding is added,
+ * separate centers and teacher temperatures for class and patch tokens,
+ * multi-crop with masks on the global crops only. What differs, said
+ * plainly: one projection head shared by class and patch tokens (iBOT's
+ * `--shared_head true` recipe, not its default of separate heads), and the
+ * scale's small K, head and epochs (inherited from the DINO settings a
+ * pipeline passes). Every schedule (lr, weight decay, momentum, teacher
+ * temperature) is DINO's, as iBOT's are.
+ *
+ * Registered as teacher `ibot` (family `other`: contrastive and masked image
+ * modeling in one). Official iBOT checkpoints (`checkpoint_teacher.pth`, a
+ * `state_dict` with `backbone.` or `module.backbone.` prefixes) load through
+ * `teachers/load-checkpoint` with the rename below.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import { Config, Stage } from "../../dsl/index.ts"
+import { defineTeacher } from "../../dsl/Teacher.ts"
+import { TensorBackend } from "../../runtime/backend/TensorBackend.ts"
+import { multiCrop } from "../../plugins/datasets/augment/augmentation.ts"
+import type { ImageBatch } from "../../plugins/datasets/loader.ts"
+import { makeLoader } from "../../plugins/datasets/loader.ts"
+import { Rng } from "../../plugins/datasets/prng.ts"
+import { imagesToTensor } from "../../plugins/datasets/tensors.ts"
+import { block } from "../../plugins/models/vit/block.ts"
+import type { VitConfig } from "../../plugins/models/vit/config.ts"
+import { embedTokens } from "../../plugins/models/vit/embed.ts"
+import { finalNorm } from "../../plugins/models/vit/forward.ts"
+import { createVit, disposeVit, param, type VitModel } from "../../plugins/models/vit/model.ts"
+import { dinoLoss, updateCenter } from "../../plugins/objectives/dino.ts"
+import { createDinoHead, type DinoHead, dinoHeadForward, disposeDinoHead } from "../../plugins/objectives/dinoHead.ts"
+import { emaUpdate } from "../../plugins/objectives/ema.ts"
+import { DinoPretrainConfig } from "../../plugins/stages/teachers/dino/config.ts"
+import { headConfig } from "../../plugins/stages/teachers/dino/networks.ts"
+import { dinoSchedules, type DinoSchedules } from "../../plugins/stages/teachers/dino/step.ts"
+import { loadSplit, splitFiles } from "../../plugins/stages/teachers/data.ts"
+import { pretrainedTeacher, trainingConfig } from "../../plugins/stages/teachers/pretrainFields.ts"
+import { TeacherWeights } from "../../plugins/teachers/artifact.ts"
+import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../../plugins/teachers/architecture.ts"
+import { teachers } from "../../plugins/teachers/builtins.ts"
+import { TeacherStageConfigError } from "../../plugins/teachers/errors.ts"
+import { clipPerParameter } from "../../plugins/training/clip.ts"
+import { AdamW } from "../../plugins/training/adamw.ts"
+import { runEpochs } from "../../plugins/training/epochs.ts"
+import { runIdentity } from "../../plugins/training/resume.ts"
+import { ibotPatchLoss, updatePatchCenter } from "./loss.ts"
+import { batchMasks, type PredRatio } from "./masking.ts"
+
+const NAME = "ibot/pretrain"
+const Unit = Config.UnitInterval
+const NonNeg = Config.NonNegative
+
+/** DINO's settings (iBOT starts from DINO's code and defaults) plus iBOT's own, with `main_ibot.py`'s names in brackets. */
+export const IbotPretrainConfig = Schema.Struct({
+  ...DinoPretrainConfig.fields,
+  teacher: Config.withDefault(Schema.String, "ibot"),
+  /** Weights of the class-token (DINO) and masked-patch terms [lambda1 1, lambda2 1]. */
+  lambda1: Config.withDefault(NonNeg, 1),
+  lambda2: Config.withDefault(NonNeg, 1),
+  /** Patch teacher temperature, warmed up like the class one [warmup_teacher_patch_temp 0.04, teacher_patch_temp 0.07]. */
+  warmupTeacherPatchTemp: Config.withDefault(Config.Positive, 0.04),
+  teacherPatchTemp: Config.withDefault(Config.Positive, 0.07),
+  /** Patch center EMA momentum [center_momentum2 0.9]. */
+  patchCenterMomentum: Config.withDefault(Unit, 0.9),
+  /** Prediction ratios, one drawn per image [pred_ratio 0 0.3, pred_ratio_var 0 0.2]: half unmasked, half 0.1-0.5. */
+  predRatio: Config.withDefault(Schema.Array(Unit), [0, 0.3]),
+  predRatioVar: Config.withDefault(Schema.Array(Unit), [0, 0.2]),
+})
+export type IbotPretrainConfig = typeof IbotPretrainConfig.Type
+
+interface IbotNetworks {
+  readonly student: VitModel
+  readonly studentHead: DinoHead
+  readonly teacher: VitModel
+  readonly teacherHead: DinoHead
+  /** iBOT's `masked_embed` [1, D] (zeros at init). */
+  readonly maskToken: tf.Variable
+  readonly center: tf.Variable
+  readonly patchCenter: tf.Variable
+  readonly studentParams: ReadonlyMap<string, tf.Variable>
+  readonly teacherParams: ReadonlyMap<string, tf.Variable>
+  readonly trainable: ReadonlyMap<string, tf.Variable>
+  readonly optimizer: AdamW
+}
+
+const wrapped = (model: VitModel, head: DinoHead): Map<string, tf.Variable> =>
+  new Map([...[...model.params].map(([k, v]) => [`backbone.${k}`, v] as const), ...[...head.params].map(([k, v]) => [`head.${k}`, v] as const)])
+
+const createNetworks = (arch: string, vit: VitConfig, c: IbotPretrainConfig): IbotNetworks => {
+  const student = createVit(arch, vit, c.seed, "dino")
+  const studentHead = createDinoHead(headConfig(vit, c), c.seed)
+  const teacher = createVit(arch, vit, c.seed, "dino")
+  const teacherHead = createDinoHead(headConfig(vit, c), c.seed)
+  const maskToken = tf.tidy(() => tf.variable(tf.zeros([1, vit.embedDim]), true))
+  const teacherParams = wrapped(teacher, teacherHead)
+  const studentParams = new Map([...wrapped(student, studentHead), ["backbone.masked_embed", maskToken] as const])
+  for (const [k, t] of teacherParams) {
+    const s = studentParams.get(k)
+    if (s !== undefined) t.assign(s)
+  }
+  const trainable = new Map([...studentParams].filter(([, v]) => v.trainable))
+  return {
+    student, studentHead, teacher, teacherHead, maskToken,
+    center: tf.tidy(() => tf.variable(tf.zeros([1, c.outDim]), false)),
+    patchCenter: tf.tidy(() => tf.variable(tf.zeros([1, c.outDim]), false)),
+    studentParams, teacherParams, trainable,
+    optimizer: new AdamW(trainable),
+  }
+}
+
+const stateVars = (n: IbotNetworks): ReadonlyMap<string, tf.Variable> =>
+  new Map([
+    ...[...n.studentParams].map(([k, v]) => [`student.${k}`, v] as const),
+    ...[...n.teacherParams].map(([k, v]) => [`teacher.${k}`, v] as const),
+    ["center", n.center] as const,
+    ["patch_center", n.patchCenter] as const,
+    ...n.optimizer.state(),
+  ])
+
+const disposeNetworks = (n: IbotNetworks): void => {
+  disposeVit(n.student)
+  disposeVit(n.teacher)
+  disposeDinoHead(n.studentHead)
+  disposeDinoHead(n.teacherHead)
+  n.maskToken.dispose()
+  n.center.dispose()
+  n.patchCenter.dispose()
+  n.optimizer.dispose()
+}
+
+/**
+ * The backbone's final tokens [B, 1 + N, D] with masked patches (`mask` [B, N],
+ * 1: masked) replaced by the [MASK] embedding before the position embedding
+ * is added, as iBOT's `prepare_tokens` does: token = maskToken + pos.
+ */
+export const maskedFeatures = (model: VitModel, maskToken: tf.Tensor, images: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor => {
+  let x = embedTokens(model, images)
+  if (mask !== undefined) {
+    const [b = 0, t = 0, d = 0] = x.shape
+    const pos = param(model, "pos_embed")
+    if (pos.shape[1] !== t) throw new TypeError(`ibot: masked crops must have the model's grid (${(pos.shape[1] ?? 1) - 1} patches); got ${t - 1}`)
+    const m = tf.reshape(tf.cast(mask, "float32"), [b, t - 1, 1])
+    const patchPos = tf.slice(pos, [0, 1, 0], [1, t - 1, d])
+    const replaced = tf.add(tf.mul(tf.slice(x, [0, 1, 0], [b, t - 1, d]), tf.sub(1, m)), tf.mul(tf.add(tf.reshape(maskToken, [1, 1, d]), patchPos), m))
+    x = tf.concat([tf.slice(x, [0, 0, 0], [b, 1, d]), replaced], 1)
+  }
+  for (let i = 0; i < model.config.depth; i++) x = block(model, i, x).x
+  return finalNorm(model, x)
+}
+
+/** Every token of [B, 1 + N, D] through the head -> class outputs [B, K] and patch outputs [B, N, K]. */
+const projectTokens = (head: DinoHead, tokens: tf.Tensor): { cls: tf.Tensor; patch: tf.Tensor } => {
+  const [b = 0, t = 0, d = 0] = tokens.shape
+  const out = dinoHeadForward(head, tf.reshape(tokens, [b * t, d]))
+  const k = out.shape[1] ?? 0
+  const all = tf.reshape(out, [b, t, k])
+  return { cls: tf.reshape(tf.slice(all, [0, 0, 0], [b, 1, k]), [b, k]), patch: tf.slice(all, [0, 1, 0], [b, t - 1, k]) }
+}
+
+interface Schedules extends DinoSchedules {
+  readonly patchTemp: DinoSchedules["teacherTemp"]
+}
+
+/** One iBOT step on a batch's views (0-1 global, 2.. local) with the global crops' masks [2 * B * N]; returns the loss. */
+export const ibotStep = (n: IbotNetworks, c: IbotPretrainConfig, views: ReadonlyArray<ImageBatch>, masks: Uint8Array, epoch: number, globalStep: number, s: Schedules): number =>
+  tf.tidy(() => {
+    const tensors = views.map((v) => imagesToTensor(v))
+    const globals = tf.concat(tensors.slice(0, 2), 0)
+    const b = views[0]?.shape[0] ?? 0
+    const numPatches = masks.length / (2 * b)
+    const mask = tf.tensor2d(masks, [2 * b, numPatches], "int32")
+    const t = projectTokens(n.teacherHead, maskedFeatures(n.teacher, n.maskToken, globals, undefined))
+    const k = t.cls.shape[1] ?? 0
+    const teacherPatch = tf.reshape(t.patch, [2, b, numPatches, k])
+    const names = new Map([...n.trainable].map(([name, v]) => [v.name, name]))
+    const { value, grads } = tf.variableGrads(() => {
+      const g = projectTokens(n.studentHead, maskedFeatures(n.student, n.maskToken, globals, mask))
+      const locals = tensors.length > 2 ? tf.concat(tensors.slice(2), 0) : undefined
+      const localCls = locals === undefined ? undefined : projectTokens(n.studentHead, maskedFeatures(n.student, n.maskToken, locals, undefined)).cls
+      const studentCls = localCls === undefined ? g.cls : tf.concat([g.cls, localCls], 0)
+      const cls = dinoLoss(studentCls, t.cls, n.center, { studentViews: views.length, teacherTemp: s.teacherTemp.at(epoch), studentTemp: c.studentTemp })
+      const patch = ibotPatchLoss(tf.reshape(g.patch, [2, b, numPatches, k]), teacherPatch, tf.reshape(mask, [2, b, numPatches]), n.patchCenter, {
+        teacherTemp: s.patchTemp.at(epoch),
+        studentTemp: c.studentTemp,
+      })
+      return tf.add(tf.mul(cls, c.lambda1), tf.mul(patch, c.lambda2)) as tf.Scalar
+    }, [...n.trainable.values()])
+    const frozen = epoch < c.freezeLastLayerEpochs
+    const byName = new Map(
+      Object.entries(grads).flatMap(([varName, gr]) => {
+        const name = names.get(varName)
+        return name === undefined || (frozen && name.startsWith("head.last_layer.")) ? [] : [[name, gr] as const]
+      }),
+    )
+    n.optimizer.step(clipPerParameter(byName, c.clipGrad), s.lr.at(globalStep), s.weightDecay.at(globalStep))
+    n.center.assign(updateCenter(n.center, t.cls, c.centerMomentum))
+    n.patchCenter.assign(updatePatchCenter(n.patchCenter, teacherPatch, c.patchCenterMomentum))
+    // The teacher has no [MASK] embedding: EMA over the names both sides have.
+    emaUpdate(n.teacherParams, new Map([...n.studentParams].filter(([name]) => n.teacherParams.has(name))), s.momentum.at(globalStep))
+    return value.dataSync()[0] ?? Number.NaN
+  })
+
+export const pretrainIbot = Stage.make({
+  name: NAME,
+  description: "iBOT pretraining (self-distillation + masked image modeling with an online tokenizer) of a ViT teacher, resumable per epoch",
+  config: IbotPretrainConfig,
+  inputs: {},
+  output: TeacherWeights,
+  reads: (c) => splitFiles(c.dataset, "train"),
+  run: ({ config: c }) =>
+    Effect.gen(function* () {
+      yield* TensorBackend
+      const started = performance.now()
+      const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
+      const { arch, config: target } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
+      const vit = trainingConfig(target)
+      const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+      if (c.localSize % vit.patchSize !== 0) return yield* bad("localSize", c.localSize, `a multiple of the patch size ${vit.patchSize}`)
+      if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)
+      if (c.warmupEpochs >= c.epochs) return yield* bad("warmupEpochs", c.warmupEpochs, `fewer than epochs (${c.epochs})`)
+      if (c.predRatio.length === 0 || c.predRatio.length !== c.predRatioVar.length) {
+        return yield* bad("predRatioVar", c.predRatioVar, `one variance per prediction ratio (${c.predRatio.length})`)
+      }
+      const ratios: ReadonlyArray<PredRatio> = c.predRatio.map((ratio, i) => ({ ratio, variance: c.predRatioVar[i] ?? 0 }))
+      const out = ratios.find((r) => r.ratio - r.variance < 0 || r.ratio + r.variance > 1)
+      if (out !== undefined) return yield* bad("predRatio", c.predRatio, "ratio ± variance within [0, 1]")
+      const loader = yield* makeLoader(set, {
+        batchSize: c.batchSize,
+        normalization: spec.normalization,
+        seed: c.seed,
+        dropLast: true,
+        augmentation: multiCrop({
+          globalSize: vit.imgSize,
+          globalScale: [c.globalScaleMin, 1],
+          localSize: c.localSize,
+          localScale: [c.localScaleMin, c.localScaleMax],
+          localCrops: c.localCrops,
+          jitter: c.colorJitter,
+          solarize: c.solarize,
+        }),
+      })
+      const grid = vit.imgSize / vit.patchSize
+      const base = dinoSchedules(c, loader.batchesPerEpoch)
+      const patchTemp = dinoSchedules({ ...c, warmupTeacherTemp: c.warmupTeacherPatchTemp, teacherTemp: c.teacherPatchTemp }, loader.batchesPerEpoch).teacherTemp
+      const schedules: Schedules = { ...base, patchTemp }
+      return yield* Effect.acquireUseRelease(
+        Effect.sync(() => createNetworks(arch, vit, c)),
+        (n) =>
+          Effect.gen(function* () {
+            const result = yield* runEpochs({
+              stage: NAME,
+              run: runIdentity(NAME, c),
+              vars: stateVars(n),
+              epochs: c.epochs,
+              stepsPerEpoch: loader.batchesPerEpoch,
+              step: (epoch, index, globalStep) => {
+                const batch = loader.batch(epoch, index)
+                // Masks from their own stream (seed, epoch, step): a resumed run draws the same ones.
+                const masks = batchMasks(Rng.derive(c.seed, 0x1b07, epoch, index), 2 * batch.labels.length, grid, grid, ratios)
+                return ibotStep(n, c, batch.views, masks, epoch, globalStep, schedules)
+              },
+            })
+            return pretrainedTeacher({ stage: NAME, objective: "ibot", teacher: c.teacher, family: "other", arch, config: target, spec, set, epochs: c.epochs, result, model: n.teacher, started })
+          }),
+        (n) => Effect.sync(() => disposeNetworks(n)),
+      )
+    }),
+})
+
+/** Official iBOT checkpoints name the backbone `backbone.<timm name>` (possibly under `module.`); the [MASK] embedding and heads are not part of the teacher. */
+const renameKey = (k: string): string | undefined => {
+  const bare = k.replace(/^module\./, "").replace(/^backbone\./, "")
+  const projectionHead = bare.startsWith("head.") && bare !== "head.weight" && bare !== "head.bias"
+  return bare === "masked_embed" || projectionHead ? undefined : bare
+}
+
+export const ibotTeacher = defineTeacher({
+  name: "ibot",
+  family: "other",
+  description: "iBOT: self-distillation with masked image modeling (contrastive + MIM in one; Zhou et al. 2022)",
+  architecture: "vitBasePatch16_224",
+  weights: { naming: "timm", reference: "bytedance/ibot checkpoint_teacher.pth (ViT-B/16, `state_dict`)", renameKey },
+  pretrain: pretrainIbot,
+  // As the built-in teachers: ImageNet statistics for official checkpoints; pretrained here, the dataset's (the stage records them).
+  normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+})
+
+// Registration is idempotent per process: a pool worker and the main thread each import this file once.
+if (!Effect.runSync(Effect.orElseSucceed(Effect.map(teachers.lookup("ibot"), () => true), () => false))) Effect.runSync(teachers.register(ibotTeacher))
