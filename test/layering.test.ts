@@ -1,7 +1,8 @@
 /**
  * The layering of DESIGN.md, read from the sources: `dsl/` imports nothing of
  * ours (only packages and Node), `runtime/` never imports `plugins/` or
- * `pipelines/`. Static imports, re-exports and dynamic `import("...")` with a
+ * `pipelines/`; `examples/` (a user's own code) imports only the public
+ * surface, `dsl/index.ts` and `plugins/index.ts`. Static imports, re-exports and dynamic `import("...")` with a
  * literal specifier all count.
  */
 import * as fs from "node:fs"
@@ -50,5 +51,12 @@ describe("layering", () => {
 
   it("runtime/ never imports plugins/ or pipelines/", () => {
     expect(violations("runtime", (t) => !t.startsWith(`plugins${path.sep}`) && !t.startsWith(`pipelines${path.sep}`))).toEqual([])
+  })
+
+  it("examples/ (a user's teacher) uses the public surface only: dsl/index.ts, plugins/index.ts, pipelines/, its own files", () => {
+    const publicSurface = new Set([path.join("dsl", "index.ts"), path.join("plugins", "index.ts")])
+    const allowed = (t: string) => publicSurface.has(t) || t.startsWith(`pipelines${path.sep}`) || t.startsWith(`examples${path.sep}`)
+    expect(sources(path.join(REPO, "examples")).length).toBeGreaterThan(0)
+    expect(violations("examples", allowed)).toEqual([])
   })
 })

@@ -15,7 +15,7 @@
  * The class-token term is DINO's loss, used as is (`objectives/dino.ts`).
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { stopGradient } from "../../plugins/objectives/stopGradient.ts"
+import { stopGradient } from "../../plugins/index.ts"
 
 export interface PatchLossOptions {
   /** τ'_t at this epoch. */

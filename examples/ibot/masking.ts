@@ -11,7 +11,7 @@
  * Written against the public pieces only (the seeded `Rng` of the datasets
  * plugin): no library file knows about iBOT.
  */
-import type { Rng } from "../../plugins/datasets/prng.ts"
+import type { Rng } from "../../plugins/index.ts"
 
 /** One prediction-ratio choice: `ratio ± variance` (uniform), as iBOT's `pred_ratio` / `pred_ratio_var` pairs. */
 export interface PredRatio {

@@ -31,35 +31,47 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
-import { Config, Stage } from "../../dsl/index.ts"
-import { defineTeacher } from "../../dsl/Teacher.ts"
-import { TensorBackend } from "../../runtime/backend/TensorBackend.ts"
-import { multiCrop } from "../../plugins/datasets/augment/augmentation.ts"
-import type { ImageBatch } from "../../plugins/datasets/loader.ts"
-import { makeLoader } from "../../plugins/datasets/loader.ts"
-import { Rng } from "../../plugins/datasets/prng.ts"
-import { imagesToTensor } from "../../plugins/datasets/tensors.ts"
-import { block } from "../../plugins/models/vit/block.ts"
-import type { VitConfig } from "../../plugins/models/vit/config.ts"
-import { embedTokens } from "../../plugins/models/vit/embed.ts"
-import { finalNorm } from "../../plugins/models/vit/forward.ts"
-import { createVit, disposeVit, param, type VitModel } from "../../plugins/models/vit/model.ts"
-import { dinoLoss, updateCenter } from "../../plugins/objectives/dino.ts"
-import { createDinoHead, type DinoHead, dinoHeadForward, disposeDinoHead } from "../../plugins/objectives/dinoHead.ts"
-import { emaUpdate } from "../../plugins/objectives/ema.ts"
-import { DinoPretrainConfig } from "../../plugins/stages/teachers/dino/config.ts"
-import { headConfig } from "../../plugins/stages/teachers/dino/networks.ts"
-import { dinoSchedules, type DinoSchedules } from "../../plugins/stages/teachers/dino/step.ts"
-import { loadSplit, splitFiles } from "../../plugins/stages/teachers/data.ts"
-import { pretrainedTeacher, trainingConfig } from "../../plugins/stages/teachers/pretrainFields.ts"
-import { TeacherWeights } from "../../plugins/teachers/artifact.ts"
-import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../../plugins/teachers/architecture.ts"
-import { teachers } from "../../plugins/teachers/builtins.ts"
-import { TeacherStageConfigError } from "../../plugins/teachers/errors.ts"
-import { clipPerParameter } from "../../plugins/training/clip.ts"
-import { AdamW } from "../../plugins/training/adamw.ts"
-import { runEpochs } from "../../plugins/training/epochs.ts"
-import { runIdentity } from "../../plugins/training/resume.ts"
+import { Config, Stage, Teacher } from "../../dsl/index.ts"
+import {
+  AdamW,
+  block,
+  clipPerParameter,
+  createDinoHead,
+  createVit,
+  DEFAULT_PRETRAIN_ARCH,
+  type DinoHead,
+  dinoHeadForward,
+  dinoLoss,
+  DinoPretrainConfig,
+  dinoSchedules,
+  type DinoSchedules,
+  disposeDinoHead,
+  disposeVit,
+  embedTokens,
+  emaUpdate,
+  finalNorm,
+  headConfig,
+  type ImageBatch,
+  imagesToTensor,
+  loadSplit,
+  makeLoader,
+  multiCrop,
+  param,
+  pretrainedTeacher,
+  resolveArch,
+  Rng,
+  runEpochs,
+  runIdentity,
+  splitFiles,
+  TeacherStageConfigError,
+  teachers,
+  TeacherWeights,
+  TensorBackend,
+  trainingConfig,
+  updateCenter,
+  type VitConfig,
+  type VitModel,
+} from "../../plugins/index.ts"
 import { ibotPatchLoss, updatePatchCenter } from "./loss.ts"
 import { batchMasks, type PredRatio } from "./masking.ts"
 
@@ -291,7 +303,7 @@ const renameKey = (k: string): string | undefined => {
   return bare === "masked_embed" || projectionHead ? undefined : bare
 }
 
-export const ibotTeacher = defineTeacher({
+export const ibotTeacher = Teacher.defineTeacher({
   name: "ibot",
   family: "other",
   description: "iBOT: self-distillation with masked image modeling (contrastive + MIM in one; Zhou et al. 2022)",

@@ -22,14 +22,13 @@
  *   stages, which `pipelines/paper.ts` shows how to add.
  */
 import { Pipeline } from "../../dsl/index.ts"
-import type { NodeDeclaration } from "../../dsl/Pipeline.ts"
-import { acSelectPretrained } from "../../plugins/stages/paper/acSelect.ts"
-import { jointDistill } from "../../plugins/stages/paper/joint.ts"
+import { acSelectPretrained, jointDistill } from "../../plugins/index.ts"
 import { evaluationNode, reportNode, studentNodes, teacherNodes } from "../../pipelines/parts.ts"
 import { type ScaleSettings, scales } from "../../pipelines/scales.ts"
 import { pretrainIbot } from "./teacher.ts"
 
 const { node } = Pipeline
+type NodeDeclaration = Pipeline.NodeDeclaration
 
 /** iBOT at a scale: the scale's DINO settings (same data, backbone, crops, head, epochs), teacher name `ibot`. */
 const ibotNode = (s: ScaleSettings): NodeDeclaration => node("ibot", pretrainIbot, { config: { ...s.teachers.dino.config, teacher: "ibot" } })
