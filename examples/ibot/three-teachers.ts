@@ -10,8 +10,9 @@
  *   ssl-kd run examples/ibot/three-teachers.ts                  # demo: Fashion-MNIST, 3000 images
  *
  * Nodes: `dino`, `mae`, `ibot` (pretrained here; iBOT with DINO's settings of
- * the scale plus iBOT's masking), `ac-<teacher>` (eq. 2 on each pretrained
- * teacher), and the students, each with its downstream evaluation:
+ * the scale plus iBOT's masking), `random` (a random-init ViT), `knn-<teacher>`
+ * and `knn-<teacher>-mean` (gate 1: k-NN of frozen class / mean patch tokens),
+ * `ac-<teacher>` (eq. 2 on each pretrained teacher), and the students, each with its downstream evaluation:
  * - `baseline`: the student alone;
  * - `ours`: the paper's two-teacher eq. 4 (DINO + MAE);
  * - `ours-3`: eq. 4 over three teachers, lambda 1/3 each (eq. 1); eq. 3
@@ -22,8 +23,8 @@
  *   stages, which `pipelines/paper.ts` shows how to add.
  */
 import { Pipeline } from "../../dsl/index.ts"
-import { acSelectPretrained, jointDistill } from "../../plugins/index.ts"
-import { evaluationNode, reportNode, studentNodes, teacherNodes } from "../../pipelines/parts.ts"
+import { acSelectPretrained, jointDistill, knnEvaluate } from "../../plugins/index.ts"
+import { evaluationNode, knnNodes, randomNode, reportNode, studentNodes, teacherNodes } from "../../pipelines/parts.ts"
 import { type ScaleSettings, scales } from "../../pipelines/scales.ts"
 import { pretrainIbot } from "./teacher.ts"
 
@@ -51,6 +52,10 @@ const threeTeachers = (s: ScaleSettings): Array<NodeDeclaration> => {
     ...teacherNodes(s),
     ibotNode(s),
     ...["dino", "mae", "ibot"].map((t) => node(`ac-${t}`, acSelectPretrained, { inputs: { teacher: t }, config: s.ac })),
+    // Gate 1 for the new teacher: k-NN of its frozen features beside DINO's, MAE's and a random-init ViT's.
+    randomNode(s),
+    ...knnNodes(s),
+    ...(s.knn === undefined ? [] : [node("knn-ibot", knnEvaluate, { inputs: { teacher: "ibot" }, config: s.knn }), node("knn-ibot-mean", knnEvaluate, { inputs: { teacher: "ibot" }, config: { ...s.knn, pooling: "mean-patch" } })]),
     ...studentNodes(s, ["baseline", "ours"], s.seeds.slice(0, 1)),
     ours3,
     evaluationNode(s, "eval-ours-3", "ours-3", "ours-3"),

@@ -6,6 +6,7 @@
 import { barChartSvg, checkBarChart, checkLineChart, lineChartSvg, type BarChart } from "../../../analysis/plot.ts"
 import { figure1Chart } from "../../teachers/analysis/figureStage.ts"
 import { escapeHtml, px } from "./format.ts"
+import { isRandomInit } from "./gates.ts"
 import { lossChart } from "./losses.ts"
 import type { ReportModel } from "./model.ts"
 
@@ -18,8 +19,8 @@ export const placeholderSvg = (message: string): string =>
     "</svg>",
   ].join("\n") + "\n"
 
-/** True for Figure 1's random-init reference curve (`teachers/random`: family "other", teacher "<name> (random init)"). */
-export const isReferenceCurve = (c: { readonly teacher: string; readonly family: string }): boolean => c.family !== "contrastive" && c.family !== "masked-image-modeling"
+/** True for Figure 1's random-init reference curve (`teachers/random` names its teacher "<name> (random init)"; a user's SSL teacher of family "other" is not one). */
+export const isReferenceCurve = (c: { readonly teacher: string }): boolean => isRandomInit(c)
 
 /**
  * Figure 1: one line per teacher (solid, with markers), the random-init ViT

@@ -58,8 +58,12 @@ const gate = (id: Gate["id"], statement: string, checks: ReadonlyArray<GateCheck
   status: checks.length === 0 ? "not checked" : checks.every((c) => c.passed) ? "passed" : "failed",
 })
 
-/** True for the random-init reference among k-NN results (`teachers/random` names it "<teacher> (random init)", family "other"). */
-export const isRandomInit = (r: { readonly teacher: string; readonly family: string }): boolean => /random/i.test(r.teacher) || (r.family !== "contrastive" && r.family !== "masked-image-modeling")
+/**
+ * True for the random-init reference among k-NN results: `teachers/random`
+ * names it "<teacher> (random init)". Not the family: a user's SSL teacher
+ * may be of family "other" (iBOT is both contrastive and MIM).
+ */
+export const isRandomInit = (r: { readonly teacher: string }): boolean => /\(random init\)$/.test(r.teacher)
 
 const teachersLearned = (i: GateInputs, t: GateThresholds): Gate => {
   const best = (rs: GateInputs["knn"]) => rs.reduce<GateInputs["knn"][number] | undefined>((b, r) => (b === undefined || r.top1 > b.top1 ? r : b), undefined)

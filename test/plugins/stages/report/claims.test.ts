@@ -191,6 +191,13 @@ describe("gates", () => {
     expect(g[2]?.status).toBe("passed")
     expect(gates(base, th).map((x) => x.status)).toEqual(["not checked", "not checked", "not checked"])
   })
+  it("a user's SSL teacher of family 'other' (iBOT) is checked against the random-init ViT, not taken for it", () => {
+    const g = gates({ ...base, knn: [knn("ibot", "other", 0.6), knn("dino", "contrastive", 0.7), knn("dino (random init)", "other", 0.59)] }, th)
+    expect(g[0]?.checks.map((c) => [c.subject, Math.round(c.margin * 100) / 100, c.passed])).toEqual([
+      ["dino", 11, true],
+      ["ibot", 1, false],
+    ])
+  })
 })
 
 it("uniform attention on a grid, by hand: 2x2 patches of 1 px", () => {
