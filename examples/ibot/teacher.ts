@@ -19,7 +19,8 @@
  * separate centers and teacher temperatures for class and patch tokens,
  * multi-crop with masks on the global crops only. What differs, said
  * plainly: one projection head shared by class and patch tokens (iBOT's
- * `--shared_head true` recipe, not its default of separate heads), and the
+ * `--shared_head true` recipe, not its default of separate heads; with
+ * `headUseBn`, class and patch tokens get separate batch statistics), and the
  * scale's small K, head and epochs (inherited from the DINO settings a
  * pipeline passes). Every schedule (lr, weight decay, momentum, teacher
  * temperature) is DINO's, as iBOT's are.
@@ -57,6 +58,7 @@ import {
   makeLoader,
   multiCrop,
   param,
+  poolClassToken,
   pretrainedTeacher,
   resolveArch,
   Rng,
@@ -97,7 +99,7 @@ export const IbotPretrainConfig = Schema.Struct({
 })
 export type IbotPretrainConfig = typeof IbotPretrainConfig.Type
 
-interface IbotNetworks {
+export interface IbotNetworks {
   readonly student: VitModel
   readonly studentHead: DinoHead
   readonly teacher: VitModel
@@ -115,7 +117,8 @@ interface IbotNetworks {
 const wrapped = (model: VitModel, head: DinoHead): Map<string, tf.Variable> =>
   new Map([...[...model.params].map(([k, v]) => [`backbone.${k}`, v] as const), ...[...head.params].map(([k, v]) => [`head.${k}`, v] as const)])
 
-const createNetworks = (arch: string, vit: VitConfig, c: IbotPretrainConfig): IbotNetworks => {
+/** Student, teacher (= student at init), [MASK] embedding, both centers, AdamW. Dispose with {@link disposeIbotNetworks}. */
+export const createIbotNetworks = (arch: string, vit: VitConfig, c: IbotPretrainConfig): IbotNetworks => {
   const student = createVit(arch, vit, c.seed, "dino")
   const studentHead = createDinoHead(headConfig(vit, c), c.seed)
   const teacher = createVit(arch, vit, c.seed, "dino")
@@ -146,7 +149,7 @@ const stateVars = (n: IbotNetworks): ReadonlyMap<string, tf.Variable> =>
     ...n.optimizer.state(),
   ])
 
-const disposeNetworks = (n: IbotNetworks): void => {
+export const disposeIbotNetworks = (n: IbotNetworks): void => {
   disposeVit(n.student)
   disposeVit(n.teacher)
   disposeDinoHead(n.studentHead)
@@ -177,42 +180,43 @@ export const maskedFeatures = (model: VitModel, maskToken: tf.Tensor, images: tf
   return finalNorm(model, x)
 }
 
-/** Every token of [B, 1 + N, D] through the head -> class outputs [B, K] and patch outputs [B, N, K]. */
-const projectTokens = (head: DinoHead, tokens: tf.Tensor): { cls: tf.Tensor; patch: tf.Tensor } => {
+/** The patch tokens of [B, 1 + N, D] as rows [B * N, D]. */
+const patchRows = (tokens: tf.Tensor): tf.Tensor => {
   const [b = 0, t = 0, d = 0] = tokens.shape
-  const out = dinoHeadForward(head, tf.reshape(tokens, [b * t, d]))
-  const k = out.shape[1] ?? 0
-  const all = tf.reshape(out, [b, t, k])
-  return { cls: tf.reshape(tf.slice(all, [0, 0, 0], [b, 1, k]), [b, k]), patch: tf.slice(all, [0, 1, 0], [b, t - 1, k]) }
+  return tf.reshape(tf.slice(tokens, [0, 1, 0], [b, t - 1, d]), [b * (t - 1), d])
 }
 
-interface Schedules extends DinoSchedules {
+export interface IbotSchedules extends DinoSchedules {
   readonly patchTemp: DinoSchedules["teacherTemp"]
 }
 
 /** One iBOT step on a batch's views (0-1 global, 2.. local) with the global crops' masks [2 * B * N]; returns the loss. */
-export const ibotStep = (n: IbotNetworks, c: IbotPretrainConfig, views: ReadonlyArray<ImageBatch>, masks: Uint8Array, epoch: number, globalStep: number, s: Schedules): number =>
+export const ibotStep = (n: IbotNetworks, c: IbotPretrainConfig, views: ReadonlyArray<ImageBatch>, masks: Uint8Array, epoch: number, globalStep: number, s: IbotSchedules): number =>
   tf.tidy(() => {
     const tensors = views.map((v) => imagesToTensor(v))
     const globals = tf.concat(tensors.slice(0, 2), 0)
     const b = views[0]?.shape[0] ?? 0
     const numPatches = masks.length / (2 * b)
     const mask = tf.tensor2d(masks, [2 * b, numPatches], "int32")
-    const t = projectTokens(n.teacherHead, maskedFeatures(n.teacher, n.maskToken, globals, undefined))
-    const k = t.cls.shape[1] ?? 0
-    const teacherPatch = tf.reshape(t.patch, [2, b, numPatches, k])
+    // Class tokens of every crop go through the head in one call, as DINO's MultiCropWrapper does (so a
+    // BatchNorm head sees the same rows as in DINO); patch tokens in a second call, only when L_MIM counts.
+    const teacherTokens = maskedFeatures(n.teacher, n.maskToken, globals, undefined)
+    const teacherCls = dinoHeadForward(n.teacherHead, poolClassToken(teacherTokens))
+    const k = teacherCls.shape[1] ?? 0
+    const teacherPatch = c.lambda2 > 0 ? tf.reshape(dinoHeadForward(n.teacherHead, patchRows(teacherTokens)), [2, b, numPatches, k]) : undefined
     const names = new Map([...n.trainable].map(([name, v]) => [v.name, name]))
     const { value, grads } = tf.variableGrads(() => {
-      const g = projectTokens(n.studentHead, maskedFeatures(n.student, n.maskToken, globals, mask))
+      const studentTokens = maskedFeatures(n.student, n.maskToken, globals, mask)
       const locals = tensors.length > 2 ? tf.concat(tensors.slice(2), 0) : undefined
-      const localCls = locals === undefined ? undefined : projectTokens(n.studentHead, maskedFeatures(n.student, n.maskToken, locals, undefined)).cls
-      const studentCls = localCls === undefined ? g.cls : tf.concat([g.cls, localCls], 0)
-      const cls = dinoLoss(studentCls, t.cls, n.center, { studentViews: views.length, teacherTemp: s.teacherTemp.at(epoch), studentTemp: c.studentTemp })
-      const patch = ibotPatchLoss(tf.reshape(g.patch, [2, b, numPatches, k]), teacherPatch, tf.reshape(mask, [2, b, numPatches]), n.patchCenter, {
-        teacherTemp: s.patchTemp.at(epoch),
-        studentTemp: c.studentTemp,
-      })
-      return tf.add(tf.mul(cls, c.lambda1), tf.mul(patch, c.lambda2)) as tf.Scalar
+      const clsRows = locals === undefined
+        ? poolClassToken(studentTokens)
+        : tf.concat([poolClassToken(studentTokens), poolClassToken(maskedFeatures(n.student, n.maskToken, locals, undefined))], 0)
+      const studentCls = dinoHeadForward(n.studentHead, clsRows)
+      const cls = tf.mul(dinoLoss(studentCls, teacherCls, n.center, { studentViews: views.length, teacherTemp: s.teacherTemp.at(epoch), studentTemp: c.studentTemp }), c.lambda1)
+      if (teacherPatch === undefined) return cls as tf.Scalar
+      const studentPatch = tf.reshape(dinoHeadForward(n.studentHead, patchRows(studentTokens)), [2, b, numPatches, k])
+      const patch = ibotPatchLoss(studentPatch, teacherPatch, tf.reshape(mask, [2, b, numPatches]), n.patchCenter, { teacherTemp: s.patchTemp.at(epoch), studentTemp: c.studentTemp })
+      return tf.add(cls, tf.mul(patch, c.lambda2)) as tf.Scalar
     }, [...n.trainable.values()])
     const frozen = epoch < c.freezeLastLayerEpochs
     const byName = new Map(
@@ -222,8 +226,8 @@ export const ibotStep = (n: IbotNetworks, c: IbotPretrainConfig, views: Readonly
       }),
     )
     n.optimizer.step(clipPerParameter(byName, c.clipGrad), s.lr.at(globalStep), s.weightDecay.at(globalStep))
-    n.center.assign(updateCenter(n.center, t.cls, c.centerMomentum))
-    n.patchCenter.assign(updatePatchCenter(n.patchCenter, teacherPatch, c.patchCenterMomentum))
+    n.center.assign(updateCenter(n.center, teacherCls, c.centerMomentum))
+    if (teacherPatch !== undefined) n.patchCenter.assign(updatePatchCenter(n.patchCenter, teacherPatch, c.patchCenterMomentum))
     // The teacher has no [MASK] embedding: EMA over the names both sides have.
     emaUpdate(n.teacherParams, new Map([...n.studentParams].filter(([name]) => n.teacherParams.has(name))), s.momentum.at(globalStep))
     return value.dataSync()[0] ?? Number.NaN
@@ -271,9 +275,9 @@ export const pretrainIbot = Stage.make({
       const grid = vit.imgSize / vit.patchSize
       const base = dinoSchedules(c, loader.batchesPerEpoch)
       const patchTemp = dinoSchedules({ ...c, warmupTeacherTemp: c.warmupTeacherPatchTemp, teacherTemp: c.teacherPatchTemp }, loader.batchesPerEpoch).teacherTemp
-      const schedules: Schedules = { ...base, patchTemp }
+      const schedules: IbotSchedules = { ...base, patchTemp }
       return yield* Effect.acquireUseRelease(
-        Effect.sync(() => createNetworks(arch, vit, c)),
+        Effect.sync(() => createIbotNetworks(arch, vit, c)),
         (n) =>
           Effect.gen(function* () {
             const result = yield* runEpochs({
@@ -291,7 +295,7 @@ export const pretrainIbot = Stage.make({
             })
             return pretrainedTeacher({ stage: NAME, objective: "ibot", teacher: c.teacher, family: "other", arch, config: target, spec, set, epochs: c.epochs, result, model: n.teacher, started })
           }),
-        (n) => Effect.sync(() => disposeNetworks(n)),
+        (n) => Effect.sync(() => disposeIbotNetworks(n)),
       )
     }),
 })

@@ -10,14 +10,15 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as tf from "@tensorflow/tfjs-core"
 import { beforeAll, describe, expect, it } from "vitest"
-import { Rng } from "../../plugins/datasets/prng.ts"
+import { Schema } from "effect"
+import { createDinoNetworks, dinoSchedules, dinoStep, disposeDinoNetworks, Rng } from "../../plugins/index.ts"
 import { forwardFeatures } from "../../plugins/models/vit/forward.ts"
 import { createVit, disposeVit } from "../../plugins/models/vit/model.ts"
 import { teachers } from "../../plugins/teachers/builtins.ts"
 import { TensorBackend } from "../../runtime/backend/TensorBackend.ts"
 import { ibotPatchLoss, updatePatchCenter } from "../../examples/ibot/loss.ts"
 import { batchMasks, blockMask, drawRatio, officialRatios } from "../../examples/ibot/masking.ts"
-import { maskedFeatures } from "../../examples/ibot/teacher.ts"
+import { createIbotNetworks, disposeIbotNetworks, IbotPretrainConfig, ibotStep, maskedFeatures } from "../../examples/ibot/teacher.ts"
 import threeTeachers from "../../examples/ibot/three-teachers.ts"
 import { runPipelineWith, selectTestBackend } from "../plugins/teachers/stageHarness.ts"
 import { statuses, tempDir } from "../runtime/harness.ts"
@@ -189,4 +190,28 @@ describe("three teachers (DINO + MAE + iBOT)", () => {
     const again = await runPipelineWith(cache, pipeline, options)
     expect(new Set(Object.values(statuses(again)))).toEqual(new Set(["cached"]))
   }, 300_000)
+})
+
+describe("iBOT step", () => {
+  it("with no mask and lambda2 = 0 is DINO's step (BatchNorm head included): same losses, same teacher after 3 steps", () => {
+    const vit = { imgSize: 28, patchSize: 7, inChans: 1, numClasses: 0, embedDim: 16, depth: 2, numHeads: 2, mlpRatio: 2 }
+    const c = Schema.decodeUnknownSync(IbotPretrainConfig)({ arch: "vitMicroPatch7_28", outDim: 64, headHiddenDim: 32, headBottleneckDim: 16, headUseBn: true, epochs: 2, batchSize: 4, lambda2: 0, freezeLastLayerEpochs: 0 })
+    const before = tf.memory().numTensors
+    const dino = createDinoNetworks("vitMicroPatch7_28", vit, c)
+    const ibot = createIbotNetworks("vitMicroPatch7_28", vit, c)
+    const schedules = dinoSchedules(c, 3)
+    const view = (size: number, seed: number) => ({ data: Float32Array.from({ length: 4 * size * size }, (_, i) => Math.sin(seed * 7.1 + i * 0.37)), shape: [4, 1, size, size] as const })
+    const losses: Array<[number, number]> = []
+    for (let step = 0; step < 3; step++) {
+      const views = [view(28, step), view(28, step + 10), view(14, step + 20), view(14, step + 30)]
+      losses.push([dinoStep(dino, c, views, 0, step, schedules), ibotStep(ibot, c, views, new Uint8Array(2 * 4 * 16), 0, step, { ...schedules, patchTemp: schedules.teacherTemp })])
+    }
+    for (const [d, i] of losses) expect(i).toBeCloseTo(d, 4)
+    let maxDiff = 0
+    for (const [k, t] of dino.teacherParams) maxDiff = Math.max(maxDiff, tf.tidy(() => tf.max(tf.abs(tf.sub(t, ibot.teacherParams.get(k)!))).dataSync()[0] ?? Infinity))
+    expect(maxDiff).toBeLessThan(1e-5)
+    disposeDinoNetworks(dino)
+    disposeIbotNetworks(ibot)
+    expect(tf.memory().numTensors).toBe(before)
+  })
 })
