@@ -19,11 +19,13 @@
  *   from MAE's AC head onto student head 1 (as `ours`) and from iBOT's AC
  *   head onto student head 0, which `ours` leaves undistilled (its CL
  *   weight l2 is 0), weights 1/2 each so L_Attn keeps the scale of `ours`;
- * - `ibot-top1` is not computed: Table 1 of iBOT would need the adaptation
- *   stages, which `pipelines/paper.ts` shows how to add.
+ * - `teacher-ours-3-<teacher>` and `top1-ours-3-<teacher>`: each teacher as it
+ *   ended `ours-3` (Partial-1 trained inside the run) and its test top-1.
+ * Table 1 (linear / Partial-1 / full) of iBOT is not computed here:
+ * `adaptationNodes` in `pipelines/parts.ts` shows how to add it.
  */
 import { Pipeline } from "../../dsl/index.ts"
-import { acSelectPretrained, jointDistill, knnEvaluate } from "../../plugins/index.ts"
+import { acSelectPretrained, evaluateTeacher, jointDistill, jointTeacher, knnEvaluate } from "../../plugins/index.ts"
 import { evaluationNode, knnNodes, randomNode, reportNode, studentNodes, teacherNodes } from "../../pipelines/parts.ts"
 import { type ScaleSettings, scales } from "../../pipelines/scales.ts"
 import { pretrainIbot } from "./teacher.ts"
@@ -59,6 +61,11 @@ const threeTeachers = (s: ScaleSettings): Array<NodeDeclaration> => {
     ...studentNodes(s, ["baseline", "ours"], s.seeds.slice(0, 1)),
     ours3,
     evaluationNode(s, "eval-ours-3", "ours-3", "ours-3"),
+    // Each teacher as it ended the three-teacher run, and its test top-1 (the report's "Teachers after joint training").
+    ...([["cl", "dino"], ["mim", "mae"], ["ibot", "ibot"]] as const).flatMap(([role, t]) => [
+      node(`teacher-ours-3-${t}`, jointTeacher, { inputs: { model: "ours-3" }, config: { role } }),
+      node(`top1-ours-3-${t}`, evaluateTeacher, { inputs: { teacher: `teacher-ours-3-${t}` }, config: s.teacherTop1 }),
+    ]),
   ]
   return [...nodes, reportNode(s, nodes, "Distillation from three SSL teachers: DINO, MAE and iBOT")]
 }

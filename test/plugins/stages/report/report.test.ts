@@ -240,6 +240,14 @@ describe("renderReport", () => {
     expect(JSON.parse(text(files, "report.json")).notRun).toEqual(["table1", "table2", "figure3", "figure1", "heads"])
   })
 
+  it("shows the teachers after joint training even when Table 1 did not run (a pipeline that scores only them)", async () => {
+    const joint = [{ item: "top1-ours-3-ibot", value: { teacher: "ibot", family: "other", mode: "joint partial-1", trainable: 13_098, total: 27_978, dataset: "fashion-mnist", testImages: 1000, top1: 0.7, trainTop1: 0.72, seed: 0, adaptationSeconds: 0 } }]
+    const md = text(await render({ ...empty, jointTeachers: joint }), "report.md")
+    expect(md).toContain("no teacher-adaptation scores were gathered")
+    expect(md).toContain("Teachers after joint training")
+    expect(mdTable(md, "run").slice(2).map((r) => [r[0], r[1], r[7]])).toEqual([["ours-3", "ibot", "70.00"]])
+  })
+
   it("names the datasets present when the primary one has no scores, and gives no Δ without a baseline", async () => {
     const md = text(await render(inputs, { primaryDataset: "mnist" }), "report.md")
     expect(md).toContain('no scores on the primary dataset "mnist" (scores exist for: cifar-10, fashion-mnist; set primaryDataset)')
