@@ -19,9 +19,6 @@ export const placeholderSvg = (message: string): string =>
     "</svg>",
   ].join("\n") + "\n"
 
-/** True for Figure 1's random-init reference curve (`teachers/random` names its teacher "<name> (random init)"; a user's SSL teacher of family "other" is not one). */
-export const isReferenceCurve = (c: { readonly teacher: string }): boolean => isRandomInit(c)
-
 /**
  * Figure 1: one line per teacher (solid, with markers), the random-init ViT
  * and uniform attention on the same grid as dashed references; the legend,
@@ -39,7 +36,7 @@ export const figure1Svg = (m: ReportModel): string => {
   const chart = {
     ...base,
     series: [
-      ...base.series.map((s, i) => (curves[i] !== undefined && isReferenceCurve(curves[i]) ? { ...s, style: "dashed" as const } : s)),
+      ...base.series.map((s, i) => (curves[i] !== undefined && isRandomInit(curves[i]) ? { ...s, style: "dashed" as const } : s)),
       ...(u === null ? [] : [{ name: `uniform attention (${u.grid}x${u.grid} patches of ${u.patchSize} px): ${px(u.px)} px`, values: Array.from({ length: depth }, () => u.px), style: "dashed" as const }]),
     ],
   }
