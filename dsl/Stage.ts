@@ -16,6 +16,7 @@
 import type { Effect, Schema } from "effect"
 import type { ArtifactType, Many, ManyValue, ValueOf } from "./Artifact.ts"
 import type { StageContext } from "./StageContext.ts"
+import { callerSite, type SourceLocation } from "./internal/site.ts"
 
 /** A stage input: one upstream artifact, or all items of a fan-out group. */
 export type InputSpec = ArtifactType<string, any> | Many<ArtifactType<string, any>>
@@ -30,12 +31,7 @@ export type InputValues<I extends InputSpecs> = {
 /** A config schema: an Effect Schema with no service requirements. */
 export type ConfigSchema = Schema.Codec<any, any, never, never>
 
-/** Where a stage was declared; used by the runtime's code fingerprint. */
-export interface SourceLocation {
-  readonly file: string
-  readonly line: number
-  readonly column: number
-}
+export type { SourceLocation } from "./internal/site.ts"
 
 export interface Stage<
   Name extends string,
@@ -72,7 +68,6 @@ export interface Stage<
 /** Any stage; the type pipelines and runtimes work with. */
 export type AnyStage = Stage<string, ConfigSchema, InputSpecs, ArtifactType<string, any>, any, any>
 
-export type ConfigOf<S extends AnyStage> = S["config"]["Type"]
 /** What a user writes for a stage's config: the schema's encoded side. */
 export type ConfigInput<S extends AnyStage> = S["config"]["Encoded"]
 export type ErrorOf<S> = S extends Stage<any, any, any, any, infer E, any> ? E : never
@@ -80,28 +75,7 @@ export type ServicesOf<S> = S extends Stage<any, any, any, any, any, infer R> ? 
 
 const STAGE_NAME = /^[a-z][a-z0-9-]*(\/[a-z][a-z0-9-]*)*$/
 
-/**
- * The file, line and column of one V8 stack frame ("    at f (FILE:L:C)" or
- * "    at FILE:L:C"); paths may contain spaces and parentheses, `file://`
- * URLs are decoded. Undefined for frames without a position.
- */
-export const parseFrame = (frame: string): SourceLocation | undefined => {
-  const body = frame.replace(/^\s*at\s+/, "").trimEnd()
-  // "name (location)": the location is inside the last parenthesis pair that closes the frame
-  const inner = body.endsWith(")") && body.includes(" (") ? body.slice(body.indexOf(" (") + 2, -1) : body
-  const m = /^(?:async\s+)?(.+):(\d+):(\d+)$/.exec(inner)
-  if (m === null || m[1] === undefined) return undefined
-  const file = m[1].startsWith("file://") ? decodeURIComponent(new URL(m[1]).pathname) : m[1]
-  return { file, line: Number(m[2]), column: Number(m[3]) }
-}
-
-/** Reads the caller's file and position from a stack trace (source-mapped under tsx and vitest). */
-const callerLocation = (): SourceLocation | undefined => {
-  const stack = new Error().stack?.split("\n") ?? []
-  // [0] "Error", [1] callerLocation, [2] make, [3] the declaring module
-  const frame = stack[3]
-  return frame === undefined ? undefined : parseFrame(frame)
-}
+export { parseFrame } from "./internal/site.ts"
 
 /**
  * Declare a stage. Its `name` identifies the implementation in cache keys
@@ -141,6 +115,6 @@ export const make = <
     reads: def.reads ?? (() => []),
     run: def.run,
     ...(def.summary === undefined ? {} : { summary: def.summary }),
-    location: callerLocation(),
+    location: callerSite(),
   }
 }

@@ -72,3 +72,17 @@ export class UnknownNameError extends Data.TaggedError("UnknownNameError")<{
     return `unknown ${this.what} "${this.name}".${hint}${known}`
   }
 }
+
+/** A name registered twice in one registry (registrations never overwrite). */
+export class DuplicateNameError extends Data.TaggedError("DuplicateNameError")<{
+  /** What the registry holds, in words: "model", "dataset", "loss", "teacher", ... */
+  readonly what: string
+  readonly name: string
+  /** `file:line` of the registration that holds the name, when known. */
+  readonly registeredAt: string | undefined
+}> {
+  override get message() {
+    const at = this.registeredAt === undefined ? "" : ` at ${this.registeredAt}`
+    return `${this.what} "${this.name}" is already registered${at}; pick another name (registrations never overwrite)`
+  }
+}

@@ -2,8 +2,11 @@
  * The layering of DESIGN.md, read from the sources: `dsl/` imports nothing of
  * ours (only packages and Node), `runtime/` never imports `plugins/` or
  * `pipelines/`; `examples/` (a user's own code) imports only the public
- * surface, `dsl/index.ts` and `plugins/index.ts`. Static imports, re-exports and dynamic `import("...")` with a
- * literal specifier all count.
+ * surface, `dsl/index.ts` and `plugins/index.ts`; and no two folders import
+ * each other, directly or around a loop (a folder is `dsl/`, `pipelines/`,
+ * or one level below `runtime/` and `plugins/`: `plugins/teachers`). Static
+ * imports, re-exports and dynamic `import("...")` with a literal specifier
+ * all count.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -33,6 +36,62 @@ const violations = (layer: string, allowed: (target: string) => boolean) =>
       .map((t) => `${path.relative(REPO, file)} imports ${t}`),
   )
 
+/** The folder a file belongs to, for the cycle check. */
+const folderOf = (file: string): string => {
+  const parts = file.split(path.sep)
+  return (parts[0] === "runtime" || parts[0] === "plugins") && parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts[0]!
+}
+
+/** Folder -> folders it imports (from files of `layers`). */
+const folderGraph = (layers: ReadonlyArray<string>): Map<string, Set<string>> => {
+  const graph = new Map<string, Set<string>>()
+  for (const layer of layers) {
+    for (const file of sources(path.join(REPO, layer))) {
+      const from = folderOf(path.relative(REPO, file))
+      for (const target of relativeImports(file)) {
+        const to = folderOf(target)
+        if (to === from) continue
+        if (!graph.has(from)) graph.set(from, new Set())
+        graph.get(from)!.add(to)
+      }
+    }
+  }
+  return graph
+}
+
+/** Strongly connected components with more than one folder (Tarjan), each sorted. */
+const folderCycles = (graph: ReadonlyMap<string, ReadonlySet<string>>): Array<Array<string>> => {
+  const index = new Map<string, number>()
+  const low = new Map<string, number>()
+  const stack: Array<string> = []
+  const onStack = new Set<string>()
+  const out: Array<Array<string>> = []
+  const visit = (v: string) => {
+    index.set(v, index.size)
+    low.set(v, index.get(v)!)
+    stack.push(v)
+    onStack.add(v)
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w)
+        low.set(v, Math.min(low.get(v)!, low.get(w)!))
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!))
+    }
+    if (low.get(v) === index.get(v)) {
+      const comp: Array<string> = []
+      let w: string
+      do {
+        w = stack.pop()!
+        onStack.delete(w)
+        comp.push(w)
+      } while (w !== v)
+      if (comp.length > 1) out.push(comp.sort())
+    }
+  }
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v)
+  return out
+}
+
 describe("layering", () => {
   it("the reader finds imports of every form (so the checks below can fail)", () => {
     const dir = fs.mkdtempSync(path.join(REPO, "test", ".layering-"))
@@ -58,5 +117,18 @@ describe("layering", () => {
     const allowed = (t: string) => publicSurface.has(t) || t.startsWith(`pipelines${path.sep}`) || t.startsWith(`examples${path.sep}`)
     expect(sources(path.join(REPO, "examples")).length).toBeGreaterThan(0)
     expect(violations("examples", allowed)).toEqual([])
+  })
+
+  it("finds a loop of folders (so the check below can fail)", () => {
+    const g = new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set(["a"])], ["d", new Set(["a"])]])
+    expect(folderCycles(g)).toEqual([["a", "b", "c"]])
+    expect(folderCycles(new Map([["a", new Set(["b"])], ["b", new Set(["c"])]]))).toEqual([])
+  })
+
+  it("no folders import each other, directly or around a loop", () => {
+    const graph = folderGraph(["dsl", "runtime", "plugins", "pipelines", "bin"])
+    expect(graph.get("plugins/stages")?.has("plugins/teachers")).toBe(true) // the graph is read
+    const cycles = folderCycles(graph).map((c) => `${c.join(" <-> ")}: ${c.flatMap((a) => c.filter((b) => graph.get(a)?.has(b)).map((b) => `${a} -> ${b}`)).join(", ")}`)
+    expect(cycles).toEqual([])
   })
 })

@@ -319,4 +319,4 @@ export const ibotTeacher = Teacher.defineTeacher({
 })
 
 // Registration is idempotent per process: a pool worker and the main thread each import this file once.
-if (!teachers.names().includes(ibotTeacher.name)) Effect.runSync(teachers.register(ibotTeacher))
+if (!teachers.names().includes(ibotTeacher.name)) Effect.runSync(teachers.register(ibotTeacher.name, ibotTeacher))

@@ -66,15 +66,6 @@ bool argInts(napi_env env, napi_value v, std::vector<int64_t>* out, const char* 
   return true;
 }
 
-bool argStr(napi_env env, napi_value v, char* buf, size_t cap, const char* what) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, cap, &len) != napi_ok) {
-    throwType(env, (std::string(what) + " must be a string").c_str());
-    return false;
-  }
-  return true;
-}
-
 namespace {
 
 template <size_t N>

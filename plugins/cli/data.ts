@@ -5,7 +5,9 @@
  *   ssl-kd data list [--json]
  *
  * `inspect` reads the split and reports its size, count per class, image
- * shape, pixel mean/std and identity hash (the one cache keys use). A missing
+ * shape, pixel mean/std and identity hash (sha256 of the files' content and
+ * the reading parameters; a stage's cache key hashes the content of the
+ * files it reads, so both change exactly when a file does). A missing
  * or bad file ends in the reader's typed error (file, byte offset).
  */
 import { readFileSync } from "node:fs"
@@ -14,7 +16,7 @@ import { fileURLToPath } from "node:url"
 import { Data, Effect } from "effect"
 import { channelStats, countPerClass } from "../datasets/ImageSet.ts"
 import { datasetIdentity } from "../datasets/identity.ts"
-import { makeDefaultRegistry } from "../datasets/builtins.ts"
+import { datasets } from "../datasets/builtins.ts"
 import { dataRoot } from "../datasets/registry.ts"
 import type { Split } from "../datasets/spec.ts"
 import type { CliCommand, CliIO } from "../../runtime/cli/Command.ts"
@@ -128,7 +130,7 @@ export const parseDataArgs = (argv: ReadonlyArray<string>): Effect.Effect<Args, 
 
 const inspect = (args: Args, io: CliIO) =>
   Effect.gen(function* () {
-    const registry = makeDefaultRegistry()
+    const registry = datasets
     const opts = { split: args.split, ...(args.dataDir === undefined ? {} : { dataDir: path.resolve(io.cwd, args.dataDir) }) }
     const spec = yield* registry.resolve(args.dataset as string, opts).pipe(
       Effect.catchTag("DatasetMissingError", (e) =>
@@ -173,11 +175,11 @@ const inspect = (args: Args, io: CliIO) =>
 
 const list = (args: Args, io: CliIO) =>
   Effect.gen(function* () {
-    const registry = makeDefaultRegistry()
+    const registry = datasets
     const opts = args.dataDir === undefined ? {} : { dataDir: path.resolve(io.cwd, args.dataDir) }
     const rows = yield* Effect.forEach(registry.names(), (n) =>
       Effect.gen(function* () {
-        const e = yield* registry.entry(n)
+        const e = yield* registry.get(n)
         const resolved = yield* Effect.result(registry.resolve(n, { ...opts, split: "train" }))
         if (resolved._tag === "Success") {
           const generated = resolved.success.path === ""
@@ -188,7 +190,7 @@ const list = (args: Args, io: CliIO) =>
         return { name: n, summary: e.summary, status: "missing" as const, path: where ?? null, install: installAdvice(n, where) }
       }),
     )
-    if (args.json) io.out(JSON.stringify({ dataRoot: dataRoot(opts), datasets: rows, readers: registry.readerNames() }, null, 2))
+    if (args.json) io.out(JSON.stringify({ dataRoot: dataRoot(opts), datasets: rows, readers: registry.readers.names() }, null, 2))
     else {
       const w = Math.max(...rows.map((r) => r.name.length))
       for (const r of rows) {

@@ -53,7 +53,7 @@ export const command: CliCommand = {
           catch: (e) => new TeacherModuleError({ file, reason: e instanceof Error ? e.message.split("\n")[0] ?? e.message : String(e) }),
         })
       }
-      const rows = teachers.list().map((t) => ({
+      const rows = teachers.values().map((t) => ({
         name: t.name,
         family: t.family,
         description: t.description,

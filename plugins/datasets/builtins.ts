@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { DatasetMissingError } from "./errors.ts"
 import { cifarReader } from "./readers/cifar.ts"
 import { idxReader } from "./readers/idx.ts"
@@ -203,14 +203,20 @@ export const builtinDatasets: ReadonlyArray<DatasetEntry> = [
 /** Every built-in reader. */
 export const builtinReaders = [idxReader, cifarReader, imageFolderReader, syntheticReader, ...packagedReaders, imagenetFolderReader] as const
 
-/** A fresh registry holding the built-in readers and datasets; plugins register more on it. */
+/** A fresh registry holding the built-in readers and datasets (for a test or a tool that adds its own in isolation). */
 export const makeDefaultRegistry = (): DatasetRegistry => {
   const registry = new DatasetRegistry()
   Effect.runSync(
     Effect.gen(function* () {
-      for (const r of builtinReaders) yield* registry.registerReader(r)
-      for (const e of builtinDatasets) yield* registry.register(e)
+      for (const r of builtinReaders) yield* registry.readers.register(r.name, r)
+      for (const e of builtinDatasets) yield* registry.register(e.name, e)
     }),
   )
   return registry
 }
+
+/** The registry every stage and `ssl-kd data` resolve dataset names against; a plugin registers more on it. */
+export const datasets: DatasetRegistry = makeDefaultRegistry()
+
+/** The dataset registry as a service (`yield* Datasets`); its default is {@link datasets}. */
+export const Datasets: Context.Reference<DatasetRegistry> = Context.Reference<DatasetRegistry>("ssl-kd/Datasets", { defaultValue: () => datasets })

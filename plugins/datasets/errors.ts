@@ -16,40 +16,6 @@ export class DatasetMissingError extends Data.TaggedError("DatasetMissingError")
   }
 }
 
-/** A dataset name that no registry entry carries. */
-export class UnknownDatasetError extends Data.TaggedError("UnknownDatasetError")<{
-  readonly dataset: string
-  readonly known: ReadonlyArray<string>
-  readonly suggestion: string | undefined
-}> {
-  override get message() {
-    const dym = this.suggestion === undefined ? "" : ` Did you mean "${this.suggestion}"?`
-    return `unknown dataset "${this.dataset}".${dym} Known datasets: ${this.known.join(", ")}`
-  }
-}
-
-/** A reader name that no registry entry carries. */
-export class UnknownReaderError extends Data.TaggedError("UnknownReaderError")<{
-  readonly reader: string
-  readonly known: ReadonlyArray<string>
-  readonly suggestion: string | undefined
-}> {
-  override get message() {
-    const dym = this.suggestion === undefined ? "" : ` Did you mean "${this.suggestion}"?`
-    return `unknown dataset reader "${this.reader}".${dym} Known readers: ${this.known.join(", ")}`
-  }
-}
-
-/** Registering a dataset or reader name twice (registries never overwrite). */
-export class DuplicateDatasetError extends Data.TaggedError("DuplicateDatasetError")<{
-  readonly kind: "dataset" | "reader"
-  readonly key: string
-}> {
-  override get message() {
-    return `a ${this.kind} named "${this.key}" is already registered; pick another name (registries never overwrite)`
-  }
-}
-
 /** A dataset spec field with a value the reader cannot use. */
 export class DatasetSpecError extends Data.TaggedError("DatasetSpecError")<{
   readonly dataset: string

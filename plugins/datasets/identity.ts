@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto"
 import { Effect } from "effect"
 import { type DatasetIdentityError, type DigestMemo, emptyMemo, identifyPaths } from "../../runtime/cache/fileIdentity.ts"
-import type { UnknownReaderError } from "./errors.ts"
+import type { UnknownNameError } from "../../dsl/errors.ts"
 import type { DatasetRegistry } from "./registry.ts"
 import type { DatasetSpec } from "./spec.ts"
 
@@ -27,7 +27,7 @@ export const datasetIdentity = (
   registry: DatasetRegistry,
   spec: DatasetSpec,
   memo: DigestMemo = emptyMemo(),
-): Effect.Effect<string, UnknownReaderError | DatasetIdentityError> =>
+): Effect.Effect<string, UnknownNameError | DatasetIdentityError> =>
   Effect.gen(function* () {
     const files = yield* registry.files(spec)
     const content = files.length === 0 ? "" : yield* identifyPaths(files, memo)

@@ -2,21 +2,15 @@
  * The dataset registry: names -> entries that resolve to specs, and reader
  * keys -> readers. A pipeline names a dataset ("fashion-mnist", split
  * "train"); a plugin adds datasets or readers with `register` /
- * `registerReader` without touching this library. Duplicate names fail
+ * `readers.register` without touching this library. Duplicate names fail
  * (never overwrite); unknown names fail naming the known ones, with a
  * "did you mean" when one is close.
  */
 import { Effect } from "effect"
-import {
-  type DatasetMissingError,
-  type DatasetReadError,
-  DatasetSpecError,
-  DuplicateDatasetError,
-  UnknownDatasetError,
-  UnknownReaderError,
-} from "./errors.ts"
+import type { UnknownNameError } from "../../dsl/errors.ts"
+import { Registry } from "../../dsl/Registry.ts"
+import { type DatasetMissingError, type DatasetReadError, DatasetSpecError } from "./errors.ts"
 import type { ImageSet } from "./ImageSet.ts"
-import { suggest } from "../../dsl/Names.ts"
 import type { DatasetReader } from "./reader.ts"
 import type { DatasetSpec, Split } from "./spec.ts"
 
@@ -59,69 +53,38 @@ export const dataRoot = (o: ResolveOptions = {}): Pick<ResolveContext, "dataRoot
   return { dataRoot: DEFAULT_DATA_ROOT, dataRootSource: "default" }
 }
 
-/** A mutable registry of datasets and readers. */
-export class DatasetRegistry {
-  private readonly entries = new Map<string, DatasetEntry>()
-  private readonly readers = new Map<string, DatasetReader>()
+/**
+ * The datasets by name (a {@link Registry} of entries), with the readers
+ * they resolve to in `readers` (a second {@link Registry}, keyed by reader
+ * name). Both take `register(name, value)`, `get(name)`, `names()`.
+ */
+export class DatasetRegistry extends Registry<DatasetEntry> {
+  readonly readers = new Registry<DatasetReader>("dataset reader")
 
-  /** Adds a dataset; a name already present is a `DuplicateDatasetError`. */
-  register(entry: DatasetEntry): Effect.Effect<void, DuplicateDatasetError> {
-    if (this.entries.has(entry.name)) return Effect.fail(new DuplicateDatasetError({ kind: "dataset", key: entry.name }))
-    return Effect.sync(() => void this.entries.set(entry.name, entry))
-  }
-
-  /** Adds a reader; a key already present is a `DuplicateDatasetError`. */
-  registerReader(reader: DatasetReader): Effect.Effect<void, DuplicateDatasetError> {
-    if (this.readers.has(reader.name)) return Effect.fail(new DuplicateDatasetError({ kind: "reader", key: reader.name }))
-    return Effect.sync(() => void this.readers.set(reader.name, reader))
-  }
-
-  /** Registered dataset names, sorted. */
-  names(): ReadonlyArray<string> {
-    return [...this.entries.keys()].sort()
-  }
-
-  /** Registered reader keys, sorted. */
-  readerNames(): ReadonlyArray<string> {
-    return [...this.readers.keys()].sort()
-  }
-
-  /** The entry named `name`, or an `UnknownDatasetError` with a suggestion. */
-  entry(name: string): Effect.Effect<DatasetEntry, UnknownDatasetError> {
-    const e = this.entries.get(name)
-    if (e !== undefined) return Effect.succeed(e)
-    const known = this.names()
-    return Effect.fail(new UnknownDatasetError({ dataset: name, known, suggestion: suggest(name, known)[0] }))
-  }
-
-  /** The reader keyed `name`, or an `UnknownReaderError` with a suggestion. */
-  reader(name: string): Effect.Effect<DatasetReader, UnknownReaderError> {
-    const r = this.readers.get(name)
-    if (r !== undefined) return Effect.succeed(r)
-    const known = this.readerNames()
-    return Effect.fail(new UnknownReaderError({ reader: name, known, suggestion: suggest(name, known)[0] }))
+  constructor() {
+    super("dataset")
   }
 
   /** Resolves a dataset name to a concrete spec for one split. */
   resolve(
     name: string,
     o: ResolveOptions = {},
-  ): Effect.Effect<DatasetSpec, UnknownDatasetError | DatasetMissingError | UnknownReaderError> {
-    return this.entry(name).pipe(
+  ): Effect.Effect<DatasetSpec, UnknownNameError | DatasetMissingError> {
+    return this.get(name).pipe(
       Effect.flatMap((e) => e.resolve({ split: o.split ?? "train", ...dataRoot(o) })),
       Effect.map((spec) => (o.overrides === undefined ? spec : { ...spec, options: { ...spec.options, ...o.overrides } })),
-      Effect.tap((spec) => this.reader(spec.reader)),
+      Effect.tap((spec) => this.readers.get(spec.reader)),
     )
   }
 
   /** Absolute files and folders `spec` reads (pure given the registered reader). */
-  files(spec: DatasetSpec): Effect.Effect<ReadonlyArray<string>, UnknownReaderError> {
-    return this.reader(spec.reader).pipe(Effect.map((r) => r.files(spec)))
+  files(spec: DatasetSpec): Effect.Effect<ReadonlyArray<string>, UnknownNameError> {
+    return this.readers.get(spec.reader).pipe(Effect.map((r) => r.files(spec)))
   }
 
   /** Reads and validates the split `spec` describes. */
-  load(spec: DatasetSpec): Effect.Effect<ImageSet, DatasetReadError | UnknownReaderError> {
-    return this.reader(spec.reader).pipe(
+  load(spec: DatasetSpec): Effect.Effect<ImageSet, DatasetReadError | UnknownNameError> {
+    return this.readers.get(spec.reader).pipe(
       Effect.flatMap((r) => r.load(spec)),
       Effect.flatMap((set) =>
         set.classes.length === 0

@@ -13,7 +13,8 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { Config } from "../../dsl/index.ts"
-import { InvalidLossConfig, type UnknownLoss } from "./errors.ts"
+import type { UnknownNameError } from "../../dsl/errors.ts"
+import { InvalidLossConfig } from "./errors.ts"
 import type { LossFn, LossInputs, LossResult } from "./loss.ts"
 import type { LossRegistry } from "./registry.ts"
 
@@ -40,11 +41,11 @@ export interface CompositeLoss {
   readonly compute: (inputs: LossInputs) => LossResult
 }
 
-/** Resolves and validates every term; fails with {@link UnknownLoss} or {@link InvalidLossConfig}. */
+/** Resolves and validates every term; fails with {@link UnknownNameError} or {@link InvalidLossConfig}. */
 export const composeLosses = (
   registry: LossRegistry,
   terms: ReadonlyArray<LossTerm>,
-): Effect.Effect<CompositeLoss, UnknownLoss | InvalidLossConfig> =>
+): Effect.Effect<CompositeLoss, UnknownNameError | InvalidLossConfig> =>
   Effect.gen(function* () {
     const built: Array<{ readonly name: string; readonly key: string; readonly weight: number; readonly fn: LossFn }> = []
     for (const term of terms) {
@@ -56,7 +57,7 @@ export const composeLosses = (
       if (built.some((b) => b.name === name)) {
         return yield* new InvalidLossConfig({ term: name, field: "name", value: `"${name}"`, expected: "a name no other term has; set `name` on terms that share a key" })
       }
-      const entry = yield* registry.lookup(term.key)
+      const entry = yield* registry.get(term.key)
       const fn = yield* entry.build(term.params ?? {}, name)
       built.push({ name, key: term.key, weight, fn })
     }

@@ -9,29 +9,6 @@ import { Data } from "effect"
 
 const fmt = (shape: ReadonlyArray<number>): string => `[${shape.join(", ")}]`
 
-const quoted = (names: ReadonlyArray<string>): string => names.map((s) => `"${s}"`).join(" or ")
-
-/** A second loss was registered under a key already taken (registrations never overwrite). */
-export class DuplicateLoss extends Data.TaggedError("DuplicateLoss")<{
-  readonly key: string
-}> {
-  override get message(): string {
-    return `loss "${this.key}" is already registered; pick another key (registrations never overwrite)`
-  }
-}
-
-/** A loss config names a key no loss is registered under. */
-export class UnknownLoss extends Data.TaggedError("UnknownLoss")<{
-  readonly key: string
-  readonly known: ReadonlyArray<string>
-  readonly suggestions: ReadonlyArray<string>
-}> {
-  override get message(): string {
-    const hint = this.suggestions.length > 0 ? ` Did you mean ${quoted(this.suggestions)}?` : ""
-    return `unknown loss "${this.key}".${hint} Known losses: ${this.known.length > 0 ? this.known.join(", ") : "(none)"}`
-  }
-}
-
 /** A loss term's `params` (or its weight or name) do not decode. */
 export class InvalidLossConfig extends Data.TaggedError("InvalidLossConfig")<{
   /** The term, e.g. `kd-output` or `ce/teacher`. */

@@ -11,17 +11,15 @@
  * ])
  * const { value, grads } = tf.variableGrads(() => loss.compute({ labels, outputs: { student, cl, mim } }).total)
  */
-export { losses } from "./builtins.ts"
+export { losses, Losses } from "./builtins.ts"
 export { ceLoss, crossEntropy, type CrossEntropyOptions } from "./ce.ts"
 export { type CompositeLoss, componentValues, composeLosses, LossTerm, LossTerms } from "./compose.ts"
 export {
   AttentionTokenMismatch,
-  DuplicateLoss,
   InvalidLossConfig,
   LabelOutOfRange,
   LossShapeMismatch,
   MissingLossInput,
-  UnknownLoss,
 } from "./errors.ts"
 export { jointLoss, type JointLossOptions, jointLossTerms } from "./joint.ts"
 export { attentionKl, kdAttention, kdAttentionLoss, type KdAttentionOptions } from "./kdAttention.ts"
@@ -29,4 +27,4 @@ export { featureDistillation, type FeatureDistance, kdFeatureLoss } from "./kdFe
 export { hardDistillation, kdHardLoss } from "./kdHard.ts"
 export { kdOutput, kdOutputLoss, type KdOutputOptions, softTargetKl } from "./kdOutput.ts"
 export { defineLoss, type LossEntry, type LossFn, type LossInputs, type LossResult, type ModelOutputs } from "./loss.ts"
-export { LossRegistry } from "./registry.ts"
+export { type LossRegistry, makeLossRegistry } from "./registry.ts"

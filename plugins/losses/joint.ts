@@ -12,7 +12,8 @@
 import type { Effect } from "effect"
 import { losses } from "./builtins.ts"
 import { type CompositeLoss, composeLosses, type LossTerm } from "./compose.ts"
-import type { InvalidLossConfig, UnknownLoss } from "./errors.ts"
+import type { UnknownNameError } from "../../dsl/errors.ts"
+import type { InvalidLossConfig } from "./errors.ts"
 import type { LossRegistry } from "./registry.ts"
 
 export interface JointLossOptions {
@@ -46,5 +47,5 @@ export const jointLossTerms = (o: JointLossOptions = {}): ReadonlyArray<LossTerm
 ]
 
 /** The eq. 4 loss, composed against `registry` (default: the built-ins). */
-export const jointLoss = (o: JointLossOptions = {}, registry: LossRegistry = losses): Effect.Effect<CompositeLoss, UnknownLoss | InvalidLossConfig> =>
+export const jointLoss = (o: JointLossOptions = {}, registry: LossRegistry = losses): Effect.Effect<CompositeLoss, UnknownNameError | InvalidLossConfig> =>
   composeLosses(registry, jointLossTerms(o))

@@ -5,7 +5,7 @@
  * const model = yield* models.create("vitTinyPatch4_28", { numClasses: 10 })
  * const logits = tf.tidy(() => forward(model, images))
  */
-export { DuplicateModel, InvalidInputShape, InvalidModelConfig, UnknownModel } from "./errors.ts"
+export { InvalidInputShape, InvalidModelConfig } from "./errors.ts"
 export { attention, type AttentionOutput, type AttentionParams } from "./ops/attention.ts"
 export { gelu } from "./ops/gelu.ts"
 export { layerNorm, vitLayerNormEps } from "./ops/layerNorm.ts"

@@ -3,7 +3,7 @@
  * student is ViT-Ti/16 and its teachers ViT-B/16 (DINO, MAE) at 224 px; the
  * 28 px variants are the same families sized for Fashion-MNIST on a CPU.
  */
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { ModelRegistry } from "./registry.ts"
 import type { VitConfig } from "./vit/config.ts"
 
@@ -59,4 +59,7 @@ Effect.runSync(Effect.forEach([
   { name: "vitMiniPatch4_28", config: vitMiniPatch4_28, description: "width 160, 6 blocks, 5 heads, 28 px, patch 4 (7x7 grid): reproduction teacher, 1.87M" },
   { name: "vitNanoPatch4_28", config: vitNanoPatch4_28, description: "width 60, 6 blocks, 3 heads, 28 px, patch 4 (7x7 grid): reproduction student, 0.27M" },
   { name: "vitMicroPatch7_28", config: vitMicroPatch7_28, description: "2-block width-32 ViT, 28 px, patch 7 (tests)" },
-], (e) => models.register(e), { discard: true }))
+], (e) => models.register(e.name, { config: e.config, description: e.description }), { discard: true }))
+
+/** The model registry as a service (`yield* Models`); its default is {@link models}. */
+export const Models: Context.Reference<ModelRegistry> = Context.Reference<ModelRegistry>("ssl-kd/Models", { defaultValue: () => models })

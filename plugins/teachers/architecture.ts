@@ -8,8 +8,9 @@
  */
 import { Effect, Schema } from "effect"
 import { Config } from "../../dsl/index.ts"
-import type { InvalidModelConfig, UnknownModel } from "../models/errors.ts"
-import { models } from "../models/variants.ts"
+import type { UnknownNameError } from "../../dsl/errors.ts"
+import type { InvalidModelConfig } from "../models/errors.ts"
+import { Models } from "../models/variants.ts"
 import { type GlobalPool, globalPoolOf, validateConfig, type VitConfig } from "../models/vit/config.ts"
 
 /** The backbone a pretraining stage builds when its config names none: ViT-Ti's shape on 28 px images. */
@@ -46,10 +47,10 @@ export const resolveArch = (
   defaultArch: string,
   o: ArchOverrides,
   inChans?: number,
-): Effect.Effect<{ readonly arch: string; readonly config: VitConfig }, UnknownModel | InvalidModelConfig> =>
+): Effect.Effect<{ readonly arch: string; readonly config: VitConfig }, UnknownNameError | InvalidModelConfig> =>
   Effect.gen(function* () {
     const arch = o.arch === "" ? defaultArch : o.arch
-    const base = yield* models.resolve(arch, { numClasses: 0, ...(inChans === undefined ? {} : { inChans }) })
+    const base = yield* (yield* Models).resolve(arch, { numClasses: 0, ...(inChans === undefined ? {} : { inChans }) })
     const config: VitConfig = {
       ...base,
       ...(o.embedDim > 0 ? { embedDim: o.embedDim } : {}),

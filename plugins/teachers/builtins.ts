@@ -6,11 +6,11 @@
  * without a checkpoint, each is pretrained locally by its stage, on the
  * downstream dataset's normalization.
  */
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { defineTeacher } from "../../dsl/Teacher.ts"
-import { pretrainDino } from "../stages/teachers/dino/stage.ts"
-import { pretrainMae } from "../stages/teachers/mae/stage.ts"
-import { TeacherRegistry } from "./registry.ts"
+import { pretrainDino } from "./dino/stage.ts"
+import { pretrainMae } from "./mae/stage.ts"
+import { makeTeacherRegistry, type TeacherRegistry } from "./registry.ts"
 
 const imagenet = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }
 
@@ -45,6 +45,13 @@ export const maeTeacher = defineTeacher({
 })
 
 /** The registry every teacher stage and `ssl-kd teachers` resolve names against; users add their own. */
-export const teachers = new TeacherRegistry()
+export const teachers: TeacherRegistry = makeTeacherRegistry()
 
-Effect.runSync(Effect.forEach([dinoTeacher, maeTeacher], (t) => teachers.register(t), { discard: true }))
+Effect.runSync(Effect.forEach([dinoTeacher, maeTeacher], (t) => teachers.register(t.name, t), { discard: true }))
+
+/**
+ * The teacher registry as a service: stages read it with `yield* Teachers`.
+ * Its default is {@link teachers}; a test or a user swaps it with
+ * `Effect.provideService(Teachers, myRegistry)`.
+ */
+export const Teachers: Context.Reference<TeacherRegistry> = Context.Reference<TeacherRegistry>("ssl-kd/Teachers", { defaultValue: () => teachers })

@@ -4,10 +4,10 @@
  * and the `TeacherWeights` artifact every teacher stage produces or reads.
  *
  * @example
- * Effect.runSync(teachers.register(defineTeacher({ name: "my-cl", ... })))
+ * Effect.runSync(teachers.register("my-cl", defineTeacher({ name: "my-cl", ... })))
  */
 export { archFields, DEFAULT_PRETRAIN_ARCH, resolveArch } from "./architecture.ts"
 export { LossCurves, modelFromWeights, modelState, TeacherInfo, TeacherWeights, type TeacherWeightsValue, WeightOrigin } from "./artifact.ts"
-export { dinoTeacher, maeTeacher, teachers } from "./builtins.ts"
+export { dinoTeacher, maeTeacher, teachers, Teachers } from "./builtins.ts"
 export * from "./errors.ts"
-export { TeacherRegistry } from "./registry.ts"
+export { makeTeacherRegistry, type TeacherRegistry } from "./registry.ts"

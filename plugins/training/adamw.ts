@@ -19,7 +19,7 @@
  * same formulas and operation order in float32) instead of ~12 tfjs ops.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelNames, hasFusedKernel } from "../../runtime/backend/native/fusedKernels.ts"
+import { fusedKernelNames, hasFusedKernel, runKernel } from "../../runtime/backend/kernels.ts"
 
 export interface AdamWOptions {
   readonly beta1?: number
@@ -81,11 +81,10 @@ export class AdamW {
         const c2 = 1 - this.#b2 ** ti
         if (fused && p.dtype === "float32" && g.dtype === "float32" && p.size > 0) {
           const wd = decays(name, p.shape) && weightDecay > 0 ? weightDecay : 0
-          const [np, nm, nv] = tf.engine().runKernel(fusedKernelNames.adamw, { p, g, m, v },
-            { beta1: this.#b1, beta2: this.#b2, eps: this.#eps, lr, c1, c2, weightDecay: wd }) as Array<tf.Tensor>
-          m.assign(nm!)
-          v.assign(nv!)
-          p.assign(np!)
+          const [np, nm, nv] = runKernel(fusedKernelNames.adamw, { p, g, m, v }, { beta1: this.#b1, beta2: this.#b2, eps: this.#eps, lr, c1, c2, weightDecay: wd })
+          m.assign(nm)
+          v.assign(nv)
+          p.assign(np)
           continue
         }
         m.assign(tf.add(tf.mul(m, this.#b1), tf.mul(g, 1 - this.#b1)))

@@ -9,7 +9,7 @@
 import type * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { StageContext } from "../../dsl/index.ts"
-import { NonFiniteLoss, TeacherStepError } from "../teachers/errors.ts"
+import { NonFiniteLoss, TrainingStepError } from "./errors.ts"
 import { loadResume, saveResume } from "./resume.ts"
 
 export interface EpochLoop {
@@ -21,7 +21,7 @@ export interface EpochLoop {
   readonly vars: ReadonlyMap<string, tf.Variable>
   readonly epochs: number
   readonly stepsPerEpoch: number
-  /** One optimisation step; returns its loss. May throw (tensor errors): reported as {@link TeacherStepError}. */
+  /** One optimisation step; returns its loss. May throw (tensor errors): reported as {@link TrainingStepError}. */
   readonly step: (epoch: number, index: number, globalStep: number) => number
 }
 
@@ -49,7 +49,7 @@ export const runEpochs = (loop: EpochLoop) =>
         const globalStep = epoch * loop.stepsPerEpoch + index
         const loss = yield* Effect.try({
           try: () => loop.step(epoch, index, globalStep),
-          catch: (e) => new TeacherStepError({ stage: loop.stage, epoch, step: index, reason: e instanceof Error ? e.message : String(e) }),
+          catch: (e) => new TrainingStepError({ stage: loop.stage, epoch, step: index, reason: e instanceof Error ? e.message : String(e) }),
         })
         if (!Number.isFinite(loss)) return yield* new NonFiniteLoss({ stage: loop.stage, epoch, step: index, value: loss })
         stepLosses.push(loss)

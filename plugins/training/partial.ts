@@ -25,9 +25,6 @@ export type AdaptationMode =
   | { readonly kind: "partial"; readonly blocks: number }
   | { readonly kind: "full" }
 
-/** Partial-1, the paper's choice. */
-export const defaultAdaptation: AdaptationMode = { kind: "partial", blocks: 1 }
-
 /** A mode name that is not `linear`, `full` or `partial-k` with 1 <= k <= depth. */
 export class InvalidAdaptationMode extends Data.TaggedError("InvalidAdaptationMode")<{
   readonly mode: string

@@ -13,7 +13,7 @@ import * as path from "node:path"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { readSafetensors, writeSafetensors, entryToFloat32 } from "../checkpoints/safetensors/file.ts"
-import { ResumeStateError } from "../teachers/errors.ts"
+import { ResumeStateError } from "./errors.ts"
 
 /** What the metadata records besides the tensors. */
 export const ResumeMeta = Schema.Struct({

@@ -1,8 +1,9 @@
 /**
  * The tensor backend as a runtime service (DESIGN.md, "Tensor backend").
  *
- * Preference: tfjs-node-gpu, tfjs-node (optional packages), the wasm backend
- * (the embedded default), the pure-JS cpu backend. `--backend NAME` or
+ * Preference: tfjs-node-gpu, tfjs-node (optional packages), native (this
+ * project's oneDNN kernels, when `npm run setup` built them), the wasm
+ * backend (the embedded default), the pure-JS cpu backend. `--backend NAME` or
  * `SSL_KD_BACKEND=NAME` forces one; a forced backend that is absent fails with
  * {@link BackendNotAvailable}, naming the backends that are available.
  *
@@ -27,8 +28,6 @@ export class TensorBackend extends Context.Service<TensorBackend, { readonly inf
   /** Selects and activates a backend once, when the layer is built. */
   static readonly layer = (request: BackendRequest = {}) =>
     Layer.effect(TensorBackend, Effect.map(selectBackend(request), (info) => ({ info })))
-  /** The pure-JS cpu backend: deterministic, always present; for tests. */
-  static readonly layerCpu = Layer.effect(TensorBackend, Effect.orDie(Effect.map(selectBackend({ flag: "cpu" }), (info) => ({ info }))))
 }
 
 /** The line printed at start: `tensor backend: wasm 4.22.0 (tfjs-core 4.22.0, simd, single-threaded)`. */

@@ -8,7 +8,7 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Data, Effect } from "effect"
-import { readRunRecords } from "../executor/runRecord.ts"
+import { readRunRecords } from "./runRecord.ts"
 import { ioError, type NotAStoreError, type StoreIOError } from "./errors.ts"
 import { liveRuns, readOwner, staleReason, withLock } from "./lock.ts"
 import { ensureStore } from "./marker.ts"

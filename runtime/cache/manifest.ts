@@ -26,6 +26,8 @@ export const Manifest = Schema.Struct({
   config: Schema.Unknown,
   inputs: Schema.Record(Schema.String, Schema.Unknown),
   codeFingerprint: Schema.String,
+  /** User plugins the config names (runtime/executor/plugins.ts); absent when none. */
+  plugins: Schema.optionalKey(Schema.Array(Schema.Struct({ what: Schema.String, name: Schema.String, site: Schema.String, code: Schema.String }))),
   datasetIdentity: Schema.NullOr(Schema.String),
   reads: Schema.Array(Schema.String),
   timings: Schema.Struct({ startedAt: Schema.String, finishedAt: Schema.String, durationMs: Schema.Finite }),

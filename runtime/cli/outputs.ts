@@ -21,7 +21,7 @@ import type { Pipeline } from "../../dsl/Pipeline.ts"
 import { inputSources } from "../../dsl/Pipeline.ts"
 import { makeFileStore } from "../cache/Store.ts"
 import { readEntryMetrics, type MetricRecord } from "../executor/metrics.ts"
-import type { RunReport } from "../executor/runRecord.ts"
+import type { RunReport } from "../cache/runRecord.ts"
 
 /** Nodes whose output no other node consumes. */
 export const terminalNodes = (pipeline: Pipeline<any>): ReadonlyArray<string> => {

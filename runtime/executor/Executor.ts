@@ -22,7 +22,7 @@ import { executePlan } from "./execute.ts"
 import type { BackendRequestData } from "./pool/protocol.ts"
 import { makePlan, type Plan, type PlanError, type PlanOptions } from "./plan.ts"
 import { headline, readEntryMetrics } from "./metrics.ts"
-import { newRunId, writeRunRecord, type RunReport } from "./runRecord.ts"
+import { newRunId, writeRunRecord, type RunReport } from "../cache/runRecord.ts"
 
 export interface RunOptions extends PlanOptions {
   /** Recorded in the run record. */

@@ -11,6 +11,7 @@
  * found then is quarantined and recomputed.
  */
 import * as fs from "node:fs/promises"
+import { pathToFileURL } from "node:url"
 import { Cause, Context, Deferred, Effect, Exit, Layer, Scope, Semaphore } from "effect"
 import type { ArtifactFile } from "../../dsl/Artifact.ts"
 import { StageContext } from "../../dsl/StageContext.ts"
@@ -24,18 +25,8 @@ import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
 import { type NodeTiming, RuntimeInfo, type RunFacts } from "./RuntimeInfo.ts"
 import { type MetricRecord, writeEntryMetrics } from "./metrics.ts"
 
-export type NodeStatus = "ran" | "cached" | "failed"
-
-export interface NodeOutcome {
-  readonly name: string
-  readonly stage: string
-  readonly key: string
-  readonly status: NodeStatus
-  readonly durationMs: number
-  /** Why it ran (no entry, forced, corrupt entry) or how it was served. */
-  readonly reason: string | undefined
-  readonly error: { readonly _tag: string; readonly message: string } | undefined
-}
+import type { NodeOutcome, NodeStatus } from "../cache/runRecord.ts"
+export type { NodeOutcome, NodeStatus }
 
 export interface ExecuteOptions {
   /** Default bound for fan-out groups without their own `concurrency`. */
@@ -175,7 +166,7 @@ export const executePlan = (
         })
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
-          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir }
+          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
           const r = yield* pool.run(p.node.stage, job, ctx).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
           )
@@ -253,6 +244,7 @@ export const executePlan = (
                 config: p.canonicalConfig,
                 inputs: p.inputKeys,
                 codeFingerprint: p.codeFingerprint,
+                ...(p.plugins.length === 0 ? {} : { plugins: p.plugins }),
                 datasetIdentity: p.datasetIdentity,
                 reads: p.reads,
                 timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs },

@@ -2,8 +2,9 @@
  * Planning: decode every config, fingerprint every stage, identify every
  * dataset and compute every cache key, in topological order, before anything
  * runs. A key is sha256 of: format version, stage name, output artifact,
- * canonical config (defaults applied), input keys, code fingerprint and
- * dataset identity, so keys form a Merkle DAG and `plan` needs no execution.
+ * canonical config (defaults applied), input keys, code fingerprint,
+ * dataset identity and the fingerprints of the user plugins its config names
+ * (plugins.ts), so keys form a Merkle DAG and `plan` needs no execution.
  */
 import * as path from "node:path"
 import { Effect, Schema } from "effect"
@@ -16,6 +17,7 @@ import { ArtifactStore, type StoreIOError } from "../cache/Store.ts"
 import type { DatasetIdentityError } from "../cache/fileIdentity.ts"
 import { Fingerprinter, type FingerprintError } from "../fingerprint/Fingerprint.ts"
 import { DatasetIdentity } from "./DatasetIdentity.ts"
+import { type PluginKey, pluginsNamed } from "./plugins.ts"
 import { explainStale, saveClosure } from "./why.ts"
 
 export interface PlanOptions {
@@ -36,6 +38,10 @@ export interface PlannedNode {
   readonly inputNodes: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly node: string }>>>
   readonly deps: ReadonlyArray<string>
   readonly codeFingerprint: string
+  /** Plugins registered outside the stage's own code that its config names (empty for most stages). */
+  readonly plugins: ReadonlyArray<PluginKey>
+  /** The files that register them: a pool worker imports these before the stage's module. */
+  readonly pluginFiles: ReadonlyArray<string>
   readonly datasetIdentity: string | null
   readonly reads: ReadonlyArray<string>
   readonly key: string
@@ -102,6 +108,15 @@ export const makePlan = (
       }
       const fp = yield* fingerprinter.fingerprint(node.stage)
       if (fp.declarations !== undefined) closures.set(fp.fingerprint, fp.declarations)
+      const plugins: Array<PluginKey> = []
+      const pluginFiles = new Set<string>()
+      for (const use of pluginsNamed(canonicalConfig)) {
+        if (fp.files.has(use.site.file)) continue // the stage's own closure covers this registration (a built-in)
+        const pfp = yield* fingerprinter.fingerprintSite(node.stage.name, `${use.what} "${use.name}"`, use.site)
+        if (pfp.declarations !== undefined) closures.set(pfp.fingerprint, pfp.declarations)
+        plugins.push({ what: use.what, name: use.name, site: `${use.site.file}:${use.site.line}`, code: pfp.fingerprint })
+        pluginFiles.add(use.site.file)
+      }
       const reads = node.stage.reads(config).map((p) => path.resolve(p))
       const datasetIdentity = reads.length === 0 ? null : yield* identity.identify(reads)
       const key = sha256(
@@ -113,6 +128,8 @@ export const makePlan = (
           inputs: inputKeys,
           code: fp.fingerprint,
           data: datasetIdentity,
+          // absent when empty, so keys of stages without user plugins are as before
+          ...(plugins.length === 0 ? {} : { plugins: plugins.map((p) => ({ what: p.what, name: p.name, code: p.code })) }),
         }),
       )
       keys.set(node.name, key)
@@ -136,6 +153,8 @@ export const makePlan = (
         inputNodes,
         deps,
         codeFingerprint: fp.fingerprint,
+        plugins,
+        pluginFiles: [...pluginFiles].sort(),
         datasetIdentity,
         reads,
         key,

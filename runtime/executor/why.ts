@@ -17,7 +17,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
 import type { StoreShape } from "../cache/Store.ts"
-import { readRunRecords } from "./runRecord.ts"
+import { readRunRecords } from "../cache/runRecord.ts"
 
 /** What `explain` needs of a planned node. */
 export interface StaleNode {
@@ -27,6 +27,7 @@ export interface StaleNode {
   readonly inputKeys: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly key: string }>>>
   readonly inputNodes: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly node: string }>>>
   readonly codeFingerprint: string
+  readonly plugins: ReadonlyArray<{ readonly what: string; readonly name: string; readonly site: string; readonly code: string }>
   readonly datasetIdentity: string | null
   readonly reads: ReadonlyArray<string>
 }
@@ -127,6 +128,15 @@ export const explainStale = (
         causes.push(`upstream ${(changedNames.length > 0 ? changedNames : names).slice(0, 3).join(", ")}${changedNames.length > 3 ? ` and ${changedNames.length - 3} more` : ""} changed`)
       }
       if (m.codeFingerprint !== n.codeFingerprint) causes.push(yield* Effect.promise(() => codeChanges(store.root, m.codeFingerprint, n.codeFingerprint, stage(n.name))))
+      const before = new Map((m.plugins ?? []).map((p) => [`${p.what} "${p.name}"`, p]))
+      for (const p of n.plugins) {
+        const label = `${p.what} "${p.name}"`
+        const was = before.get(label)
+        if (was === undefined) causes.push(`plugin ${label} (${p.site}) now used`)
+        else if (was.code !== p.code) causes.push(`plugin ${label} changed: ${(yield* Effect.promise(() => codeChanges(store.root, was.code, p.code, label))).replace(/^code: /, "")}`)
+        before.delete(label)
+      }
+      for (const label of before.keys()) causes.push(`plugin ${label} no longer used`)
       if (m.datasetIdentity !== n.datasetIdentity) causes.push(`data changed: ${n.reads.slice(0, 2).join(", ") || "(files read)"}`)
       if (causes.length === 0) causes.push("the stage's name, output artifact or the cache format changed")
       out.set(n.name, causes.join("; "))

@@ -39,6 +39,12 @@ export interface StageFingerprint {
 
 export interface FingerprinterShape {
   readonly fingerprint: (stage: AnyStage) => Effect.Effect<StageFingerprint, FingerprintError>
+  /**
+   * The fingerprint of the code at `site` (the top-level statement there and
+   * its closure): the registration of a plugin (`label`, e.g. `teacher "ibot"`)
+   * that `stage` uses.
+   */
+  readonly fingerprintSite: (stage: string, label: string, site: SourceLocation) => Effect.Effect<StageFingerprint, FingerprintError>
   /** Persist the memo (no-op for the in-memory fingerprinter). */
   readonly flush: Effect.Effect<void>
 }
@@ -54,7 +60,7 @@ interface MemoEntry {
 
 const sha = (text: string | Uint8Array) => createHash("sha256").update(text).digest("hex")
 
-const locationKey = (stage: AnyStage, loc: SourceLocation) => `${stage.name}@${loc.file}:${loc.line}:${loc.column}`
+const locationKey = (label: string, loc: SourceLocation) => `${label}@${loc.file}:${loc.line}:${loc.column}`
 
 /**
  * A fingerprinter with an optional persisted memo file. ts-morph (and the
@@ -77,14 +83,12 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
     return true
   }
 
-  return {
-    fingerprint: (stage) =>
+  const atSite = (memoLabel: string, stage: string, what: string, loc: SourceLocation | undefined): Effect.Effect<StageFingerprint, FingerprintError> =>
       Effect.tryPromise({
         try: async (): Promise<StageFingerprint> => {
           const t0 = performance.now()
-          const loc = stage.location
           if (loc === undefined) throw new Error("its declaration site is unknown (declare stages with Stage.make at a module's top level)")
-          const k = locationKey(stage, loc)
+          const k = locationKey(memoLabel, loc)
           const entry = memo.get(k)
           if (entry !== undefined && memoHit(entry)) {
             return {
@@ -101,8 +105,11 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
           memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files), declarations: Object.fromEntries(r.declarations) })
           return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0, declarations: r.declarations }
         },
-        catch: (e) => new FingerprintError({ stage: stage.name, reason: e instanceof Error ? e.message : String(e) }),
-      }),
+        catch: (e) => new FingerprintError({ stage, reason: `${what}${e instanceof Error ? e.message : String(e)}` }),
+      })
+  return {
+    fingerprint: (stage) => atSite(stage.name, stage.name, "", stage.location),
+    fingerprintSite: (stage, label, site) => atSite("plugin", stage, `its plugin ${label} (registered at ${site.file}:${site.line}): `, site),
     flush: memo.flush,
   }
 }

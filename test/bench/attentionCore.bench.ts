@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { matmulT } from "../../plugins/models/ops/matmul.ts"
 import { selectBackend } from "../../runtime/backend/TensorBackend.ts"
-import { fusedKernelNames } from "../../runtime/backend/native/fusedKernels.ts"
+import { fusedKernelNames } from "../../runtime/backend/kernels.ts"
 import "../../plugins/models/ops/attention.ts"
 
 const [b, n, d, h] = [128, 50, 72, 3].map((v, i) => Number(process.argv[2 + i] ?? v)) as [number, number, number, number]

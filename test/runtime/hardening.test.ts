@@ -12,7 +12,7 @@ import { sha256 } from "../../runtime/cache/hash.ts"
 import { withLock } from "../../runtime/cache/lock.ts"
 import type { Manifest } from "../../runtime/cache/manifest.ts"
 import { ensureStore, makeFileStore } from "../../runtime/cache/Store.ts"
-import { writeRunRecord, type RunReport } from "../../runtime/executor/runRecord.ts"
+import { writeRunRecord, type RunReport } from "../../runtime/cache/runRecord.ts"
 import { tempDir } from "./harness.ts"
 
 const enc = new TextEncoder()

@@ -7,7 +7,7 @@ import { Effect, Fiber, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { Artifact, Pipeline, Stage } from "../../dsl/index.ts"
 import { Executor } from "../../runtime/executor/Executor.ts"
-import { readRunRecords } from "../../runtime/executor/runRecord.ts"
+import { readRunRecords } from "../../runtime/cache/runRecord.ts"
 import { tempDir, withExecutor } from "./harness.ts"
 
 const Num = Artifact.json("InterruptedNum", Schema.Finite)

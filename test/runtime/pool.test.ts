@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
 import { Executor, layerLocal, type RunOptions } from "../../runtime/executor/Executor.ts"
 import { liveWorkerCount } from "../../runtime/executor/pool/WorkerPool.ts"
-import type { RunReport } from "../../runtime/executor/runRecord.ts"
+import type { RunReport } from "../../runtime/cache/runRecord.ts"
 import { makeLines, ProgressDisplay } from "../../runtime/progress/Progress.ts"
 import { BIN, collect, REPO } from "./project.ts"
 

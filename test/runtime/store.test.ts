@@ -9,7 +9,7 @@ import { sha256 } from "../../runtime/cache/hash.ts"
 import { withLock, withRunMarker } from "../../runtime/cache/lock.ts"
 import type { Manifest } from "../../runtime/cache/manifest.ts"
 import { makeFileStore } from "../../runtime/cache/Store.ts"
-import { writeRunRecord } from "../../runtime/executor/runRecord.ts"
+import { writeRunRecord } from "../../runtime/cache/runRecord.ts"
 import { tempDir } from "./harness.ts"
 
 const enc = new TextEncoder()

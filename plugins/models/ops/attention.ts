@@ -7,11 +7,11 @@
  * On the native backend with `SSL_KD_NATIVE_ATTENTION=fused` (opt-in: see
  * `fusedAttentionEnabled`) the core between the two Linears (split, scale,
  * q·kᵀ, softmax, A·v, merge) is one fused kernel and its gradient another
- * (runtime/backend/native/fusedKernels.ts `SslKdAttention`); otherwise the
+ * (runtime/backend/kernels.ts `SslKdAttention`); otherwise the
  * composite ops below run, the same values within float32 rounding.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedAttentionEnabled, fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedAttentionEnabled, fusedKernelNames, hasFusedKernel, runKernel } from "../../../runtime/backend/kernels.ts"
 import { linear } from "./linear.ts"
 import { matmulT } from "./matmul.ts"
 
@@ -36,7 +36,7 @@ const fusedSoftmax = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>)
   save([y])
   return {
     value: y,
-    gradFunc: (dy: tf.Tensor, [sy]: Array<tf.Tensor>) => tf.engine().runKernel(fusedKernelNames.softmaxGrad, { y: sy!, dy }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, [sy]: Array<tf.Tensor>) => runKernel(fusedKernelNames.softmaxGrad, { y: sy!, dy }),
   }
 })
 
@@ -56,15 +56,16 @@ tf.registerGradient({
     const [dOut, dAttn] = Array.isArray(dy) ? dy : [dy]
     const [qkv, attn] = saved
     if (qkv === undefined || attn === undefined || dOut === undefined) throw new TypeError("attention: saved tensors missing")
-    const inputs: tf.NamedTensorMap = dAttn === undefined ? { qkv, attn, dOut } : { qkv, attn, dOut, dAttn }
-    return { qkv: () => tf.engine().runKernel(fusedKernelNames.attentionGrad, inputs, attrs ?? {}) as tf.Tensor }
+    const heads = attrs?.["heads"]
+    const scale = attrs?.["scale"]
+    if (typeof heads !== "number" || typeof scale !== "number") throw new TypeError("attention: the saved heads and scale attributes are missing")
+    return { qkv: () => runKernel(fusedKernelNames.attentionGrad, dAttn === undefined ? { qkv, attn, dOut } : { qkv, attn, dOut, dAttn }, { heads, scale }) }
   },
 })
 
 /** The core as the native kernel: qkv [B, N, 3·D] -> merged head outputs [B, N, D] and the maps [B, H, N, N]. */
 const fusedCore = (qkv: tf.Tensor, heads: number, scale: number): AttentionOutput => {
-  const [out, attn] = tf.engine().runKernel(fusedKernelNames.attention, { qkv }, { heads, scale }) as Array<tf.Tensor>
-  if (out === undefined || attn === undefined) throw new TypeError("attention: the fused kernel returned no output")
+  const [out, attn] = runKernel(fusedKernelNames.attention, { qkv }, { heads, scale })
   return { out, attn }
 }
 

@@ -6,15 +6,15 @@
  * dx = dy · (Φ(x) + x · φ(x)).
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedKernelNames, hasFusedKernel, runKernel } from "../../../runtime/backend/kernels.ts"
 
 const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args
   if (!(x instanceof tf.Tensor) || typeof save !== "function") throw new TypeError("gelu: expected (x: Tensor)")
   save([x])
   return {
-    value: tf.engine().runKernel(fusedKernelNames.gelu, { x }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor, [sx]: Array<tf.Tensor>) => tf.engine().runKernel(fusedKernelNames.geluGrad, { dy, x: sx! }) as tf.Tensor,
+    value: runKernel(fusedKernelNames.gelu, { x }),
+    gradFunc: (dy: tf.Tensor, [sx]: Array<tf.Tensor>) => runKernel(fusedKernelNames.geluGrad, { dy, x: sx! }),
   }
 })
 

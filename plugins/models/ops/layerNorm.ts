@@ -7,7 +7,7 @@
  * dx = rstd · (g - mean(g) - x̂ · mean(g · x̂)) with g = dy · weight.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedKernelNames, hasFusedKernel, runKernel } from "../../../runtime/backend/kernels.ts"
 
 /** timm's ViT LayerNorm epsilon (`partial(nn.LayerNorm, eps=1e-6)`). */
 export const vitLayerNormEps = 1e-6
@@ -22,12 +22,11 @@ const fused = (eps: number) => {
     if (!(x instanceof tf.Tensor) || !(gamma instanceof tf.Tensor) || !(beta instanceof tf.Tensor) || typeof save !== "function") {
       throw new TypeError("layerNorm: expected (x, weight, bias)")
     }
-    const [y, mean, rstd] = tf.engine().runKernel(fusedKernelNames.layerNorm, { x, gamma, beta }, { eps }) as Array<tf.Tensor>
-    save([x, gamma, mean!, rstd!])
+    const [y, mean, rstd] = runKernel(fusedKernelNames.layerNorm, { x, gamma, beta }, { eps })
+    save([x, gamma, mean, rstd])
     return {
-      value: y!,
-      gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: Array<tf.Tensor>) =>
-        tf.engine().runKernel(fusedKernelNames.layerNormGrad, { dy, x: sx!, gamma: sg!, mean: sm!, rstd: sr! }) as Array<tf.Tensor>,
+      value: y,
+      gradFunc: (dy: tf.Tensor, [sx, sg, sm, sr]: Array<tf.Tensor>) => runKernel(fusedKernelNames.layerNormGrad, { dy, x: sx!, gamma: sg!, mean: sm!, rstd: sr! }),
     }
   }) as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor
   fusedByEps.set(eps, f)

@@ -7,7 +7,7 @@
  * gradient is the same transposed products plus the bias gradient's Sum.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedKernelNames, hasFusedKernel, runKernel } from "../../../runtime/backend/kernels.ts"
 import { matmulT } from "./matmul.ts"
 
 /** x [rows, in] · Wᵀ + b in one native kernel; gradients dx = dy · W, dW = dyᵀ · x, db = Σ_rows dy. */
@@ -18,7 +18,7 @@ const fusedLinear = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) 
   }
   save([x, weight])
   return {
-    value: tf.engine().runKernel(fusedKernelNames.linear, { x, weight, bias }) as tf.Tensor,
+    value: runKernel(fusedKernelNames.linear, { x, weight, bias }),
     gradFunc: (dy: tf.Tensor, [sx, sw]: Array<tf.Tensor>) => [tf.matMul(dy, sw!, false, false), tf.matMul(dy, sx!, true, false), tf.sum(dy, 0)],
   }
 }) as (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) => tf.Tensor

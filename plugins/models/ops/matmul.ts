@@ -13,7 +13,7 @@
  * Operands are rank 2, or rank n > 2 with identical leading (batch) dims.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { nativeActive } from "../../../runtime/backend/native/fusedKernels.ts"
+import { nativeActive } from "../../../runtime/backend/kernels.ts"
 
 /** Swaps the last two axes. */
 export const swapLastAxes = (t: tf.Tensor): tf.Tensor => {

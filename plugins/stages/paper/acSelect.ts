@@ -22,9 +22,10 @@ import { AttentionConfidenceMeter } from "../../analysis/attentionConfidence.ts"
 import { forwardIntermediates, resolveBlockIndices } from "../../models/vit/forward.ts"
 import { disposeVit } from "../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError, TeacherStepError } from "../../teachers/errors.ts"
+import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { TrainingStepError } from "../../training/errors.ts"
 import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
-import { loadSplit, splitFiles } from "../teachers/data.ts"
+import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 
 /** Eq. 2's table for one teacher layer and the head it selects. */
@@ -78,7 +79,7 @@ const selectHead = (stage: string, c: AcSelectConfig, weights: TeacherWeightsVal
         Effect.gen(function* () {
           for (let b = 0; b < loader.batchesPerEpoch; b++) {
             const batch = loader.batch(0, b)
-            const fail = (e: unknown) => new TeacherStepError({ stage, epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) })
+            const fail = (e: unknown) => new TrainingStepError({ stage, epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) })
             const attn = yield* Effect.try({
               try: () =>
                 tf.tidy(() => {

@@ -32,7 +32,7 @@ import { runEpochs } from "../../training/epochs.ts"
 import { type AdaptationMode, adaptationName, adaptationParams, parseAdaptationMode } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
 import { teacherLoader } from "../teachers/analysis/inputs.ts"
-import { loadSplit, splitFiles } from "../teachers/data.ts"
+import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 import { adaptStep, top1, trainLoader } from "./adaptStep.ts"
 

@@ -20,7 +20,7 @@
 import { Effect, Schema } from "effect"
 import { Config, Stage } from "../../../dsl/index.ts"
 import { type LossTerm, LossTerms } from "../../losses/compose.ts"
-import { splitFiles } from "../teachers/data.ts"
+import { splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 import { recipeFields, runDistill } from "./distill.ts"
 import { DistilledStudent } from "./distilledArtifact.ts"

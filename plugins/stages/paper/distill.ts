@@ -22,7 +22,7 @@ import { Effect, Schema } from "effect"
 import { Config, StageContext } from "../../../dsl/index.ts"
 import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { composeLosses, type LossTerm } from "../../losses/compose.ts"
-import { losses } from "../../losses/builtins.ts"
+import { Losses } from "../../losses/builtins.ts"
 import { cosineSchedule } from "../../objectives/schedules.ts"
 import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
 import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
@@ -34,7 +34,7 @@ import { runEpochs } from "../../training/epochs.ts"
 import { adaptationCount, adaptationParams } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
 import { teacherLoader } from "../teachers/analysis/inputs.ts"
-import { loadSplit } from "../teachers/data.ts"
+import { loadSplit } from "../../datasets/splits.ts"
 import type { HeadSelectionValue } from "./acSelect.ts"
 import { adaptedModel } from "./adapt.ts"
 import { top1, trainLoader } from "./adaptStep.ts"
@@ -152,7 +152,7 @@ export const runDistill = (plan: DistillPlan) =>
         return yield* bad(`${t.role}.head`, t.head, `a head of ${t.weights.info.teacher} (0..${t.weights.info.config.numHeads - 1})`)
       }
     }
-    const loss = yield* composeLosses(losses, plan.losses)
+    const loss = yield* composeLosses(yield* Losses, plan.losses)
     const headOf = (t: DistillTeacher): number | undefined => t.head ?? t.selection?.best
     const taskInfo = (t: DistillTeacher): TeacherInfo =>
       t.freshHead === undefined ? t.weights.info : { ...t.weights.info, config: { ...t.weights.info.config, numClasses: set.classes.length } }

@@ -35,9 +35,10 @@ import type { Loader } from "../../datasets/loader.ts"
 import { forwardFeatures, forwardHead } from "../../models/vit/forward.ts"
 import { disposeVit, type VitModel } from "../../models/vit/model.ts"
 import { modelFromWeights, type TeacherInfo } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError, TeacherStepError } from "../../teachers/errors.ts"
+import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { TrainingStepError } from "../../training/errors.ts"
 import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
-import { loadSplit, splitFiles } from "../teachers/data.ts"
+import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { type DistillationInfo, DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
 import { accuracyPerClass, fitRidgeProbe, probePredict } from "./probe.ts"
 import { DownstreamScore, type DownstreamScoreValue } from "./scores.ts"
@@ -122,7 +123,7 @@ export const featuresAndPredictions = (model: VitModel, info: TeacherInfo, loade
             const f = forwardHead(model, tokens, { preLogits: true })
             return [f, head ? tf.argMax(forwardHead(model, tokens), 1) : undefined] as const
           }),
-        catch: (e) => new TeacherStepError({ stage: NAME, epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) }),
+        catch: (e) => new TrainingStepError({ stage: NAME, epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) }),
       })
       try {
         features.set(feats.dataSync(), at * d)

@@ -11,7 +11,7 @@ import { disposeVit } from "../../models/vit/model.ts"
 import { modelFromWeights } from "../../teachers/artifact.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { teacherLoader } from "../teachers/analysis/inputs.ts"
-import { loadSplit, splitFiles } from "../teachers/data.ts"
+import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { top1 } from "./adaptStep.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 

@@ -32,7 +32,7 @@ import { Artifact, Config, Stage, StageContext } from "../../../dsl/index.ts"
 import { encodeSafetensors } from "../../checkpoints/safetensors/encode.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
 import { paramSpecs } from "../../models/vit/params.ts"
-import { makeDefaultRegistry } from "../../datasets/builtins.ts"
+import { Datasets } from "../../datasets/builtins.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
 
@@ -192,7 +192,7 @@ export const exportStudent = Stage.make({
         catch: (e) => new TeacherStageConfigError({ stage: NAME, field: "model.state", value: e instanceof Error ? e.message : String(e), expected: "tensors whose data fit their shapes" }),
       })
       const config = new TextEncoder().encode(`${JSON.stringify(timmConfig(s, architecture), null, 2)}\n`)
-      const preprocessing = yield* makeDefaultRegistry().resolve(s.distillation.dataset).pipe(
+      const preprocessing = yield* (yield* Datasets).resolve(s.distillation.dataset).pipe(
         Effect.map((spec) => spec.preprocessing),
         Effect.orElseSucceed(() => undefined),
       )

@@ -60,7 +60,7 @@ import { modelFromWeights, type TeacherInfo, TeacherWeights, type TeacherWeights
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 import { parseAdaptationMode } from "../../training/partial.ts"
 import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
-import { loadSplit, splitFiles } from "../teachers/data.ts"
+import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { AdaptConfig, runAdaptation } from "./adapt.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 import { ceStep, top1By } from "./adaptStep.ts"

@@ -17,18 +17,18 @@ import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { loadVitState } from "../../checkpoints/vitCheckpoint.ts"
 import { readStateFile } from "../../checkpoints/stateFile.ts"
 import { type FloatTensor, timmCheckpointFilter } from "../../checkpoints/timmFilter.ts"
-import { makeDefaultRegistry } from "../../datasets/builtins.ts"
+import { Datasets } from "../../datasets/builtins.ts"
 import { createVit, disposeVit } from "../../models/vit/model.ts"
 import { modelState, TeacherWeights } from "../../teachers/artifact.ts"
 import { archFields, resolveArch } from "../../teachers/architecture.ts"
-import { teachers } from "../../teachers/builtins.ts"
+import { Teachers } from "../../teachers/builtins.ts"
 import { TeacherStageConfigError } from "../../teachers/errors.ts"
 
 /** The teacher's normalization, or the dataset's when the teacher defers to it. */
 const normalizationOf = (t: TeacherDefinition, dataset: string) =>
   t.normalization !== "dataset"
     ? Effect.succeed({ mean: [...t.normalization.mean], std: [...t.normalization.std] })
-    : makeDefaultRegistry().resolve(dataset, { split: "train" }).pipe(Effect.map((s) => ({ mean: [...s.normalization.mean], std: [...s.normalization.std] })))
+    : Datasets.use((r) => r.resolve(dataset, { split: "train" })).pipe(Effect.map((s) => ({ mean: [...s.normalization.mean], std: [...s.normalization.std] })))
 
 /** Applies the teacher's key map (a key mapped to `undefined` is dropped). */
 const renamed = (t: TeacherDefinition, state: ReadonlyMap<string, FloatTensor>): ReadonlyMap<string, FloatTensor> => {
@@ -54,13 +54,13 @@ export const loadTeacherCheckpoint = Stage.make({
   inputs: {},
   output: TeacherWeights,
   reads: (c) => {
-    const file = c.checkpoint !== "" ? c.checkpoint : Effect.runSync(teachers.lookup(c.teacher).pipe(Effect.map((t) => t.weights.checkpoint ?? ""), Effect.orElseSucceed(() => "")))
+    const file = c.checkpoint !== "" ? c.checkpoint : Effect.runSync(Teachers.use((r) => r.get(c.teacher)).pipe(Effect.map((t) => t.weights.checkpoint ?? ""), Effect.orElseSucceed(() => "")))
     return file === "" ? [] : [file]
   },
   run: ({ config: c }) =>
     Effect.gen(function* () {
       yield* TensorBackend
-      const t = yield* teachers.lookup(c.teacher)
+      const t = yield* (yield* Teachers).get(c.teacher)
       const file = c.checkpoint !== "" ? c.checkpoint : t.weights.checkpoint
       if (file === undefined) {
         return yield* new TeacherStageConfigError({ stage: "teachers/load-checkpoint", field: "checkpoint", value: '""', expected: `a file (teacher "${t.name}" has no default checkpoint; pretrain it with stage ${t.pretrain.name})` })
@@ -105,8 +105,8 @@ export const randomTeacher = Stage.make({
   run: ({ config: c }) =>
     Effect.gen(function* () {
       yield* TensorBackend
-      const t = yield* teachers.lookup(c.teacher)
-      const spec = yield* makeDefaultRegistry().resolve(c.dataset, { split: "train" })
+      const t = yield* (yield* Teachers).get(c.teacher)
+      const spec = yield* (yield* Datasets).resolve(c.dataset, { split: "train" })
       const { arch, config } = yield* resolveArch(t.architecture, c, spec.imageSize.channels)
       const model = createVit(arch, config, c.seed)
       const state = modelState(model)

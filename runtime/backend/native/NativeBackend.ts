@@ -3,7 +3,7 @@
  * `native` that is tfjs-backend-cpu with BatchMatMul on oneDNN (f32, or bf16
  * inputs with f32 accumulation) and softmax, transpose, reductions and
  * elementwise ops in OpenMP C++ (the addon in `native/`, built by
- * `npm run build:native`), plus fused kernels (fusedKernels.ts: LayerNorm,
+ * `npm run build:native`), plus fused kernels (../kernels.ts: LayerNorm,
  * GELU, the softmax gradient, AdamW) that plugins/models/ops and
  * plugins/training/adamw.ts use when the loaded addon has them. Large
  * products run on 1 thread or all, per shape, whichever measures faster
@@ -22,9 +22,9 @@ import { registerNativeBackend } from "./internal/register.ts"
 
 export { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "./errors.ts"
 export { nativeAddonPath } from "./internal/addon.ts"
-export { type FusedKernelName, fusedKernelNames, hasFusedKernel } from "./fusedKernels.ts"
+export { type FusedKernelName, fusedKernelNames, hasFusedKernel } from "../kernels.ts"
 export { type MatmulPrecision, nativeTfName } from "./internal/backend.ts"
-export { nativeKernelNames, nativeKernelTimes, nativeMatmulPrecision, setNativeMatmulPrecision } from "./internal/register.ts"
+export { nativeKernelNames, nativeMatmulPrecision, setNativeMatmulPrecision } from "./internal/register.ts"
 
 /** Why the native layer is not available. */
 export type NativeUnavailable = NativeAddonMissing | NativeAddonLoadFailed | NativeDisabled

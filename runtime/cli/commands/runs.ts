@@ -11,7 +11,7 @@
  */
 import * as path from "node:path"
 import { Data, Effect } from "effect"
-import { readRunRecords, type RunReport } from "../../executor/runRecord.ts"
+import { readRunRecords, type RunReport } from "../../cache/runRecord.ts"
 import { configChanges } from "../../executor/why.ts"
 import { formatDuration } from "../../progress/Progress.ts"
 import { parseWith, UsageError } from "../args.ts"

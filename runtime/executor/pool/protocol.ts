@@ -30,6 +30,8 @@ export interface Job {
   /** Input name -> key, or the `{item, key}` list of an `Artifact.many` input. */
   readonly inputs: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly key: string }>>>
   readonly scratchDir: string
+  /** Modules to import before the stage's: the files registering the user plugins its config names. */
+  readonly preload: ReadonlyArray<string>
 }
 
 /** A worker's `workerData`. */

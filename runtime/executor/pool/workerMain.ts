@@ -81,6 +81,13 @@ const tensorContext = (id: number) =>
 
 const importStage = (job: Job) =>
   Effect.gen(function* () {
+    // The user plugins the stage's config names register themselves as their modules load (once per worker).
+    for (const url of job.preload) {
+      yield* Effect.tryPromise({
+        try: () => import(url),
+        catch: (e) => new Failed("stage", "PluginModuleError", `plugin module ${url} does not load in a worker: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`),
+      })
+    }
     const mod = yield* Effect.tryPromise({
       try: () => import(job.stage.moduleUrl) as Promise<Record<string, unknown>>,
       catch: (e) => new Unavailable(`its module does not load in a worker (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`),

@@ -22,7 +22,7 @@ describe("dataset registry", () => {
   it("holds the built-ins and resolves names to specs", async () => {
     const r = makeDefaultRegistry()
     expect(r.names()).toEqual(builtinDatasets.map((e) => e.name).sort())
-    expect(r.readerNames()).toEqual(["category-folders", "cifar", "digit-sheet", "idx", "image-folder", "imagenet-folder", "synthetic", "texture-patches"])
+    expect(r.readers.names()).toEqual(["category-folders", "cifar", "digit-sheet", "idx", "image-folder", "imagenet-folder", "synthetic", "texture-patches"])
     const spec = await run(r.resolve("synthetic-shapes", { split: "test" }))
     expect(spec).toMatchObject({ reader: "synthetic", split: "test", imageSize: { channels: 1, height: 28, width: 28 } })
     expect(await run(decodeSpec(JSON.parse(JSON.stringify(spec))))).toEqual(spec)
@@ -30,27 +30,29 @@ describe("dataset registry", () => {
 
   it("a duplicate name fails and leaves the first registration in place", async () => {
     const r = makeDefaultRegistry()
-    const err = await failureOf(r.register({ ...builtinDatasets[0]!, summary: "impostor" }))
-    expect(err).toMatchObject({ _tag: "DuplicateDatasetError", kind: "dataset", key: "fashion-mnist" })
-    expect((await run(r.entry("fashion-mnist"))).summary).not.toBe("impostor")
-    expect(await failureOf(r.registerReader(syntheticReader))).toMatchObject({ _tag: "DuplicateDatasetError", kind: "reader" })
+    const err = await failureOf(r.register("fashion-mnist", { ...builtinDatasets[0]!, summary: "impostor" }))
+    expect(err).toMatchObject({ _tag: "DuplicateNameError", what: "dataset", name: "fashion-mnist" })
+    // the message says where the name was taken (the built-ins' registration in builtins.ts)
+    expect(err?.message).toMatch(/dataset "fashion-mnist" is already registered at .*plugins\/datasets\/builtins\.ts:\d+/)
+    expect((await run(r.get("fashion-mnist"))).summary).not.toBe("impostor")
+    expect(await failureOf(r.readers.register("synthetic", syntheticReader))).toMatchObject({ _tag: "DuplicateNameError", what: "dataset reader" })
   })
 
   it("an unknown name fails naming the known ones, with did-you-mean", async () => {
     const r = makeDefaultRegistry()
     const err = await failureOf(r.resolve("fashon-mnist"))
-    expect(err).toMatchObject({ _tag: "UnknownDatasetError", dataset: "fashon-mnist", suggestion: "fashion-mnist" })
+    expect(err).toMatchObject({ _tag: "UnknownNameError", what: "dataset", name: "fashon-mnist", suggestions: ["fashion-mnist"] })
     expect(err?.message).toContain('Did you mean "fashion-mnist"?')
-    expect(err?.message).toContain("cifar10")
-    expect(await failureOf(r.resolve("zzzzzzzz"))).toMatchObject({ suggestion: undefined })
-    expect(await failureOf(r.reader("imagefolder"))).toMatchObject({ _tag: "UnknownReaderError", suggestion: "image-folder" })
+    expect(err).toMatchObject({ known: expect.arrayContaining(["cifar10", "fashion-mnist"]) })
+    expect(await failureOf(r.resolve("zzzzzzzz"))).toMatchObject({ suggestions: [] })
+    expect(await failureOf(r.readers.get("imagefolder"))).toMatchObject({ _tag: "UnknownNameError", what: "dataset reader", suggestions: ["image-folder"] })
   })
 
   it("a plugin adds a dataset without touching library code", async () => {
     const r = new DatasetRegistry()
-    await run(r.registerReader(syntheticReader))
+    await run(r.readers.register(syntheticReader.name, syntheticReader))
     await run(
-      r.register({
+      r.register("my-blobs", {
         name: "my-blobs",
         summary: "plugin dataset",
         resolve: (ctx) =>

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import {
-  ceLoss, componentValues, composeLosses, crossEntropy, featureDistillation, hardDistillation, jointLoss, type LossInputs, LossRegistry, losses,
+  ceLoss, componentValues, composeLosses, crossEntropy, featureDistillation, hardDistillation, jointLoss, type LossInputs, losses, makeLossRegistry,
 } from "../../../plugins/losses/index.ts"
 import { selectTestBackend } from "../teachers/stageHarness.ts"
 import { withoutLeaks } from "../../runtime/backend/allBackends.ts"
@@ -25,15 +25,15 @@ describe("loss registry and composition", () => {
 
   it("an unknown key names the known keys and the close one", () => {
     const e = fail(composeLosses(losses, [{ key: "kd-ouptut" }]))
-    expect(e._tag).toBe("UnknownLoss")
-    expect(e.message).toBe('unknown loss "kd-ouptut". Did you mean "kd-output"? Known losses: ce, kd-attention, kd-feature, kd-hard, kd-output')
+    expect(e._tag).toBe("UnknownNameError")
+    expect(e.message).toBe('unknown loss "kd-ouptut". Did you mean "kd-output"? Known: ce, kd-attention, kd-feature, kd-hard, kd-output')
   })
 
   it("a duplicate key is an error, never an overwrite", () => {
-    const r = new LossRegistry()
-    Effect.runSync(r.register(ceLoss))
-    const e = fail(r.register(ceLoss))
-    expect(e._tag).toBe("DuplicateLoss")
+    const r = makeLossRegistry()
+    Effect.runSync(r.register("ce", ceLoss))
+    const e = fail(r.register("ce", ceLoss))
+    expect(e._tag).toBe("DuplicateNameError")
     expect(e.message).toMatch(/loss "ce" is already registered/)
   })
 

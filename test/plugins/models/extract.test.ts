@@ -61,7 +61,7 @@ describe("ssl-kd extract", () => {
     expect((await tag([...args(out), "--batch", "0"])).tag).toBe("BadFlagValue")
     expect((await tag([...args(out).slice(0, -1)])).tag).toBe("BadFlagValue")
     const unknown = await tag(["--checkpoint", ckpt, "--arch", "vitMicroPatch7", "--input", input, "--out", out])
-    expect(unknown.tag).toBe("UnknownModel")
+    expect(unknown.tag).toBe("UnknownNameError")
     expect(unknown.message).toContain("vitMicroPatch7_28")
     const wrong = await tag(["--checkpoint", ckpt, "--arch", "vitTinyPatch4_28", "--input", input, "--out", out])
     expect(wrong.tag).toBe("CheckpointMismatch")

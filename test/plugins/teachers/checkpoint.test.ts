@@ -92,9 +92,9 @@ describe("teachers/load-checkpoint", () => {
     expect(err.message).toContain("blocks.1.mlp.fc2.bias")
   })
 
-  it("fails with UnknownTeacher and a suggestion for a misspelt teacher", async () => {
+  it("fails with UnknownNameError and a suggestion for a misspelt teacher", async () => {
     const err = await Effect.runPromise(Effect.flip(load("dinno", "x.safetensors")))
-    expect(err._tag).toBe("UnknownTeacher")
+    expect(err._tag).toBe("UnknownNameError")
     expect(err.message).toContain('Did you mean "dino"')
   })
 })

@@ -8,8 +8,8 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import teachers, { reproDino } from "../../../pipelines/teachers.ts"
-import { DinoPretrainConfig } from "../../../plugins/stages/teachers/dino/config.ts"
-import { dinoSchedules } from "../../../plugins/stages/teachers/dino/step.ts"
+import { DinoPretrainConfig } from "../../../plugins/teachers/dino/config.ts"
+import { dinoSchedules } from "../../../plugins/teachers/dino/step.ts"
 
 const decode = Schema.decodeUnknownSync(DinoPretrainConfig)
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { disposeVit, forwardFeatures, forwardHead, models } from "../../../plugins/models/index.ts"
 import { extractFeatures } from "../../../plugins/stages/teachers/analysis/features.ts"
 import { teacherInput, teacherLoader } from "../../../plugins/stages/teachers/analysis/inputs.ts"
-import { loadSplit } from "../../../plugins/stages/teachers/data.ts"
+import { loadSplit } from "../../../plugins/datasets/splits.ts"
 import type { TeacherInfo } from "../../../plugins/teachers/artifact.ts"
 import { selectTestBackend } from "./stageHarness.ts"
 

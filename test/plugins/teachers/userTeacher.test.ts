@@ -60,9 +60,9 @@ describe("a user's teacher", () => {
 
   it("is listed by the registry; duplicates and unknown names fail with typed errors", () => {
     expect(teachers.names()).toEqual(["dino", "half-masked", "mae"])
-    const dup = Effect.runSyncExit(teachers.register(halfMasked))
+    const dup = Effect.runSyncExit(teachers.register(halfMasked.name, halfMasked))
     expect(Exit.isFailure(dup) && String(dup.cause)).toContain("already registered")
-    const unknown = Effect.runSync(Effect.flip(teachers.lookup("half-maskd")))
+    const unknown = Effect.runSync(Effect.flip(teachers.get("half-maskd")))
     expect(unknown.message).toContain('Did you mean "half-masked"')
   })
 

@@ -7,8 +7,8 @@
 import { Effect } from "effect"
 import { Stage } from "../../../dsl/index.ts"
 import { defineTeacher } from "../../../dsl/Teacher.ts"
-import { MaePretrainConfig } from "../../../plugins/stages/teachers/mae/config.ts"
-import { pretrainMae } from "../../../plugins/stages/teachers/mae/stage.ts"
+import { MaePretrainConfig } from "../../../plugins/teachers/mae/config.ts"
+import { pretrainMae } from "../../../plugins/teachers/mae/stage.ts"
 import { TeacherWeights } from "../../../plugins/teachers/artifact.ts"
 import { teachers } from "../../../plugins/teachers/builtins.ts"
 
@@ -31,4 +31,4 @@ export const halfMasked = defineTeacher({
   normalization: "dataset",
 })
 
-Effect.runSync(teachers.register(halfMasked))
+Effect.runSync(teachers.register(halfMasked.name, halfMasked))

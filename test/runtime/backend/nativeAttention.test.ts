@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { attention, type AttentionParams } from "../../../plugins/models/ops/attention.ts"
-import { fusedAttentionEnabled, fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedAttentionEnabled, fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/kernels.ts"
 import { defaultBackend } from "./allBackends.ts"
 import { describeNative, maxRelDiff, randomValues, useBackend } from "./nativeHarness.ts"
 

@@ -1,5 +1,5 @@
 /**
- * The fused native kernels (runtime/backend/native/fusedKernels.ts) and the
+ * The fused native kernels (runtime/backend/kernels.ts) and the
  * model ops that use them, against the composite tfjs paths they replace:
  * LayerNorm and exact GELU (values and gradients for input, weight, bias),
  * the softmax gradient, products with transposed operands (all four
@@ -22,7 +22,7 @@ import { setNativeMatmulPrecision } from "../../../runtime/backend/native/Native
 import { AdamW } from "../../../plugins/training/adamw.ts"
 import { loadAddon, type NativeAddon } from "../../../runtime/backend/native/internal/addon.ts"
 import { fusedKernels } from "../../../runtime/backend/native/internal/kernels/fused.ts"
-import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/native/fusedKernels.ts"
+import { fusedKernelNames, hasFusedKernel } from "../../../runtime/backend/kernels.ts"
 import { defaultBackend } from "./allBackends.ts"
 import { describeNative, maxRelDiff, randomValues, useBackend } from "./nativeHarness.ts"
 

@@ -12,8 +12,8 @@ import { AttentionDistanceMeter } from "../../../analysis/attentionDistance.ts"
 import { forwardIntermediates } from "../../../models/vit/forward.ts"
 import { disposeVit } from "../../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights } from "../../../teachers/artifact.ts"
-import { TeacherStepError } from "../../../teachers/errors.ts"
-import { loadSplit, splitFiles } from "../data.ts"
+import { TrainingStepError } from "../../../training/errors.ts"
+import { loadSplit, splitFiles } from "../../../datasets/splits.ts"
 import { teacherInput, teacherLoader } from "./inputs.ts"
 
 export const AttentionDistances = Artifact.json(
@@ -62,7 +62,7 @@ export const attentionDistance = Stage.make({
               )
               yield* Effect.tryPromise({
                 try: () => meter.add(maps),
-                catch: (e) => new TeacherStepError({ stage: "teachers/attention-distance", epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) }),
+                catch: (e) => new TrainingStepError({ stage: "teachers/attention-distance", epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) }),
               }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose(maps.map((m) => m.attn)))))
             }
           }),

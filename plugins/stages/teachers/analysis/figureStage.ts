@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import { Artifact, Stage, StageContext } from "../../../../dsl/index.ts"
 import type { ValueOf } from "../../../../dsl/Artifact.ts"
 import { type LineChart, lineChartSvg, svgToPng } from "../../../analysis/plot.ts"
-import { TeacherStepError } from "../../../teachers/errors.ts"
+import { TrainingStepError } from "../../../training/errors.ts"
 import { AttentionDistances } from "./attentionStage.ts"
 
 export const AttentionFigure = Artifact.files("AttentionFigure")
@@ -56,7 +56,7 @@ export const attentionFigure = Stage.make({
       const svg = lineChartSvg(figure1Chart(curves))
       const png = yield* Effect.tryPromise({
         try: () => svgToPng(svg),
-        catch: (e) => new TeacherStepError({ stage: "teachers/attention-figure", epoch: 0, step: 0, reason: `PNG rendering failed: ${String(e)}` }),
+        catch: (e) => new TrainingStepError({ stage: "teachers/attention-figure", epoch: 0, step: 0, reason: `PNG rendering failed: ${String(e)}` }),
       })
       const deep = { contrastive: deepMean(inputs.contrastive), masked: deepMean(inputs.masked), reference: deepMean(inputs.reference) }
       const holds = deep.contrastive > deep.masked

@@ -11,7 +11,7 @@ import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import { knnClassify } from "../../../analysis/knn.ts"
 import { disposeVit } from "../../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights } from "../../../teachers/artifact.ts"
-import { loadSplit, splitFiles } from "../data.ts"
+import { loadSplit, splitFiles } from "../../../datasets/splits.ts"
 import { extractFeatures } from "./features.ts"
 import { teacherLoader } from "./inputs.ts"
 

@@ -69,7 +69,7 @@ export const registerNativeBackend = (addon: NativeAddon): void => {
     }
     tf.registerKernel({ ...config, backendName: nativeTfName, kernelFunc: profiling ? timed(config.kernelName, kernelFunc) : kernelFunc })
   }
-  // The fused kernels (fusedKernels.ts) this addon has; none on the cpu backend, so no fallback.
+  // The fused kernels (runtime/backend/kernels.ts) this addon has; none on the cpu backend, so no fallback.
   for (const [kernelName, fused] of fusedKernels(addon)) {
     const kernelFunc: tf.KernelFunc = ({ inputs, attrs, backend }) => {
       if (!(backend instanceof NativeBackend)) throw new TypeError(`${kernelName} runs only on the native backend`)

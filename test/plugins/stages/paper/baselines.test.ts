@@ -32,7 +32,7 @@ import { kdSingle, kdSingleLossTerms, trainStudent } from "../../../../plugins/s
 import { DistilledStudent, type DistilledStudentValue } from "../../../../plugins/stages/paper/distilledArtifact.ts"
 import { studentInfo } from "../../../../plugins/stages/paper/distillSetup.ts"
 import { teacherInput } from "../../../../plugins/stages/teachers/analysis/inputs.ts"
-import { loadSplit } from "../../../../plugins/stages/teachers/data.ts"
+import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { randomTeacher } from "../../../../plugins/stages/teachers/load.ts"
 import { modelFromWeights, modelState } from "../../../../plugins/teachers/artifact.ts"
 import { AdamW } from "../../../../plugins/training/adamw.ts"

@@ -34,7 +34,7 @@ import type { AdaptedTeacherValue } from "../../../../plugins/stages/paper/artif
 import { type JointInputs, JointConfig, jointDistill, paperTeachers, runJointDistill } from "../../../../plugins/stages/paper/joint.ts"
 import { DistilledStudent } from "../../../../plugins/stages/paper/distilledArtifact.ts"
 import { studentInfo } from "../../../../plugins/stages/paper/distillSetup.ts"
-import { loadSplit } from "../../../../plugins/stages/teachers/data.ts"
+import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { randomTeacher } from "../../../../plugins/stages/teachers/load.ts"
 import { modelFromWeights, modelState, type TeacherInfo } from "../../../../plugins/teachers/artifact.ts"
 import { AdamW } from "../../../../plugins/training/adamw.ts"

@@ -33,7 +33,7 @@ import { defaultLabel, evaluate, rgbToGreySet } from "../../../../plugins/stages
 import { accuracyPerClass, fitRidgeProbe, ProbeInputError, probePredict, type RidgeProbe } from "../../../../plugins/stages/paper/probe.ts"
 import { extractFeatures } from "../../../../plugins/stages/teachers/analysis/features.ts"
 import { teacherInput, teacherLoader } from "../../../../plugins/stages/teachers/analysis/inputs.ts"
-import { loadSplit } from "../../../../plugins/stages/teachers/data.ts"
+import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { Rng } from "../../../../plugins/datasets/prng.ts"
 import { modelFromWeights } from "../../../../plugins/teachers/artifact.ts"
 import { runStage, selectTestBackend, type StageRun } from "../../teachers/stageHarness.ts"

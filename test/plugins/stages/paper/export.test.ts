@@ -24,7 +24,7 @@ import { trainStudent } from "../../../../plugins/stages/paper/baselines.ts"
 import type { DistilledStudentValue } from "../../../../plugins/stages/paper/distilledArtifact.ts"
 import { exportStudent, timmArchitecture } from "../../../../plugins/stages/paper/export.ts"
 import { teacherInput, teacherLoader } from "../../../../plugins/stages/teachers/analysis/inputs.ts"
-import { loadSplit } from "../../../../plugins/stages/teachers/data.ts"
+import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { modelFromWeights } from "../../../../plugins/teachers/artifact.ts"
 import { runStage, selectTestBackend } from "../../teachers/stageHarness.ts"
 

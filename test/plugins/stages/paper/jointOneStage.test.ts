@@ -28,7 +28,7 @@ import { adaptStep, trainLoader } from "../../../../plugins/stages/paper/adaptSt
 import { stateDigest } from "../../../../plugins/stages/paper/distillSetup.ts"
 import { freshHeadSeed, type JointInputs, paperTeachers } from "../../../../plugins/stages/paper/joint.ts"
 import { jointTeacher } from "../../../../plugins/stages/paper/jointTeacher.ts"
-import { loadSplit } from "../../../../plugins/stages/teachers/data.ts"
+import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { modelState, type TeacherInfo } from "../../../../plugins/teachers/artifact.ts"
 import { AdamW } from "../../../../plugins/training/adamw.ts"
 import { adaptationParams } from "../../../../plugins/training/partial.ts"

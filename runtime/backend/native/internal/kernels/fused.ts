@@ -1,11 +1,11 @@
 /**
- * The fused kernels of fusedKernels.ts on the addon. Each is registered only
+ * The fused kernels of runtime/backend/kernels.ts on the addon. Each is registered only
  * when the loaded addon exports its function (an addon built before them
  * lacks them; model code then keeps its composite path). Inputs are float32
  * (model code checks before calling); shapes are validated by the addon.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { fusedKernelNames as names } from "../../fusedKernels.ts"
+import { fusedKernelNames as names } from "../../../kernels.ts"
 import type { NativeAddon } from "../addon.ts"
 import { f32Values, type NativeBackend } from "../backend.ts"
 

@@ -5,15 +5,15 @@
  * objective's own) and the `TeacherWeights` value it returns.
  */
 import { Schema } from "effect"
-import { Config } from "../../../dsl/index.ts"
-import { type FloatTensor, poolingFilter } from "../../checkpoints/timmFilter.ts"
-import type { ImageSet } from "../../datasets/ImageSet.ts"
-import type { DatasetSpec } from "../../datasets/spec.ts"
-import type { VitConfig } from "../../models/vit/config.ts"
-import type { VitModel } from "../../models/vit/model.ts"
-import { modelState, type TeacherInfo, type TeacherWeightsValue } from "../../teachers/artifact.ts"
-import { archFields } from "../../teachers/architecture.ts"
-import type { EpochLoopResult } from "../../training/epochs.ts"
+import { Config } from "../../dsl/index.ts"
+import { type FloatTensor, poolingFilter } from "../checkpoints/timmFilter.ts"
+import type { ImageSet } from "../datasets/ImageSet.ts"
+import type { DatasetSpec } from "../datasets/spec.ts"
+import type { VitConfig } from "../models/vit/config.ts"
+import type { VitModel } from "../models/vit/model.ts"
+import { modelState, type TeacherInfo, type TeacherWeightsValue } from "./artifact.ts"
+import { archFields } from "./architecture.ts"
+import type { EpochLoopResult } from "../training/epochs.ts"
 
 export const pretrainFields = (teacher: string) => ({
   /** Name recorded in the artifact (a user's teacher may reuse this stage). */

@@ -6,10 +6,10 @@
  * `backbone.<timm name>` and `head.<DINOHead name>`.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { createVit, disposeVit, type VitModel } from "../../../models/vit/model.ts"
-import type { VitConfig } from "../../../models/vit/config.ts"
-import { createDinoHead, type DinoHead, type DinoHeadConfig, disposeDinoHead } from "../../../objectives/dinoHead.ts"
-import { AdamW } from "../../../training/adamw.ts"
+import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
+import type { VitConfig } from "../../models/vit/config.ts"
+import { createDinoHead, type DinoHead, type DinoHeadConfig, disposeDinoHead } from "../../objectives/dinoHead.ts"
+import { AdamW } from "../../training/adamw.ts"
 import type { DinoPretrainConfig } from "./config.ts"
 
 export interface DinoNetworks {

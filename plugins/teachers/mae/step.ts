@@ -5,10 +5,10 @@
  * the scheduled learning rate.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import type { Batch } from "../../../datasets/loader.ts"
-import { imagesToTensor } from "../../../datasets/tensors.ts"
-import { maeLoss, maskTensor } from "../../../objectives/mae.ts"
-import type { Schedule } from "../../../objectives/schedules.ts"
+import type { Batch } from "../../datasets/loader.ts"
+import { imagesToTensor } from "../../datasets/tensors.ts"
+import { maeLoss, maskTensor } from "../../objectives/mae.ts"
+import type { Schedule } from "../../objectives/schedules.ts"
 import type { MaePretrainConfig } from "./config.ts"
 import { maeForward } from "./forward.ts"
 import type { MaeNetworks } from "./networks.ts"

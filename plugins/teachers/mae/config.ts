@@ -4,7 +4,7 @@
  * arguments in brackets). Every loss and schedule constant comes from here.
  */
 import { Schema } from "effect"
-import { Config } from "../../../../dsl/index.ts"
+import { Config } from "../../../dsl/index.ts"
 import { pretrainFields } from "../pretrainFields.ts"
 
 const Int = Config.IntAtLeast

@@ -11,11 +11,11 @@
  *   the decoder blocks, norm, and a linear prediction of each patch's pixels.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { layerNorm } from "../../../models/ops/layerNorm.ts"
-import { linear } from "../../../models/ops/linear.ts"
-import { block } from "../../../models/vit/block.ts"
-import { embedTokens } from "../../../models/vit/embed.ts"
-import { param } from "../../../models/vit/model.ts"
+import { layerNorm } from "../../models/ops/layerNorm.ts"
+import { linear } from "../../models/ops/linear.ts"
+import { block } from "../../models/vit/block.ts"
+import { embedTokens } from "../../models/vit/embed.ts"
+import { param } from "../../models/vit/model.ts"
 import type { MaeNetworks } from "./networks.ts"
 
 /**

@@ -2,7 +2,20 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Schema } from "effect"
-import type { NodeOutcome } from "./execute.ts"
+
+/** How one node of a run ended. */
+export type NodeStatus = "ran" | "cached" | "failed"
+
+export interface NodeOutcome {
+  readonly name: string
+  readonly stage: string
+  readonly key: string
+  readonly status: NodeStatus
+  readonly durationMs: number
+  /** Why it ran (no entry, forced, corrupt entry) or how it was served. */
+  readonly reason: string | undefined
+  readonly error: { readonly _tag: string; readonly message: string } | undefined
+}
 
 export interface RunReport {
   readonly runId: string

@@ -13,10 +13,10 @@
  * under its timm name.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { gridSize, type VitConfig } from "../../../models/vit/config.ts"
-import { initSeed } from "../../../models/initSeed.ts"
-import { createVit, disposeVit, type VitModel, xavierBound } from "../../../models/vit/model.ts"
-import { AdamW } from "../../../training/adamw.ts"
+import { gridSize, type VitConfig } from "../../models/vit/config.ts"
+import { initSeed } from "../../models/initSeed.ts"
+import { createVit, disposeVit, type VitModel, xavierBound } from "../../models/vit/model.ts"
+import { AdamW } from "../../training/adamw.ts"
 import type { MaePretrainConfig } from "./config.ts"
 
 export interface MaeNetworks {
@@ -77,9 +77,6 @@ export const createMaeNetworks = (arch: string, vit: VitConfig, c: MaePretrainCo
 
 /** Every variable the training changes, for the per-epoch checkpoint. */
 export const maeStateVars = (n: MaeNetworks): ReadonlyMap<string, tf.Variable> => new Map([...n.trainable, ...n.optimizer.state()])
-
-/** Patches per image. */
-export const patchCount = (vit: VitConfig): number => gridSize(vit) ** 2
 
 export const disposeMaeNetworks = (n: MaeNetworks): void => {
   disposeVit(n.encoder)
