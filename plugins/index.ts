@@ -32,7 +32,7 @@ export { AdamW, type AdamWOptions, decays } from "./training/adamw.ts"
 export { clipPerParameter } from "./training/clip.ts"
 export { type EpochLoop, type EpochLoopResult, runEpochs } from "./training/epochs.ts"
 export { runIdentity } from "./training/resume.ts"
-export { NonFiniteLoss, ResumeStateError, TrainingStepError } from "./training/errors.ts"
+export { NonFiniteLoss, ResumeStateError, StageConfigError, TrainingStepError } from "./training/errors.ts"
 // Teacher stages and what a pretraining stage is built from.
 export { loadSplit, splitFiles } from "./datasets/splits.ts"
 export { pretrainedTeacher, pretrainFields, trainingConfig } from "./teachers/pretrainFields.ts"

@@ -65,7 +65,7 @@ import {
   runEpochs,
   runIdentity,
   splitFiles,
-  TeacherStageConfigError,
+  StageConfigError,
   teachers,
   TeacherWeights,
   TensorBackend,
@@ -247,7 +247,7 @@ export const pretrainIbot = Stage.make({
       const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
       const { arch, config: target } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
       const vit = trainingConfig(target)
-      const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+      const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
       if (c.localSize % vit.patchSize !== 0) return yield* bad("localSize", c.localSize, `a multiple of the patch size ${vit.patchSize}`)
       if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)
       if (c.warmupEpochs >= c.epochs) return yield* bad("warmupEpochs", c.warmupEpochs, `fewer than epochs (${c.epochs})`)

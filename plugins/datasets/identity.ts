@@ -7,20 +7,10 @@
 import { createHash } from "node:crypto"
 import { Effect } from "effect"
 import { type DatasetIdentityError, type DigestMemo, emptyMemo, identifyPaths } from "../../runtime/cache/fileIdentity.ts"
+import { canonicalJson } from "../../runtime/cache/hash.ts"
 import type { UnknownNameError } from "../../dsl/errors.ts"
 import type { DatasetRegistry } from "./registry.ts"
 import type { DatasetSpec } from "./spec.ts"
-
-/** JSON with object keys sorted, for hashing. */
-const canonical = (v: unknown): string =>
-  Array.isArray(v)
-    ? `[${v.map(canonical).join(",")}]`
-    : v !== null && typeof v === "object"
-      ? `{${Object.keys(v)
-          .sort()
-          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-          .join(",")}}`
-      : JSON.stringify(v)
 
 /** sha256 identity of the split `spec` describes (content + reading parameters). */
 export const datasetIdentity = (
@@ -32,5 +22,5 @@ export const datasetIdentity = (
     const files = yield* registry.files(spec)
     const content = files.length === 0 ? "" : yield* identifyPaths(files, memo)
     const { path: _location, ...params } = spec
-    return createHash("sha256").update(canonical(params)).update("\u0000").update(content).digest("hex")
+    return createHash("sha256").update(canonicalJson(params)).update("\u0000").update(content).digest("hex")
   })

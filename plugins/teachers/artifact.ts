@@ -7,29 +7,17 @@
  * builds a model from it and disposes the model itself.
  */
 import { Effect, Schema } from "effect"
-import { Artifact } from "../../dsl/index.ts"
+import { Artifact, Config } from "../../dsl/index.ts"
 import { decodeSafetensors } from "../checkpoints/safetensors/decode.ts"
 import { encodeSafetensors } from "../checkpoints/safetensors/encode.ts"
 import type { FloatTensor } from "../checkpoints/timmFilter.ts"
 import type { CheckpointMismatch } from "../checkpoints/errors.ts"
 import { floatState, loadVitState } from "../checkpoints/vitCheckpoint.ts"
+import { VitConfigSchema } from "../models/vit/config.ts"
 import { paramSpecs } from "../models/vit/params.ts"
 import { createVit, disposeVit, type VitModel } from "../models/vit/model.ts"
 
-const Pos = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-
-export const VitConfigSchema = Schema.Struct({
-  imgSize: Pos,
-  patchSize: Pos,
-  inChans: Pos,
-  embedDim: Pos,
-  depth: Pos,
-  numHeads: Pos,
-  mlpRatio: Schema.Finite,
-  numClasses: Pos,
-  /** timm `global_pool`; absent in artifacts written before it existed, which pool the class token. */
-  globalPool: Schema.optional(Schema.Literals(["token", "avg"])),
-})
+const Pos = Config.IntAtLeast(0)
 
 /** Where the weights came from. */
 export const WeightOrigin = Schema.Union([

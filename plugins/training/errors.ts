@@ -1,5 +1,6 @@
 /**
- * Failure modes of training loops, shared by teacher and student stages: a
+ * Failure modes of training and evaluation stages, shared by teacher and
+ * student stages: a setting that does not fit the data or the model, a
  * failed step, a non-finite loss, an unusable resume checkpoint.
  */
 import { Data } from "effect"
@@ -36,5 +37,17 @@ export class ResumeStateError extends Data.TaggedError("ResumeStateError")<{
 }> {
   override get message(): string {
     return `resume checkpoint ${this.file}: ${this.field} ${this.reason}; delete the file to start over`
+  }
+}
+
+/** A stage setting that does not fit the data or the model (a crop size that is no multiple of the patch, ...). */
+export class StageConfigError extends Data.TaggedError("StageConfigError")<{
+  readonly stage: string
+  readonly field: string
+  readonly value: string
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `stage ${this.stage}: ${this.field} is ${this.value}; expected ${this.expected}`
   }
 }

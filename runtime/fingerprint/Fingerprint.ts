@@ -9,9 +9,9 @@
  * before reuses its fingerprint without parsing anything (persisted in the
  * store's `memo/fingerprints.json`).
  */
-import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Context, Data, Effect, Layer } from "effect"
+import { sha256 } from "../cache/hash.ts"
 import { makeJsonMemo } from "../cache/jsonMemo.ts"
 import type { AnyStage, SourceLocation } from "../../dsl/Stage.ts"
 import type { Computer } from "./internal/compute.ts"
@@ -58,7 +58,7 @@ interface MemoEntry {
   readonly declarations?: Record<string, string>
 }
 
-const sha = (text: string | Uint8Array) => createHash("sha256").update(text).digest("hex")
+const sha = sha256
 
 const locationKey = (label: string, loc: SourceLocation) => `${label}@${loc.file}:${loc.line}:${loc.column}`
 

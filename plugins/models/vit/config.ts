@@ -3,6 +3,7 @@
  * timm `VisionTransformer` with a pre-norm block and class-token or average
  * pooling).
  */
+import { Schema } from "effect"
 import { InvalidModelConfig } from "../errors.ts"
 
 export interface VitConfig {
@@ -28,6 +29,28 @@ export interface VitConfig {
    */
   readonly globalPool?: GlobalPool | undefined
 }
+
+const NonNeg = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** {@link VitConfig} as a schema, for artifacts that record the config they were built with. */
+export const VitConfigSchema = Schema.Struct({
+  imgSize: NonNeg,
+  patchSize: NonNeg,
+  inChans: NonNeg,
+  embedDim: NonNeg,
+  depth: NonNeg,
+  numHeads: NonNeg,
+  mlpRatio: Schema.Finite,
+  numClasses: NonNeg,
+  /** timm `global_pool`; absent in artifacts written before it existed, which pool the class token. */
+  globalPool: Schema.optional(Schema.Literals(["token", "avg"])),
+})
+
+// The schema and the interface describe the same object: each is assignable to the other.
+const _schemaIsConfig: (c: typeof VitConfigSchema.Type) => VitConfig = (c) => c
+const _configIsSchema: (c: VitConfig) => typeof VitConfigSchema.Type = (c) => c
+void _schemaIsConfig
+void _configIsSchema
 
 /** timm's `global_pool` values this ViT implements. */
 export type GlobalPool = "token" | "avg"

@@ -22,9 +22,9 @@ import { AttentionConfidenceMeter } from "../../analysis/attentionConfidence.ts"
 import { forwardIntermediates, resolveBlockIndices } from "../../models/vit/forward.ts"
 import { disposeVit } from "../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { TrainingStepError } from "../../training/errors.ts"
-import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
+import { teacherInput, teacherLoader } from "../../teachers/inputs.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 
@@ -67,10 +67,10 @@ const selectHead = (stage: string, c: AcSelectConfig, weights: TeacherWeightsVal
     const depth = info.config.depth
     const layer = c.layer < 0 ? depth + c.layer : c.layer
     if (!Number.isInteger(layer) || layer < 0 || layer >= depth) {
-      return yield* new TeacherStageConfigError({ stage, field: "layer", value: String(c.layer), expected: `a block index in ${-depth}..${depth - 1} (teacher ${info.teacher} has ${depth} blocks)` })
+      return yield* new StageConfigError({ stage, field: "layer", value: String(c.layer), expected: `a block index in ${-depth}..${depth - 1} (teacher ${info.teacher} has ${depth} blocks)` })
     }
     const { spec, set } = yield* loadSplit(c.dataset, "train", c.calibrationCount)
-    if (set.count < 1) return yield* new TeacherStageConfigError({ stage, field: "calibrationCount", value: String(c.calibrationCount), expected: `a split with at least one image (${spec.name} train is empty)` })
+    if (set.count < 1) return yield* new StageConfigError({ stage, field: "calibrationCount", value: String(c.calibrationCount), expected: `a split with at least one image (${spec.name} train is empty)` })
     const loader = yield* teacherLoader(stage, set, info, c.batchSize)
     const meter = new AttentionConfidenceMeter({ queries: c.queries })
     yield* Effect.acquireUseRelease(

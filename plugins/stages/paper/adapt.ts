@@ -26,12 +26,12 @@ import { loadVitState } from "../../checkpoints/vitCheckpoint.ts"
 import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
 import { cosineSchedule } from "../../objectives/schedules.ts"
 import { modelState, type TeacherInfo, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
 import { type AdaptationMode, adaptationName, adaptationParams, parseAdaptationMode } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
-import { teacherLoader } from "../teachers/analysis/inputs.ts"
+import { teacherLoader } from "../../teachers/inputs.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 import { adaptStep, top1, trainLoader } from "./adaptStep.ts"
@@ -171,7 +171,7 @@ export const adaptTeacher = Stage.make({
       const source = inputs.teacher.info
       const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
       const bad = (field: string, value: unknown, expected: string) =>
-        new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+        new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
       const depth = source.config.depth
       const mode = parseAdaptationMode(c.mode === "partial-k" ? `partial-${c.k}` : c.mode, depth)
       if ("_tag" in mode) return yield* bad("k", c.k, `1 <= k <= ${depth} (the depth of teacher ${source.teacher})`)

@@ -14,9 +14,9 @@ import { crossEntropy } from "../../losses/ce.ts"
 import { forward } from "../../models/vit/forward.ts"
 import type { VitModel } from "../../models/vit/model.ts"
 import type { TeacherInfo } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import type { AdamW } from "../../training/adamw.ts"
-import { teacherInput } from "../teachers/analysis/inputs.ts"
+import { teacherInput } from "../../teachers/inputs.ts"
 
 export interface TrainLoaderOptions {
   readonly batchSize: number
@@ -37,7 +37,7 @@ export const trainLoader = (stage: string, set: ImageSet, info: TeacherInfo, o: 
   Effect.gen(function* () {
     const c = info.config.inChans
     if (set.channels !== c && set.channels !== 1) {
-      return yield* new TeacherStageConfigError({ stage, field: "dataset", value: `${set.name} (${set.channels} channels)`, expected: `${c} channels, or 1 (grey, repeated) for teacher ${info.teacher}` })
+      return yield* new StageConfigError({ stage, field: "dataset", value: `${set.name} (${set.channels} channels)`, expected: `${c} channels, or 1 (grey, repeated) for teacher ${info.teacher}` })
     }
     const plain = { mean: new Array<number>(set.channels).fill(0), std: new Array<number>(set.channels).fill(1) }
     return yield* makeLoader(set, {

@@ -12,7 +12,7 @@ import { Effect, Schema } from "effect"
 import { Artifact, Config } from "../../../dsl/index.ts"
 import { LossCurves, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Count = Config.IntAtLeast(0)
 const Unit = Config.UnitInterval
 
 /** How a teacher was adapted (sec. 3.1, Table 1's columns for one teacher and mode). */

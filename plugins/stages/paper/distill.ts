@@ -28,12 +28,12 @@ import { createVit, disposeVit, type VitModel } from "../../models/vit/model.ts"
 import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
 import { modelFromWeights, modelState, type TeacherInfo, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { archFields, resolveArch } from "../../teachers/architecture.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
 import { adaptationCount, adaptationParams } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
-import { teacherLoader } from "../teachers/analysis/inputs.ts"
+import { teacherLoader } from "../../teachers/inputs.ts"
 import { loadSplit } from "../../datasets/splits.ts"
 import type { HeadSelectionValue } from "./acSelect.ts"
 import { adaptedModel } from "./adapt.ts"
@@ -126,7 +126,7 @@ export const runDistill = (plan: DistillPlan) =>
     const started = performance.now()
     const c = plan.recipe
     const stage = plan.stage
-    const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage, field, value: JSON.stringify(value), expected })
+    const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage, field, value: JSON.stringify(value), expected })
     const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
     const { arch, config: base } = yield* resolveArch(c.student.arch, c.student, set.channels)
     const sInfo = studentInfo(arch, { ...base, numClasses: set.classes.length }, spec.normalization, c.seed)

@@ -9,7 +9,7 @@ import type { FloatTensor } from "../../checkpoints/timmFilter.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
 import type { TeacherInfo, TeacherWeightsValue } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import type { HeadSelectionValue } from "./acSelect.ts"
 import type { AdaptedTeacherValue } from "./artifact.ts"
 import { DistillTokenMismatch, tokenCount } from "./distillStep.ts"
@@ -45,9 +45,9 @@ export const checkTeacher = (
   selection: HeadSelectionValue | undefined,
   student: TeacherInfo,
   set: ImageSet,
-): TeacherStageConfigError | DistillTokenMismatch | undefined => {
+): StageConfigError | DistillTokenMismatch | undefined => {
   const t = teacher.info
-  const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage, field, value: JSON.stringify(value), expected })
+  const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage, field, value: JSON.stringify(value), expected })
   if (selection !== undefined && tokenCount(t.config) !== tokenCount(student.config)) {
     return new DistillTokenMismatch({ stage, role, teacher: t.teacher, teacherConfig: t.config, student: student.arch, studentConfig: student.config })
   }

@@ -22,7 +22,7 @@ import { forward, forwardHead, forwardIntermediates } from "../../models/vit/for
 import type { VitModel } from "../../models/vit/model.ts"
 import type { TeacherInfo } from "../../teachers/artifact.ts"
 import type { AdamW } from "../../training/adamw.ts"
-import { teacherInput } from "../teachers/analysis/inputs.ts"
+import { teacherInput } from "../../teachers/inputs.ts"
 
 /** Tokens a ViT sees: the class token plus (imgSize / patchSize)² patches. */
 export const tokenCount = (c: Pick<VitConfig, "imgSize" | "patchSize">): number => 1 + (c.imgSize / c.patchSize) ** 2

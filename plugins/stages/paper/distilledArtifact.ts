@@ -20,11 +20,11 @@
  * file and the missing fields (its cache key also differs: the code changed).
  */
 import { Effect, Schema } from "effect"
-import { Artifact } from "../../../dsl/index.ts"
+import { Artifact, Config } from "../../../dsl/index.ts"
 import { LossCurves, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { AdaptedTeacher, type AdaptedTeacherValue } from "./artifact.ts"
 
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Count = Config.IntAtLeast(0)
 
 /** One teacher of the run: its loss role, who, how it kept training, which map eq. 3 read. */
 export const DistillTeacherInfo = Schema.Struct({

@@ -35,9 +35,9 @@ import type { Loader } from "../../datasets/loader.ts"
 import { forwardFeatures, forwardHead } from "../../models/vit/forward.ts"
 import { disposeVit, type VitModel } from "../../models/vit/model.ts"
 import { modelFromWeights, type TeacherInfo } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { TrainingStepError } from "../../training/errors.ts"
-import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
+import { teacherInput, teacherLoader } from "../../teachers/inputs.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { type DistillationInfo, DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
 import { accuracyPerClass, fitRidgeProbe, probePredict } from "./probe.ts"
@@ -158,7 +158,7 @@ export const runEvaluate = (c: EvaluateConfig, student: DistilledStudentValue) =
     if (trainSet instanceof DownstreamChannelMismatch) return yield* trainSet
     const testSet = fit(test.set)
     if (testSet instanceof DownstreamChannelMismatch) return yield* testSet
-    const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+    const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
     if (trainSet.count < 1) return yield* bad("trainCount", c.trainCount, `a training split with at least one image (${dataset} train is empty)`)
     if (testSet.count < 1) return yield* bad("testCount", c.testCount, `a test split with at least one image (${dataset} test is empty)`)
     if (trainSet.classes.length !== testSet.classes.length || trainSet.classes.some((x, i) => x !== testSet.classes[i])) {

@@ -9,8 +9,8 @@ import { Artifact, Config, Stage, StageContext } from "../../../dsl/index.ts"
 import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { disposeVit } from "../../models/vit/model.ts"
 import { modelFromWeights } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
-import { teacherLoader } from "../teachers/analysis/inputs.ts"
+import { StageConfigError } from "../../training/errors.ts"
+import { teacherLoader } from "../../teachers/inputs.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { top1 } from "./adaptStep.ts"
 import { AdaptedTeacher } from "./artifact.ts"
@@ -56,7 +56,7 @@ export const evaluateTeacher = Stage.make({
       const { spec, set } = yield* loadSplit(c.dataset, "test", c.testCount)
       const same = set.classes.length === adaptation.classes.length && set.classes.every((name, i) => name === adaptation.classes[i])
       if (!same) {
-        return yield* new TeacherStageConfigError({ stage: NAME, field: "dataset", value: JSON.stringify(spec.name), expected: `a test split with the classes the head was trained on (${adaptation.dataset}: ${adaptation.classes.join(", ")})` })
+        return yield* new StageConfigError({ stage: NAME, field: "dataset", value: JSON.stringify(spec.name), expected: `a test split with the classes the head was trained on (${adaptation.dataset}: ${adaptation.classes.join(", ")})` })
       }
       const loader = yield* teacherLoader(NAME, set, info, c.batchSize)
       const accuracy = yield* Effect.acquireUseRelease(

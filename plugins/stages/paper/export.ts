@@ -33,7 +33,7 @@ import { encodeSafetensors } from "../../checkpoints/safetensors/encode.ts"
 import type { VitConfig } from "../../models/vit/config.ts"
 import { paramSpecs } from "../../models/vit/params.ts"
 import { Datasets } from "../../datasets/builtins.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
 
 const NAME = "paper/export-student"
@@ -175,7 +175,7 @@ export const exportStudent = Stage.make({
       const missing = specs.filter((p) => !s.state.has(p.name)).map((p) => p.name)
       if (missing.length > 0 || s.state.size !== specs.length) {
         const extra = [...s.state.keys()].filter((k) => !specs.some((p) => p.name === k))
-        return yield* new TeacherStageConfigError({
+        return yield* new StageConfigError({
           stage: NAME,
           field: "model.state",
           value: `${s.state.size} tensors (missing: ${missing.join(", ") || "none"}; unexpected: ${extra.join(", ") || "none"})`,
@@ -189,7 +189,7 @@ export const exportStudent = Stage.make({
       const architecture = c.architecture === "" ? timmArchitecture(s.info.config) : c.architecture
       const weights = yield* Effect.try({
         try: () => encodeSafetensors(tensors, { format: "pt", "ssl-kd.arch": s.info.arch, "ssl-kd.method": s.distillation.method }),
-        catch: (e) => new TeacherStageConfigError({ stage: NAME, field: "model.state", value: e instanceof Error ? e.message : String(e), expected: "tensors whose data fit their shapes" }),
+        catch: (e) => new StageConfigError({ stage: NAME, field: "model.state", value: e instanceof Error ? e.message : String(e), expected: "tensors whose data fit their shapes" }),
       })
       const config = new TextEncoder().encode(`${JSON.stringify(timmConfig(s, architecture), null, 2)}\n`)
       const preprocessing = yield* (yield* Datasets).resolve(s.distillation.dataset).pipe(

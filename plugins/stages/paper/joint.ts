@@ -49,7 +49,7 @@ import { Artifact, Config, Stage } from "../../../dsl/index.ts"
 import type { ManyValue } from "../../../dsl/Artifact.ts"
 import type { LossTerm } from "../../losses/compose.ts"
 import { TeacherWeights } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { splitFiles } from "../../datasets/splits.ts"
 import { HeadSelection } from "./acSelect.ts"
 import { AdaptedTeacher } from "./artifact.ts"
@@ -144,7 +144,7 @@ export const paperTeachers = (o: { readonly cl: string; readonly mim: string; re
 /** The table resolved against the inputs: the teachers of `runDistill` and eq. 4's loss terms; or the first config error. */
 export const jointPlan = (c: JointConfig, inputs: JointInputs) =>
   Effect.gen(function* () {
-    const bad = (field: string, value: unknown, expected: string) => new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+    const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
     const rows = c.teachers
     if (rows.length === 0) return yield* bad("teachers", [], "at least one teacher row ({ teacher, lambda, attention? })")
     if ((c.lambda1 !== undefined || c.lambda2 !== undefined) && rows.length !== 2) {

@@ -8,7 +8,7 @@
  */
 import { Effect, Schema } from "effect"
 import { Stage } from "../../../dsl/index.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 import { DistilledStudent } from "./distilledArtifact.ts"
 
@@ -29,7 +29,7 @@ export const jointTeacher = Stage.make({
       const found = trained.find((t) => t.role === config.role)
       if (found === undefined) {
         const roles = trained.map((t) => t.role).join(", ") || "none (not a joint run, or every teacher frozen)"
-        return yield* new TeacherStageConfigError({ stage: NAME, field: "role", value: JSON.stringify(config.role), expected: `a teacher the run trained: ${roles}` })
+        return yield* new StageConfigError({ stage: NAME, field: "role", value: JSON.stringify(config.role), expected: `a teacher the run trained: ${roles}` })
       }
       return found.value
     }),

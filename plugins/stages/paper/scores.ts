@@ -12,7 +12,7 @@
 import { Schema } from "effect"
 import { Artifact, Config } from "../../../dsl/index.ts"
 
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Count = Config.IntAtLeast(0)
 const Unit = Config.UnitInterval
 
 export const DownstreamScoreValue = Schema.Struct({

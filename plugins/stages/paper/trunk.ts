@@ -56,10 +56,11 @@ import { embedTokens } from "../../models/vit/embed.ts"
 import { finalNorm, forwardHead } from "../../models/vit/forward.ts"
 import { disposeVit, param, type VitModel } from "../../models/vit/model.ts"
 import { paramSpecs } from "../../models/vit/params.ts"
-import { modelFromWeights, type TeacherInfo, TeacherWeights, type TeacherWeightsValue, VitConfigSchema } from "../../teachers/artifact.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { modelFromWeights, type TeacherInfo, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
+import { VitConfigSchema } from "../../models/vit/config.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { parseAdaptationMode } from "../../training/partial.ts"
-import { teacherInput, teacherLoader } from "../teachers/analysis/inputs.ts"
+import { teacherInput, teacherLoader } from "../../teachers/inputs.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
 import { AdaptConfig, runAdaptation } from "./adapt.ts"
 import { AdaptedTeacher } from "./artifact.ts"
@@ -68,7 +69,7 @@ import { ceStep, top1By } from "./adaptStep.ts"
 const TRUNK = "paper/trunk-features"
 const CACHED = "paper/adapt-teacher-cached"
 
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Count = Config.IntAtLeast(0)
 const Int = Config.IntAtLeast
 
 // ---------------------------------------------------------------- tensors
@@ -199,7 +200,7 @@ export const trunkFeatures = Stage.make({
       const info = inputs.teacher.info
       const depth = info.config.depth
       const bad = (field: string, value: unknown, expected: string) =>
-        new TeacherStageConfigError({ stage: TRUNK, field, value: JSON.stringify(value), expected })
+        new StageConfigError({ stage: TRUNK, field, value: JSON.stringify(value), expected })
       if (c.k > depth) return yield* bad("k", c.k, `1 <= k <= ${depth} (the depth of teacher ${info.teacher})`)
       const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
       if (set.classes.length < 1) return yield* bad("dataset", spec.name, "a labeled dataset with at least one class")
@@ -324,7 +325,7 @@ export const adaptTeacherCached = Stage.make({
       const source = inputs.teacher.info
       const trunk = inputs.trunk.info
       const bad = (field: string, value: unknown, expected: string) =>
-        new TeacherStageConfigError({ stage: CACHED, field, value: JSON.stringify(value), expected })
+        new StageConfigError({ stage: CACHED, field, value: JSON.stringify(value), expected })
       const depth = source.config.depth
       const mode = parseAdaptationMode(`partial-${c.k}`, depth)
       if ("_tag" in mode) return yield* bad("k", c.k, `1 <= k <= ${depth} (the depth of teacher ${source.teacher})`)

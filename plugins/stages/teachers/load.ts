@@ -22,7 +22,7 @@ import { createVit, disposeVit } from "../../models/vit/model.ts"
 import { modelState, TeacherWeights } from "../../teachers/artifact.ts"
 import { archFields, resolveArch } from "../../teachers/architecture.ts"
 import { Teachers } from "../../teachers/builtins.ts"
-import { TeacherStageConfigError } from "../../teachers/errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 
 /** The teacher's normalization, or the dataset's when the teacher defers to it. */
 const normalizationOf = (t: TeacherDefinition, dataset: string) =>
@@ -63,7 +63,7 @@ export const loadTeacherCheckpoint = Stage.make({
       const t = yield* (yield* Teachers).get(c.teacher)
       const file = c.checkpoint !== "" ? c.checkpoint : t.weights.checkpoint
       if (file === undefined) {
-        return yield* new TeacherStageConfigError({ stage: "teachers/load-checkpoint", field: "checkpoint", value: '""', expected: `a file (teacher "${t.name}" has no default checkpoint; pretrain it with stage ${t.pretrain.name})` })
+        return yield* new StageConfigError({ stage: "teachers/load-checkpoint", field: "checkpoint", value: '""', expected: `a file (teacher "${t.name}" has no default checkpoint; pretrain it with stage ${t.pretrain.name})` })
       }
       const read = yield* readStateFile(file)
       const raw = renamed(t, read.state)

@@ -14,7 +14,7 @@ import { multiCrop } from "../../datasets/augment/augmentation.ts"
 import { makeLoader } from "../../datasets/loader.ts"
 import { TeacherWeights } from "../artifact.ts"
 import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../architecture.ts"
-import { TeacherStageConfigError } from "../errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { runEpochs } from "../../training/epochs.ts"
 import { runIdentity } from "../../training/resume.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
@@ -40,7 +40,7 @@ export const pretrainDino = Stage.make({
       const { arch, config: target } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
       const vit = trainingConfig(target)
       const bad = (field: string, value: unknown, expected: string) =>
-        new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+        new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
       if (c.localSize % vit.patchSize !== 0) return yield* bad("localSize", c.localSize, `a multiple of the patch size ${vit.patchSize}`)
       if (c.localScaleMin > c.localScaleMax || c.localScaleMin <= 0) return yield* bad("localScaleMin", c.localScaleMin, `in (0, localScaleMax = ${c.localScaleMax}]`)
       if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)

@@ -14,7 +14,7 @@ import { makeLoader } from "../../datasets/loader.ts"
 import { cosineSchedule } from "../../objectives/schedules.ts"
 import { TeacherWeights } from "../artifact.ts"
 import { DEFAULT_PRETRAIN_ARCH, resolveArch } from "../architecture.ts"
-import { TeacherStageConfigError } from "../errors.ts"
+import { StageConfigError } from "../../training/errors.ts"
 import { runEpochs } from "../../training/epochs.ts"
 import { runIdentity } from "../../training/resume.ts"
 import { loadSplit, splitFiles } from "../../datasets/splits.ts"
@@ -40,7 +40,7 @@ export const pretrainMae = Stage.make({
       const { arch, config: target } = yield* resolveArch(DEFAULT_PRETRAIN_ARCH, c, set.channels)
       const vit = trainingConfig(target)
       const bad = (field: string, value: unknown, expected: string) =>
-        new TeacherStageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
+        new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
       if (vit.embedDim % 4 !== 0) return yield* bad("embedDim", vit.embedDim, "a multiple of 4 (MAE's 2-D sin-cos position embedding)")
       if (c.decoderDim % 4 !== 0) return yield* bad("decoderDim", c.decoderDim, "a multiple of 4 (MAE's 2-D sin-cos position embedding)")
       if (c.decoderDim % c.decoderHeads !== 0) return yield* bad("decoderDim", c.decoderDim, `a multiple of decoderHeads ${c.decoderHeads}`)

@@ -2,10 +2,10 @@
  * The ts-morph side of fingerprinting: parse files (once per content), find
  * the top-level statement declaring a stage, hash its closure.
  */
-import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Project, SyntaxKind } from "ts-morph"
 import type { SourceLocation } from "../../../dsl/Stage.ts"
+import { sha256 } from "../../cache/hash.ts"
 import { computeClosure, type ParsedModule } from "./closure.ts"
 import { indexModule } from "./moduleIndex.ts"
 
@@ -22,7 +22,7 @@ export interface Computer {
   readonly compute: (loc: SourceLocation) => Computed
 }
 
-const sha = (text: string) => createHash("sha256").update(text).digest("hex")
+const sha = sha256
 
 export const makeComputer = (): Computer => {
   const project = new Project({

@@ -14,7 +14,7 @@ import { disposeVit } from "../../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights } from "../../../teachers/artifact.ts"
 import { TrainingStepError } from "../../../training/errors.ts"
 import { loadSplit, splitFiles } from "../../../datasets/splits.ts"
-import { teacherInput, teacherLoader } from "./inputs.ts"
+import { teacherInput, teacherLoader } from "../../../teachers/inputs.ts"
 
 export const AttentionDistances = Artifact.json(
   "AttentionDistances",

@@ -10,7 +10,7 @@ import type { Loader } from "../../../datasets/loader.ts"
 import { forwardFeatures, forwardHead } from "../../../models/vit/forward.ts"
 import type { VitModel } from "../../../models/vit/model.ts"
 import type { TeacherInfo } from "../../../teachers/artifact.ts"
-import { teacherInput } from "./inputs.ts"
+import { teacherInput } from "../../../teachers/inputs.ts"
 
 export type Pooling = "cls" | "mean-patch"
 

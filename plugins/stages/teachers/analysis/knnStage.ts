@@ -13,9 +13,9 @@ import { disposeVit } from "../../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights } from "../../../teachers/artifact.ts"
 import { loadSplit, splitFiles } from "../../../datasets/splits.ts"
 import { extractFeatures } from "./features.ts"
-import { teacherLoader } from "./inputs.ts"
+import { teacherLoader } from "../../../teachers/inputs.ts"
 
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Count = Config.IntAtLeast(0)
 
 export const KnnReport = Artifact.json(
   "KnnReport",

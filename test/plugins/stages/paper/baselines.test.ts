@@ -31,7 +31,7 @@ import type { AdaptedTeacherValue } from "../../../../plugins/stages/paper/artif
 import { kdSingle, kdSingleLossTerms, trainStudent } from "../../../../plugins/stages/paper/baselines.ts"
 import { DistilledStudent, type DistilledStudentValue } from "../../../../plugins/stages/paper/distilledArtifact.ts"
 import { studentInfo } from "../../../../plugins/stages/paper/distillSetup.ts"
-import { teacherInput } from "../../../../plugins/stages/teachers/analysis/inputs.ts"
+import { teacherInput } from "../../../../plugins/teachers/inputs.ts"
 import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { randomTeacher } from "../../../../plugins/stages/teachers/load.ts"
 import { modelFromWeights, modelState } from "../../../../plugins/teachers/artifact.ts"

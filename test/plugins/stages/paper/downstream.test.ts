@@ -32,7 +32,7 @@ import type { DistilledStudentValue } from "../../../../plugins/stages/paper/dis
 import { defaultLabel, evaluate, rgbToGreySet } from "../../../../plugins/stages/paper/downstream.ts"
 import { accuracyPerClass, fitRidgeProbe, ProbeInputError, probePredict, type RidgeProbe } from "../../../../plugins/stages/paper/probe.ts"
 import { extractFeatures } from "../../../../plugins/stages/teachers/analysis/features.ts"
-import { teacherInput, teacherLoader } from "../../../../plugins/stages/teachers/analysis/inputs.ts"
+import { teacherInput, teacherLoader } from "../../../../plugins/teachers/inputs.ts"
 import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { Rng } from "../../../../plugins/datasets/prng.ts"
 import { modelFromWeights } from "../../../../plugins/teachers/artifact.ts"

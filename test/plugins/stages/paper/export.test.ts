@@ -23,7 +23,7 @@ import { createVit, disposeVit, type VitModel } from "../../../../plugins/models
 import { trainStudent } from "../../../../plugins/stages/paper/baselines.ts"
 import type { DistilledStudentValue } from "../../../../plugins/stages/paper/distilledArtifact.ts"
 import { exportStudent, timmArchitecture } from "../../../../plugins/stages/paper/export.ts"
-import { teacherInput, teacherLoader } from "../../../../plugins/stages/teachers/analysis/inputs.ts"
+import { teacherInput, teacherLoader } from "../../../../plugins/teachers/inputs.ts"
 import { loadSplit } from "../../../../plugins/datasets/splits.ts"
 import { modelFromWeights } from "../../../../plugins/teachers/artifact.ts"
 import { runStage, selectTestBackend } from "../../teachers/stageHarness.ts"
