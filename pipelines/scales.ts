@@ -9,7 +9,11 @@
  *   minutes on 2 CPU cores (the README's main command);
  * - `fmnist`: all of Fashion-MNIST, longer schedules, 3 seeds (hours);
  * - `imagenet`: the paper's scale: ViT-B/16 DINO and MAE checkpoints from
- *   files, a ViT-Ti/16 student, ImageNet-1k as an image folder, a GPU.
+ *   files, a ViT-Ti/16 student, ImageNet-1k as an image folder, a GPU;
+ * - `imagenet-mini`: the `imagenet` scale's stages, architectures, files and
+ *   datasets with counts and epochs cut to minutes on a CPU, for a generated
+ *   miniature (`npm run bench -- --only imagenet-mini`): every paper stage at
+ *   224 px with ViT-B/16 teachers, before anyone spends GPU hours.
  *
  * The teachers' pretraining configs are those of `pipelines/teachers.ts`
  * (its nodes and presets), so its cache entries serve every pipeline here.
@@ -25,7 +29,7 @@ import type { loadTeacherCheckpoint } from "../plugins/stages/teachers/load.ts"
 import { dinoTeacher, maeTeacher } from "../plugins/teachers/builtins.ts"
 import teachers from "./teachers.ts"
 
-export const scaleNames = ["smoke", "demo", "fmnist", "repro", "imagenet"] as const
+export const scaleNames = ["smoke", "demo", "fmnist", "repro", "imagenet", "imagenet-mini"] as const
 export type Scale = (typeof scaleNames)[number]
 
 type Patch<S extends { readonly config: { readonly Encoded: unknown } }> = Partial<S["config"]["Encoded"]>
@@ -192,15 +196,16 @@ const repro: ScaleSettings = {
 }
 
 // The paper's scale (sec. 4): published ViT-B/16 DINO and MAE checkpoints (timm names) read from
-// files the user provides, a ViT-Ti/16 student, ImageNet-1k as `imagenet` (an image folder the user
-// registers), CIFAR-10/100 downstream. Not run on this project's machines (no checkpoints, no GPU).
+// files the user provides (the official `.pth` releases, or safetensors), a ViT-Ti/16 student,
+// ImageNet-1k as `imagenet` (an image folder under the data root), CIFAR-10/100 downstream. Not run at
+// full size on this project's machines (no checkpoints, no GPU); `imagenet-mini` runs its stages.
 const imagenetArch = { arch: "vitBasePatch16_224" }
 const imagenet: ScaleSettings = {
   scale: "imagenet",
   dataset: "imagenet",
   teachers: {
-    dino: { kind: "checkpoint", config: { teacher: "dino", checkpoint: "checkpoints/dino_vitbase16_pretrain.safetensors", dataset: "imagenet", ...imagenetArch } },
-    mae: { kind: "checkpoint", config: { teacher: "mae", checkpoint: "checkpoints/mae_pretrain_vit_base.safetensors", dataset: "imagenet", ...imagenetArch } },
+    dino: { kind: "checkpoint", config: { teacher: "dino", checkpoint: "checkpoints/dino_vitbase16_pretrain.pth", dataset: "imagenet", ...imagenetArch } },
+    mae: { kind: "checkpoint", config: { teacher: "mae", checkpoint: "checkpoints/mae_pretrain_vit_base.pth", dataset: "imagenet", ...imagenetArch } },
     random: { teacher: "dino", dataset: "imagenet", ...imagenetArch },
   },
   adapt: { dataset: "imagenet", trainCount: 0, epochs: 10, warmupEpochs: 1, batchSize: 256, cropScaleMin: 0.08, weightDecay: 0.05 },
@@ -217,4 +222,15 @@ const imagenet: ScaleSettings = {
   attention: { dataset: "imagenet", testCount: 1024 },
 }
 
-export const scales: Readonly<Record<Scale, ScaleSettings>> = { smoke, demo, fmnist, repro, imagenet }
+// The imagenet scale on a miniature (test/bench/imagenetMini.bench.ts generates it): the same teachers
+// (files, architecture), student, datasets and downstream sets; one epoch of everything, small batches.
+const imagenetMini: ScaleSettings = {
+  ...imagenet,
+  scale: "imagenet-mini",
+  adapt: { ...imagenet.adapt, epochs: 1, warmupEpochs: 0, batchSize: 8 },
+  ac: { ...imagenet.ac, calibrationCount: 8 },
+  student: { ...imagenet.student, epochs: 1, warmupEpochs: 0, batchSize: 8 },
+  attention: { ...imagenet.attention, testCount: 4 },
+}
+
+export const scales: Readonly<Record<Scale, ScaleSettings>> = { smoke, demo, fmnist, repro, imagenet, "imagenet-mini": imagenetMini }

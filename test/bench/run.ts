@@ -7,8 +7,11 @@
  *
  *   npm run bench [-- --json] [-- --only pipeline,datasets]
  *
- * `soak` (crash and interrupt soak, issue 17; long) runs only when named:
+ * `soak` (crash and interrupt soak, issue 17; long) and `imagenet-mini`
+ * (every paper stage at the imagenet scale's shapes on a generated
+ * miniature, issue 13; minutes) run only when named:
  *   npm run bench -- --only soak [--soak-kills 50] [--soak-interrupts 10]
+ *   npm run bench -- --only imagenet-mini
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -19,9 +22,9 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "soak"] as const
+const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "soak", "imagenet-mini"] as const
 /** Benchmarks that run only when `--only` names them. */
-const optIn = new Set<string>(["soak"])
+const optIn = new Set<string>(["soak", "imagenet-mini"])
 const passed = (name: string): Array<string> => {
   const at = argv.indexOf(`--soak-${name}`)
   return at >= 0 ? [`--${name}`, argv[at + 1] ?? ""] : []
