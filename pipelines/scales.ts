@@ -227,9 +227,9 @@ const imagenet: ScaleSettings = {
 const imagenetMini: ScaleSettings = {
   ...imagenet,
   scale: "imagenet-mini",
-  adapt: { ...imagenet.adapt, epochs: 1, warmupEpochs: 0, batchSize: 8 },
+  adapt: { ...imagenet.adapt, epochs: 1, warmupEpochs: 0, batchSize: 4 },
   ac: { ...imagenet.ac, calibrationCount: 8 },
-  student: { ...imagenet.student, epochs: 1, warmupEpochs: 0, batchSize: 8 },
+  student: { ...imagenet.student, epochs: 1, warmupEpochs: 0, batchSize: 4 },
   attention: { ...imagenet.attention, testCount: 4 },
 }
 

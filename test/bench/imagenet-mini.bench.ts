@@ -8,7 +8,7 @@
  * generated in a temp folder. Runs `ssl-kd run pipelines/paper.ts --preset
  * imagenet-mini` (the imagenet scale's stages, architectures, files and
  * datasets with one epoch of everything and small batches) as a user would,
- * and prints the time, the stage count and the report's location. The
+ * every stage in the worker pool, two at a time, and prints the time, the stage count and the report's location. The
  * weights are random, so the scores say nothing; the point is that every
  * stage runs at the paper's shapes before anyone spends GPU hours.
  *
@@ -110,8 +110,10 @@ log(`miniature in ${dir}: ${WNIDS.length} classes x ${PER_CLASS.train}+${PER_CLA
 const t1 = performance.now()
 const run = spawnSync(
   process.execPath,
-  [path.join(REPO, "bin", "ssl-kd.js"), "run", path.join(REPO, "pipelines", "paper.ts"), "--preset", "imagenet-mini", "--data-dir", data, "--cache-dir", path.join(dir, "cache"), "--json"],
-  { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", json ? "pipe" : "inherit"], maxBuffer: 64 << 20 },
+  [path.join(REPO, "bin", "ssl-kd.js"), "run", path.join(REPO, "pipelines", "paper.ts"), "--preset", "imagenet-mini", "--data-dir", data, "--cache-dir", path.join(dir, "cache"), "--workers", "2", "--json"],
+  // Every stage in the worker pool, two at a time: in one process (the default, or --workers 1) the
+  // independent ViT-B stages all run at once; at batch 8 two workers reached 21 GB here (OOM-killed).
+  { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", json ? "pipe" : "inherit"], maxBuffer: 64 << 20, env: { ...process.env, SSL_KD_POOL: "all" } },
 )
 const runSeconds = (performance.now() - t1) / 1000
 const last = run.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop()
