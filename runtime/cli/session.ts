@@ -112,13 +112,15 @@ export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefi
  * each worker selecting its backend with the same `--backend` /
  * `SSL_KD_BACKEND` as this process. `SSL_KD_POOL=off` keeps every stage
  * in-process; `SSL_KD_POOL=on` uses a pool even with one worker;
- * `SSL_KD_POOL=all` runs every stage in the pool, not only fan-out items.
+ * `SSL_KD_POOL=all` runs every stage in the pool, not only fan-out items,
+ * with one worker too (`--workers 1`: one stage at a time, which bounds
+ * memory; in-process, independent stages all run at once).
  */
 export const poolOptions = (values: { workers?: string | undefined; backend?: string | undefined }, env: NodeJS.ProcessEnv = process.env) => {
   const workers = workersFlag(values.workers) ?? os.availableParallelism()
   const mode = env.SSL_KD_POOL?.toLowerCase()
   if (mode === "off" || mode === "0") return undefined
-  if (workers <= 1 && mode !== "on" && mode !== "1") return undefined
+  if (workers <= 1 && mode !== "on" && mode !== "1" && mode !== "all") return undefined
   return { workers, tensorBackend: { flag: values.backend, env: env.SSL_KD_BACKEND }, ...(mode === "all" ? { scope: "all" as const } : {}) }
 }
 
