@@ -18,6 +18,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import type { StoreShape } from "../cache/Store.ts"
 import { readRunRecords } from "../cache/runRecord.ts"
+import type { PluginKey } from "./plugins.ts"
 
 /** What `explain` needs of a planned node. */
 export interface StaleNode {
@@ -27,7 +28,7 @@ export interface StaleNode {
   readonly inputKeys: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly key: string }>>>
   readonly inputNodes: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly node: string }>>>
   readonly codeFingerprint: string
-  readonly plugins: ReadonlyArray<{ readonly what: string; readonly name: string; readonly site: string; readonly code: string }>
+  readonly plugins: ReadonlyArray<PluginKey>
   readonly datasetIdentity: string | null
   readonly reads: ReadonlyArray<string>
 }

@@ -58,8 +58,6 @@ interface MemoEntry {
   readonly declarations?: Record<string, string>
 }
 
-const sha = sha256
-
 const locationKey = (label: string, loc: SourceLocation) => `${label}@${loc.file}:${loc.line}:${loc.column}`
 
 /**
@@ -75,7 +73,7 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
     if (entry === undefined) return false
     for (const [file, digest] of Object.entries(entry.files)) {
       try {
-        if (sha(readFileSync(file)) !== digest) return false
+        if (sha256(readFileSync(file)) !== digest) return false
       } catch {
         return false
       }
@@ -83,30 +81,30 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
     return true
   }
 
-  const atSite = (memoLabel: string, stage: string, what: string, loc: SourceLocation | undefined): Effect.Effect<StageFingerprint, FingerprintError> =>
-      Effect.tryPromise({
-        try: async (): Promise<StageFingerprint> => {
-          const t0 = performance.now()
-          if (loc === undefined) throw new Error("its declaration site is unknown (declare stages with Stage.make at a module's top level)")
-          const k = locationKey(memoLabel, loc)
-          const entry = memo.get(k)
-          if (entry !== undefined && memoHit(entry)) {
-            return {
-              fingerprint: entry.fingerprint,
-              files: new Map(Object.entries(entry.files)),
-              parts: entry.parts,
-              fromMemo: true,
-              millis: performance.now() - t0,
-              ...(entry.declarations === undefined ? {} : { declarations: new Map(Object.entries(entry.declarations)) }),
-            }
+  const atSite = (memoLabel: string, stage: string, reasonPrefix: string, loc: SourceLocation | undefined): Effect.Effect<StageFingerprint, FingerprintError> =>
+    Effect.tryPromise({
+      try: async (): Promise<StageFingerprint> => {
+        const t0 = performance.now()
+        if (loc === undefined) throw new Error("its declaration site is unknown (declare stages with Stage.make at a module's top level)")
+        const k = locationKey(memoLabel, loc)
+        const entry = memo.get(k)
+        if (entry !== undefined && memoHit(entry)) {
+          return {
+            fingerprint: entry.fingerprint,
+            files: new Map(Object.entries(entry.files)),
+            parts: entry.parts,
+            fromMemo: true,
+            millis: performance.now() - t0,
+            ...(entry.declarations === undefined ? {} : { declarations: new Map(Object.entries(entry.declarations)) }),
           }
-          computer ??= import("./internal/compute.ts").then((m) => m.makeComputer())
-          const r = (await computer).compute(loc)
-          memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files), declarations: Object.fromEntries(r.declarations) })
-          return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0, declarations: r.declarations }
-        },
-        catch: (e) => new FingerprintError({ stage, reason: `${what}${e instanceof Error ? e.message : String(e)}` }),
-      })
+        }
+        computer ??= import("./internal/compute.ts").then((m) => m.makeComputer())
+        const r = (await computer).compute(loc)
+        memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files), declarations: Object.fromEntries(r.declarations) })
+        return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0, declarations: r.declarations }
+      },
+      catch: (e) => new FingerprintError({ stage, reason: `${reasonPrefix}${e instanceof Error ? e.message : String(e)}` }),
+    })
   return {
     fingerprint: (stage) => atSite(stage.name, stage.name, "", stage.location),
     fingerprintSite: (stage, label, site) => atSite("plugin", stage, `its plugin ${label} (registered at ${site.file}:${site.line}): `, site),

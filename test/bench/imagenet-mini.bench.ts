@@ -25,7 +25,7 @@ import { Rng } from "../../plugins/datasets/prng.ts"
 import { selectBackend } from "../../runtime/backend/TensorBackend.ts"
 import { createVit, disposeVit } from "../../plugins/models/vit/model.ts"
 import { models } from "../../plugins/models/variants.ts"
-import { type PthTensor, writePth } from "./pthWriter.ts"
+import { type PthTensor, writePth } from "../fixtures/pth/pthWriter.ts"
 
 const argv = process.argv.slice(2)
 const json = argv.includes("--json")

@@ -22,8 +22,6 @@ export interface Computer {
   readonly compute: (loc: SourceLocation) => Computed
 }
 
-const sha = sha256
-
 export const makeComputer = (): Computer => {
   const project = new Project({
     skipAddingFilesFromTsConfig: true,
@@ -34,7 +32,7 @@ export const makeComputer = (): Computer => {
   const modules = new Map<string, ParsedModule>()
   const load = (file: string): ParsedModule => {
     const text = readFileSync(file, "utf8")
-    const digest = sha(text)
+    const digest = sha256(text)
     const known = modules.get(file)
     if (known !== undefined && known.sha256 === digest) return known
     const sf = project.createSourceFile(file, text, { overwrite: true })
@@ -51,7 +49,7 @@ export const makeComputer = (): Computer => {
       if (node === undefined) throw new Error(`no top-level statement at ${loc.file}:${loc.line}:${loc.column}`)
       const closure = computeClosure({ file: loc.file, statement: node }, load)
       return {
-        fingerprint: sha(closure.parts.join("\n\u0000\n")),
+        fingerprint: sha256(closure.parts.join("\n\u0000\n")),
         files: closure.files,
         parts: closure.parts.length,
         packages: closure.parts.filter((p) => p.startsWith("pkg:")),

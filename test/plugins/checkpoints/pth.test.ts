@@ -10,7 +10,6 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as zlib from "node:zlib"
 import { Effect, Exit, Cause } from "effect"
 import { describe, expect, it } from "vitest"
 import { decodePth, loadVitState, pthStateDict, readPth, readStateFile, timmCheckpointFilter } from "../../../plugins/checkpoints/index.ts"
@@ -19,6 +18,7 @@ import { floatState, readSafetensors, writeSafetensors } from "../../../plugins/
 import { command as extract } from "../../../plugins/cli/extract.ts"
 import type { CliIO } from "../../../runtime/cli/Command.ts"
 import { defaultBackend } from "../../runtime/backend/allBackends.ts"
+import { storedZip as zip } from "../../fixtures/pth/pthWriter.ts"
 import { loadFixture, need } from "../models/fixture.ts"
 
 const fixture = (name: string) => path.join(import.meta.dirname, "../../fixtures/pth", name)
@@ -108,41 +108,6 @@ describe("hostile files", () => {
     expect(none.message).toContain("no zip signature")
   })
 })
-
-/** A stored (uncompressed) zip of `members`, as torch.save lays them out (without alignment padding). */
-const zip = (members: ReadonlyArray<readonly [string, Uint8Array]>): Uint8Array => {
-  const parts: Array<Buffer> = []
-  const central: Array<Buffer> = []
-  let at = 0
-  for (const [name, data] of members) {
-    const n = Buffer.from(name)
-    const crc = zlib.crc32(data)
-    const local = Buffer.alloc(30)
-    local.writeUInt32LE(0x04034b50, 0)
-    local.writeUInt32LE(crc, 14)
-    local.writeUInt32LE(data.length, 18)
-    local.writeUInt32LE(data.length, 22)
-    local.writeUInt16LE(n.length, 26)
-    const c = Buffer.alloc(46)
-    c.writeUInt32LE(0x02014b50, 0)
-    c.writeUInt32LE(crc, 16)
-    c.writeUInt32LE(data.length, 20)
-    c.writeUInt32LE(data.length, 24)
-    c.writeUInt16LE(n.length, 28)
-    c.writeUInt32LE(at, 42)
-    central.push(c, n)
-    parts.push(local, n, Buffer.from(data))
-    at += 30 + n.length + data.length
-  }
-  const cd = Buffer.concat(central)
-  const end = Buffer.alloc(22)
-  end.writeUInt32LE(0x06054b50, 0)
-  end.writeUInt16LE(members.length, 8)
-  end.writeUInt16LE(members.length, 10)
-  end.writeUInt32LE(cd.length, 12)
-  end.writeUInt32LE(at, 16)
-  return new Uint8Array(Buffer.concat([...parts, cd, end]))
-}
 
 /** data.pkl of `{"w": tensor(storage "0" of `numel` floats, offset, size [n], stride [1])}`, by hand (protocol 2). */
 const pickle = (o: { numel: number; offset: number; n: number; extra?: Array<number> }): Uint8Array => {
