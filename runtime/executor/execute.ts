@@ -6,9 +6,13 @@
  * entries are cached for the next run. Interruption (Ctrl-C) stops running
  * stages; their temp folders are removed and no entry is committed.
  *
- * Cached values are loaded lazily, only when a stage that runs needs them,
- * and verified against their checksums as they are read; a corrupt entry
- * found then is quarantined and recomputed.
+ * Cached entries are read lazily, only when a stage that runs needs them,
+ * and verified against their checksums; a corrupt entry found then is
+ * quarantined and recomputed. Values are decoded in this process only for
+ * stages that run here: a pooled stage's worker reads its inputs from the
+ * store, and a pooled stage's output is committed as the worker encoded it,
+ * so with every stage pooled this process holds no artifact (a ViT-B/16
+ * teacher is 344 MB) beyond the commit of the stage that made it.
  */
 import * as fs from "node:fs/promises"
 import { pathToFileURL } from "node:url"
@@ -62,6 +66,14 @@ type Ran =
   | { readonly _tag: "Pooled"; readonly files: ReadonlyArray<ArtifactFile>; readonly backend: string }
   | { readonly _tag: "OutputFailed"; readonly detail: string }
 
+/** A node's entry once made sure of: its value when this process has it, or only stored (read where needed). */
+type Ready = { readonly _tag: "Value"; readonly value: unknown } | { readonly _tag: "Stored" }
+const stored: Ready = { _tag: "Stored" }
+
+/** The nodes whose values a node reads. */
+const inputNames = (p: PlannedNode): ReadonlyArray<string> =>
+  Object.values(p.inputNodes).flatMap((from) => (typeof from === "string" ? [from] : from.map((i) => i.node)))
+
 export const executePlan = (
   plan: Plan,
   options: ExecuteOptions,
@@ -72,6 +84,7 @@ export const executePlan = (
     const info = yield* RuntimeInfo
     const byName = new Map(plan.nodes.map((n) => [n.node.name, n]))
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
+    const entries = new Map<string, Deferred.Deferred<Ready, Failure>>()
     const values = new Map<string, Deferred.Deferred<unknown, Failure>>()
     const results: Array<NodeOutcome> = []
     // Timings of cached entries (their manifests) and of the entries this run commits, for RunFacts.
@@ -107,18 +120,41 @@ export const executePlan = (
       groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
     }
 
-    // The value of a node, computed or loaded once, shared by every consumer.
-    const valueOf = (name: string): Effect.Effect<unknown, Failure> =>
+    // Stages that run in this process read their inputs' values here; pooled stages read theirs from the
+    // store in their worker, so the values of their inputs are never decoded (nor kept) in this process.
+    const readHere = new Set<string>()
+    for (const n of plan.nodes) if (!inPool(n)) for (const dep of inputNames(n)) readHere.add(dep)
+
+    const once = <A>(memo: Map<string, Deferred.Deferred<A, Failure>>, name: string, make: () => Effect.Effect<A, Failure>): Effect.Effect<A, Failure> =>
       Effect.gen(function* () {
-        const existing = values.get(name)
+        const existing = memo.get(name)
         if (existing !== undefined) return yield* Deferred.await(existing)
-        const d = yield* Deferred.make<unknown, Failure>()
-        values.set(name, d)
-        const planned = byName.get(name)!
-        const exit = yield* Effect.exit(loadOrCompute(planned))
-        yield* Deferred.done(d, exit)
+        const d = yield* Deferred.make<A, Failure>()
+        memo.set(name, d)
+        yield* Deferred.done(d, yield* Effect.exit(make()))
         return yield* Deferred.await(d)
       })
+
+    // A node's entry, made sure of once and shared by every consumer: a cached one verified (decoded, when
+    // a stage of this process will read it), or computed and committed.
+    const ensure = (name: string): Effect.Effect<Ready, Failure> => once(entries, name, () => loadOrCompute(byName.get(name)!))
+
+    // A node's value, decoded once, only for a stage that reads it in this process.
+    const valueOf = (name: string): Effect.Effect<unknown, Failure> =>
+      once(values, name, () =>
+        Effect.gen(function* () {
+          const r = yield* ensure(name)
+          if (r._tag === "Value") return r.value
+          const p = byName.get(name)!
+          const found = yield* store.lookup(p.key, "size").pipe(Effect.mapError((e) => new OutputError({ node: name, detail: e.message })))
+          if (found._tag !== "Hit") {
+            return yield* new OutputError({ node: name, detail: `its entry ${p.key.slice(0, 12)} ${found._tag === "Miss" ? "is missing" : `is corrupt (${found.reason})`} after it was committed` })
+          }
+          return yield* decodeManifest(p, found.manifest).pipe(Effect.mapError((e) => new OutputError({ node: name, detail: `its entry does not decode: ${e.message}` })))
+        }),
+      )
+
+    const ensureInputs = (p: PlannedNode): Effect.Effect<void, Failure> => Effect.forEach(inputNames(p), ensure, { discard: true })
 
     const inputValues = (p: PlannedNode): Effect.Effect<Record<string, unknown>, Failure> =>
       Effect.gen(function* () {
@@ -137,21 +173,31 @@ export const executePlan = (
     const decodeManifest = (p: PlannedNode, manifest: Manifest) =>
       store.readPayload(manifest).pipe(Effect.flatMap((files) => p.node.stage.output.decode(files)))
 
-    // Cached node whose value is needed: read it; if it turns out corrupt, recompute it.
-    const loadOrCompute = (p: PlannedNode): Effect.Effect<unknown, Failure> =>
+    // A cached entry, checked: decoded when a stage of this process reads it, else its checksums verified.
+    const verifyCached = (p: PlannedNode, manifest: Manifest): Effect.Effect<Ready, { readonly message: string }> =>
+      readHere.has(p.node.name)
+        ? decodeManifest(p, manifest).pipe(Effect.map((value): Ready => ({ _tag: "Value", value })))
+        : store.lookup(p.key, "full").pipe(
+            Effect.flatMap((found) =>
+              found._tag === "Hit" ? Effect.succeed(stored) : Effect.fail({ message: found._tag === "Miss" ? "its entry vanished" : found.reason }),
+            ),
+          )
+
+    // Cached node that is needed: check it; if it turns out corrupt, recompute it.
+    const loadOrCompute = (p: PlannedNode): Effect.Effect<Ready, Failure> =>
       Effect.gen(function* () {
         if (p.status === "cached" && p.manifest !== undefined) {
-          const loaded = yield* Effect.result(decodeManifest(p, p.manifest))
+          const loaded = yield* Effect.result(verifyCached(p, p.manifest))
           if (loaded._tag === "Success") return loaded.success
           yield* store.quarantine(p.key, loaded.failure.message).pipe(Effect.ignore)
           yield* progress.log(p.node.name, `cached entry unusable (${loaded.failure.message}); recomputing`)
-          const r = yield* compute(p, `corrupt cache entry (${loaded.failure.message})`)
-          return r
+          return yield* compute(p, `corrupt cache entry (${loaded.failure.message})`)
         }
         return yield* compute(p, p.reason)
       })
 
-    const runStage = (p: PlannedNode, inputs: Record<string, unknown>): Effect.Effect<Ran, unknown> =>
+    // Runs the stage; an in-process stage gets its inputs' values (`inputs`), a pooled one reads them from the store.
+    const runStage = (p: PlannedNode, given: Record<string, unknown> | undefined): Effect.Effect<Ran, unknown> =>
       Effect.gen(function* () {
         const scratchDir = store.scratchDir(p.key)
         const records: Array<MetricRecord> = []
@@ -174,6 +220,7 @@ export const executePlan = (
           if (r._tag === "OutputFailed") return r satisfies Ran
           yield* ctx.log(`running in-process, not in a pool worker: ${r.reason}`)
         }
+        const inputs = given ?? (yield* inputValues(p))
         // Stages may only require StageContext from the executor (see Stage.ServicesOf); the
         // pipeline's other services are provided by the caller's layer.
         const run: Effect.Effect<unknown, unknown, StageContext> = p.node.stage.run({ config: p.config, inputs })
@@ -182,27 +229,25 @@ export const executePlan = (
         return { _tag: "InProcess", value } satisfies Ran
       })
 
-    // The value and the files to commit: encoded here, or decoded from what a worker encoded.
-    const outputOf = (p: PlannedNode, ran: Ran): Effect.Effect<{ value: unknown; files: ReadonlyArray<ArtifactFile> }, OutputError> => {
+    // The files to commit, encoded here or by the pool worker (which checked that they decode), and
+    // the value when this process has it: a pooled output is decoded here only if a stage here reads it.
+    const outputOf = (p: PlannedNode, ran: Ran): Effect.Effect<{ ready: Ready; files: ReadonlyArray<ArtifactFile> }, OutputError> => {
       const output = p.node.stage.output
       if (ran._tag === "OutputFailed") return Effect.fail(new OutputError({ node: p.node.name, detail: ran.detail }))
       if (ran._tag === "InProcess") {
         return Effect.try({
-          try: () => ({ value: ran.value, files: output.encode(ran.value) }),
+          try: () => ({ ready: { _tag: "Value", value: ran.value } as const, files: output.encode(ran.value) }),
           catch: (e) => new OutputError({ node: p.node.name, detail: `encoding ${output.name} failed: ${String(e)}` }),
         })
       }
-      return output.decode(new Map(ran.files.map((f) => [f.name, f.bytes]))).pipe(
-        Effect.map((value) => ({ value, files: ran.files })),
-        Effect.mapError((e) => new OutputError({ node: p.node.name, detail: `what its pool worker encoded does not decode: ${e.message}` })),
-      )
+      return Effect.succeed({ ready: stored, files: ran.files })
     }
 
     const metricBuffers = new Map<string, Array<MetricRecord>>()
     const statusOverride = new Map<string, { status: NodeStatus; reason: string | undefined; durationMs: number }>()
 
     // Run the stage under the key's lock and commit its entry.
-    const compute = (p: PlannedNode, reason: string | undefined): Effect.Effect<unknown, Failure> =>
+    const compute = (p: PlannedNode, reason: string | undefined): Effect.Effect<Ready, Failure> =>
       store
         .withKeyLock(
           p.key,
@@ -211,7 +256,7 @@ export const executePlan = (
             if (!plan.forced.has(p.node.name)) {
               const again = yield* store.lookup(p.key, "full")
               if (again._tag === "Hit") {
-                const v = yield* Effect.result(decodeManifest(p, again.manifest))
+                const v = yield* Effect.result(readHere.has(p.node.name) ? decodeManifest(p, again.manifest).pipe(Effect.map((value): Ready => ({ _tag: "Value", value }))) : Effect.succeed(stored))
                 if (v._tag === "Success") {
                   statusOverride.set(p.node.name, { status: "cached", reason: "computed meanwhile by another run", durationMs: 0 })
                   return v.success
@@ -219,7 +264,9 @@ export const executePlan = (
               }
               if (again._tag !== "Miss") yield* store.quarantine(p.key, again._tag === "Corrupt" ? again.reason : "undecodable").pipe(Effect.ignore)
             }
-            const inputs = yield* inputValues(p)
+            yield* ensureInputs(p)
+            // An in-process stage's inputs are decoded before its clock starts; a pooled one's are read by its worker.
+            const inputs = inPool(p) ? undefined : yield* inputValues(p)
             const started = new Date()
             yield* progress.started(p.node.name, reason ?? "")
             const exit = yield* Effect.exit(runStage(p, inputs))
@@ -232,7 +279,7 @@ export const executePlan = (
               yield* progress.finished(p.node.name, "failed", durationMs, `${tag}: ${detail}`)
               return yield* new StageFailed({ node: p.node.name, stage: p.node.stage.name, errorTag: tag, detail })
             }
-            const { value, files } = yield* outputOf(p, exit.value)
+            const { ready, files } = yield* outputOf(p, exit.value)
             yield* store.commit(
               {
                 formatVersion: 1,
@@ -260,7 +307,7 @@ export const executePlan = (
             yield* Effect.promise(() => writeEntryMetrics(store.entryDir(p.key), metricBuffers.get(p.node.name) ?? []).catch(() => undefined))
             statusOverride.set(p.node.name, { status: "ran", reason, durationMs })
             yield* progress.finished(p.node.name, "ran", durationMs)
-            return value
+            return ready
           }),
           (owner) => progress.log(p.node.name, `waiting for another run (pid ${owner?.pid ?? "?"}) computing the same entry`),
         )
@@ -296,7 +343,7 @@ export const executePlan = (
           return yield* finish({ ...base, status: "cached", durationMs: 0, reason: "cache hit", error: undefined })
         }
         const sem = p.node.group === undefined ? undefined : groupSemaphores.get(p.node.group.name)
-        const work = Effect.exit(valueOf(name))
+        const work = Effect.exit(ensure(name))
         const exit = yield* sem === undefined ? work : Semaphore.withPermits(sem, 1)(work)
         const s = statusOverride.get(name)
         if (Exit.isSuccess(exit)) {

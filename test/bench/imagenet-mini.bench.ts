@@ -8,13 +8,14 @@
  * generated in a temp folder. Runs `ssl-kd run pipelines/paper.ts --preset
  * imagenet-mini` (the imagenet scale's stages, architectures, files and
  * datasets with one epoch of everything and small batches) as a user would,
- * every stage in the worker pool, two at a time, and prints the time, the stage count and the report's location. The
+ * every stage in the worker pool, two at a time (`--workers N`), and prints the time, the stage count, the
+ * run's peak resident memory and the report's location. The
  * weights are random, so the scores say nothing; the point is that every
  * stage runs at the paper's shapes before anyone spends GPU hours.
  *
- *   npm run bench -- --only imagenet-mini [--keep]
+ *   npm run bench -- --only imagenet-mini [--keep] [--workers N]
  */
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -107,14 +108,40 @@ writePth(path.join(dir, "checkpoints", "mae_pretrain_vit_base.pth"), {
 const generateSeconds = (performance.now() - t0) / 1000
 log(`miniature in ${dir}: ${WNIDS.length} classes x ${PER_CLASS.train}+${PER_CLASS.val} JPEGs, CIFAR-10/100 binaries, ViT-B/16 .pth checkpoints (${generateSeconds.toFixed(0)} s)`)
 
+const workersArg = argv.indexOf("--workers")
+const workers = workersArg === -1 ? 2 : Number(argv[workersArg + 1])
+if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers expects a whole number >= 1, got ${argv[workersArg + 1]}`)
+
+/** Resident memory of a live process (bytes), from /proc (Linux); undefined elsewhere or once it has ended. */
+const rssOf = (pid: number): number | undefined => {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
+    return m === null ? undefined : Number(m[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
 const t1 = performance.now()
-const run = spawnSync(
+// Every stage in the worker pool, `workers` at a time: in one process (the default, or --workers 1) the
+// independent ViT-B stages all run at once. The run's resident memory (main thread and its workers: one
+// process) is sampled every second; its peak is printed.
+const child = spawn(
   process.execPath,
-  [path.join(REPO, "bin", "ssl-kd.js"), "run", path.join(REPO, "pipelines", "paper.ts"), "--preset", "imagenet-mini", "--data-dir", data, "--cache-dir", path.join(dir, "cache"), "--workers", "2", "--json"],
-  // Every stage in the worker pool, two at a time: in one process (the default, or --workers 1) the
-  // independent ViT-B stages all run at once; at batch 8 two workers reached 21 GB here (OOM-killed).
-  { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", json ? "pipe" : "inherit"], maxBuffer: 64 << 20, env: { ...process.env, SSL_KD_POOL: "all" } },
+  [path.join(REPO, "bin", "ssl-kd.js"), "run", path.join(REPO, "pipelines", "paper.ts"), "--preset", "imagenet-mini", "--data-dir", data, "--cache-dir", path.join(dir, "cache"), "--workers", String(workers), "--json"],
+  { cwd: dir, stdio: ["ignore", "pipe", json ? "pipe" : "inherit"], env: { ...process.env, SSL_KD_POOL: "all" } },
 )
+let peakRss = 0
+const sampler = setInterval(() => {
+  const rss = child.pid === undefined ? undefined : rssOf(child.pid)
+  if (rss !== undefined && rss > peakRss) peakRss = rss
+}, 1000)
+let stdout = ""
+child.stdout!.on("data", (d: Buffer) => (stdout += d.toString("utf8")))
+if (json) child.stderr!.resume()
+const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+clearInterval(sampler)
+const run = { status, stdout }
 const runSeconds = (performance.now() - t1) / 1000
 const last = run.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop()
 const result = last === undefined ? undefined : (JSON.parse(last) as { stages?: Array<{ name: string; status: string; error?: { _tag: string; message: string } }> })
@@ -127,12 +154,14 @@ const summary = {
   ran: stages.filter((s) => s.status === "ran").length,
   failed: failed.map((s) => `${s.name}: ${s.error?._tag ?? "?"} ${s.error?.message ?? ""}`.slice(0, 300)),
   exitCode: run.status,
+  workers,
+  peakRssGiB: Number((peakRss / 2 ** 30).toFixed(2)),
   cpus: os.cpus().length,
   loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
 }
 if (json) console.log(JSON.stringify(summary))
 else {
-  log(`imagenet-mini: ${summary.ran} of ${summary.stages} stages ran in ${runSeconds.toFixed(0)} s (exit ${run.status}; ${summary.cpus} cores, load ${summary.loadAverage.join(" ")})`)
+  log(`imagenet-mini: ${summary.ran} of ${summary.stages} stages ran in ${runSeconds.toFixed(0)} s with ${workers} pool worker(s), peak RSS ${summary.peakRssGiB} GiB (exit ${run.status}; ${summary.cpus} cores, load ${summary.loadAverage.join(" ")})`)
   for (const f of summary.failed) log(`  failed: ${f}`)
   log(`report: ${path.join(dir, "cache", "out", "paper-imagenet-mini", "report", "report.html")}`)
 }

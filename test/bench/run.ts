@@ -11,7 +11,7 @@
  * (every paper stage at the imagenet scale's shapes on a generated
  * miniature, issue 13; minutes) run only when named:
  *   npm run bench -- --only soak [--soak-kills 50] [--soak-interrupts 10]
- *   npm run bench -- --only imagenet-mini
+ *   npm run bench -- --only imagenet-mini [--keep] [--workers 2]
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -30,7 +30,12 @@ const passed = (name: string): Array<string> => {
   return at >= 0 ? [`--${name}`, argv[at + 1] ?? ""] : []
 }
 /** The pure-JS cpu backend takes ~7 minutes at 0.3 img/s and says nothing new: `speed` skips it here. */
-const extraArgs: Record<string, ReadonlyArray<string>> = { speed: ["--backends", "native,wasm"], soak: [...passed("kills"), ...passed("interrupts")] }
+const workersAt = argv.indexOf("--workers")
+const extraArgs: Record<string, ReadonlyArray<string>> = {
+  speed: ["--backends", "native,wasm"],
+  soak: [...passed("kills"), ...passed("interrupts")],
+  "imagenet-mini": [...(argv.includes("--keep") ? ["--keep"] : []), ...(workersAt >= 0 ? ["--workers", argv[workersAt + 1] ?? ""] : [])],
+}
 const results: Record<string, unknown> = {}
 let failed = 0
 for (const name of benches) {

@@ -21,6 +21,7 @@ import * as path from "node:path"
 import { threadId } from "node:worker_threads"
 import { Data, Duration, Effect, Schema } from "effect"
 import { Artifact, Config, Pipeline, Stage, StageContext } from "../../../dsl/index.ts"
+import { ArtifactDecodeError } from "../../../dsl/Artifact.ts"
 
 export const Numbers = Artifact.json("Numbers", Schema.Array(Schema.Finite))
 export const Scaled = Artifact.json("Scaled", Schema.Struct({ values: Schema.Array(Schema.Finite), total: Schema.Finite }))
@@ -132,6 +133,47 @@ export const crash = Stage.make({
       return config.label
     }),
 })
+
+/** Records the thread of every decode of its values (this module's instance: the main process's). */
+export const decodedIn: Array<number> = []
+export const Counted = Artifact.make("Counted", {
+  encode: (value: ReadonlyArray<number>) => Numbers.encode(value),
+  decode: (files) => Effect.sync(() => void decodedIn.push(threadId)).pipe(Effect.andThen(Numbers.decode(files))),
+})
+
+export const countedStep = Stage.make({
+  name: "pool/counted-step",
+  config: Schema.Struct({ add: Config.withDefault(Schema.Finite, 1) }),
+  inputs: { numbers: Numbers },
+  output: Counted,
+  run: ({ config, inputs }) => Effect.succeed(inputs.numbers.map((x) => x + config.add)),
+})
+
+export const countedNext = Stage.make({
+  name: "pool/counted-next",
+  config: Schema.Struct({ add: Config.withDefault(Schema.Finite, 1) }),
+  inputs: { numbers: Counted },
+  output: Counted,
+  run: ({ config, inputs }) => Effect.succeed(inputs.numbers.map((x) => x + config.add)),
+})
+
+/** Encodes, but what it encodes never decodes (a codec bug). */
+export const Broken = Artifact.make("Broken", {
+  encode: (value: ReadonlyArray<number>) => Numbers.encode(value),
+  decode: () => Effect.fail(new ArtifactDecodeError({ artifact: "Broken", file: "value.json", reason: "this codec cannot read its own files" })),
+})
+
+export const broken = Stage.make({ name: "pool/broken", config: Schema.Struct({}), inputs: { numbers: Numbers }, output: Broken, run: ({ inputs }) => Effect.succeed(inputs.numbers) })
+
+export const brokenPipeline = () => Pipeline.make("pool-broken").stage("numbers", numbers, {}).stage("broken", broken, { inputs: { numbers: "numbers" } }).build()
+
+/** numbers -> mid -> end, the values of mid and end decoded through Counted. */
+export const countedPipeline = (endAdd: number) =>
+  Pipeline.make("pool-counted")
+    .stage("numbers", numbers, {})
+    .stage("mid", countedStep, { inputs: { numbers: "numbers" }, config: { add: 10 } })
+    .stage("end", countedNext, { inputs: { numbers: "mid" }, config: { add: endAdd } })
+    .build()
 
 export const crashPipeline = () =>
   Pipeline.make("pool-crash")
@@ -413,6 +455,44 @@ describe("worker pool for fan-out items", () => {
     expect(threadOf(lines)).not.toContain(mainThreadId)
     expect(statuses(all)).toEqual({ numbers: "ran", single: "ran" })
     expect(await payloads(pooled, all)).toEqual(await payloads(plain, inProcess))
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("with scope all, the main process decodes no stage's value, and a corrupt cached input of a pooled stage is still recomputed", async () => {
+    const decodedIn = stages.decodedIn as unknown as Array<number>
+    const pooled = await cacheDir("counted-pooled")
+    const first = await run(pooled, stages.countedPipeline!(1), { workers: 2, scope: "all" })
+    expect(statuses(first)).toEqual({ numbers: "ran", mid: "ran", end: "ran" })
+    expect(decodedIn).toEqual([])
+    // end changes; mid is cached but its payload is corrupted: verified here (checksums), quarantined, recomputed in a worker.
+    const mid = first.stages.find((s) => s.name === "mid")!
+    const midFile = path.join(entryDir(pooled, mid.key), "payload", "value.json")
+    await fs.writeFile(midFile, (await fs.readFile(midFile, "utf8")).replace("11", "21")) // same size: only its checksum tells
+    const lines: Array<string> = []
+    const second = await run(pooled, stages.countedPipeline!(2), { workers: 2, scope: "all" }, lines)
+    expect(statuses(second)).toEqual({ numbers: "cached", mid: "ran", end: "ran" })
+    expect(lines.some((l) => l.startsWith("[mid] cached entry unusable") && l.includes("sha256"))).toBe(true)
+    expect(decodedIn).toEqual([])
+    const endEntry = JSON.parse(await fs.readFile(path.join(entryDir(pooled, second.stages.find((s) => s.name === "end")!.key), "payload", "value.json"), "utf8"))
+    expect(endEntry).toEqual([13, 14, 15, 16])
+    // In-process, a cached input is decoded here, once: the counter sees main-process decodes.
+    const plain = await cacheDir("counted-plain")
+    await run(plain, stages.countedPipeline!(1), undefined)
+    expect(decodedIn).toEqual([])
+    await run(plain, stages.countedPipeline!(3), undefined)
+    expect(decodedIn).toEqual([mainThreadId])
+    expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("a pooled output that does not decode fails its stage with an OutputError and commits no entry", async () => {
+    const pooled = await cacheDir("broken")
+    const report = await run(pooled, stages.brokenPipeline!(), { workers: 2, scope: "all" })
+    const broken = report.stages.find((s) => s.name === "broken")!
+    expect(broken.status).toBe("failed")
+    expect(broken.error?._tag).toBe("OutputError")
+    expect(broken.error?.message).toContain("does not decode: ")
+    expect(broken.error?.message).toContain("this codec cannot read its own files")
+    await expect(fs.stat(entryDir(pooled, broken.key))).rejects.toThrow()
     expect(liveWorkerCount()).toBe(0)
   })
 })

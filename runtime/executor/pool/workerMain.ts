@@ -157,6 +157,13 @@ const runJob = (id: number, job: Job) =>
       try: () => stage.output.encode(exit.value),
       catch: (e) => new Failed("output", "OutputError", `encoding ${stage.output.name} failed: ${String(e)}`),
     })
+    // The main process commits these files without decoding them: check here that they decode.
+    const check = yield* Effect.exit(stage.output.decode(new Map(encoded.map((f) => [f.name, f.bytes]))))
+    if (Exit.isFailure(check)) {
+      if (tensorsHere !== undefined) tensorsHere.tf.dispose([inputs, exit.value] as never)
+      return yield* Effect.fail(new Failed("output", "OutputError", `what it encoded as ${stage.output.name} does not decode: ${describeCause(check.cause).detail}`))
+    }
+    if (tensorsHere !== undefined) tensorsHere.tf.dispose(check.value as never)
     const { files, transfer } = transferable(encoded)
     if (tensorsHere !== undefined) {
       tensorsHere.tf.dispose([inputs, exit.value] as never)
