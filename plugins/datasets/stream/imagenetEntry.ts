@@ -1,12 +1,17 @@
 /**
  * The `imagenet` dataset entry and its reader (`reader: "imagenet-folder"`):
  * `<data root>/imagenet/{train,val}` in ImageNet layout (`folderIndex.ts`),
- * 3 x 224 x 224, ImageNet mean / std. Training at scale streams it
- * (`indexImageFolder` + `streamEpoch`: worker threads, bounded memory);
- * `load` (what the in-memory stages call) decodes a split with the eval
- * transform (shorter side to 256, centre 224) through the same workers, and
- * refuses splits over `maxInMemory` images (default 20,000: 3 GB of pixels)
- * with a `DatasetSpecError` that points to the streaming API.
+ * 3 x 224 x 224, ImageNet mean / std.
+ *
+ * The reader streams (`stream`): the stages that iterate batches (the
+ * paper's adaptation, student, KD and scoring stages; `openSplit` in
+ * `../source.ts`) index the split and decode batches as they go, in worker
+ * threads, at the model's input size, with memory bounded by the prefetch
+ * depth, whatever the split's size. `load` (what the stages that hold a
+ * split in memory call: DINO / MAE pretraining, `paper/trunk-features`)
+ * decodes a split with the eval transform (shorter side to 256, centre 224)
+ * through the same workers, and refuses splits over `maxInMemory` images
+ * (default 20,000: 3 GB of pixels) with a `DatasetSpecError`.
  */
 import * as path from "node:path"
 import { Effect, Schema } from "effect"
@@ -20,20 +25,31 @@ import { makeDecodePool } from "./pool.ts"
 import { streamEpoch } from "./stream.ts"
 import * as fs from "node:fs"
 
-/** Options: decode workers, the in-memory cap, the eval crop fraction. */
+/** Options: decode workers, the in-memory cap, the eval crop fraction, the streaming prefetch depth. */
 export const ImagenetFolderOptions = Schema.Struct({
   /** The split's folder under the root (`train`, `val`). */
   folder: Schema.String,
   workers: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 64 })),
   maxInMemory: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
   cropPct: Schema.Finite.check(Schema.isBetween({ minimum: 0.1, maximum: 1 })),
+  /** Batches a stream decodes ahead of the consumer (default 2). */
+  prefetch: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 64 }))),
 })
 
-/** The ImageNet-folder reader (in-memory `load`; see the module comment). */
+/** The ImageNet-folder reader (streamed, or in memory up to `maxInMemory`; see the module comment). */
 export const imagenetFolderReader: DatasetReader = {
   name: "imagenet-folder",
-  summary: "ImageNet layout (<split>/<wnid>/*.JPEG or val + labels file), decoded in worker threads; streamable",
+  summary: "ImageNet layout (<split>/<wnid>/*.JPEG or val + labels file), decoded in worker threads; streamed by the training and scoring stages",
   files: (spec) => [path.join(spec.path, String(spec.options["folder"] ?? spec.split))],
+  stream: (spec) =>
+    Effect.gen(function* () {
+      yield* checkNormalization(spec)
+      const o = yield* decodeOptions(spec, ImagenetFolderOptions)
+      const { channels } = spec.imageSize
+      if (channels !== 1 && channels !== 3) return yield* new DatasetSpecError({ dataset: spec.name, field: "imageSize.channels", value: String(channels), expected: "1 or 3" })
+      const index = yield* indexImageFolder(spec.path, o.folder, { dataset: spec.name })
+      return { index, workers: o.workers, cropPct: o.cropPct, prefetch: o.prefetch ?? 2 }
+    }),
   load: (spec) =>
     Effect.gen(function* () {
       yield* checkNormalization(spec)
@@ -44,7 +60,9 @@ export const imagenetFolderReader: DatasetReader = {
           dataset: spec.name,
           field: "options.maxInMemory",
           value: `${o.maxInMemory} (the ${spec.split} split has ${index.files.length} images)`,
-          expected: "a split that fits in memory; stream larger ones with indexImageFolder + streamEpoch (plugins/datasets/stream)",
+          expected:
+            "a split of at most that many images for a stage that holds its split in memory (teachers/pretrain-dino, teachers/pretrain-mae, paper/trunk-features); " +
+            "the paper's training and scoring stages stream a split of any size (plugins/datasets/source.ts)",
         })
       const { channels, height } = spec.imageSize
       if (channels !== 1 && channels !== 3) return yield* new DatasetSpecError({ dataset: spec.name, field: "imageSize.channels", value: String(channels), expected: "1 or 3" })

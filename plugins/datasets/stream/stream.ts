@@ -29,6 +29,8 @@ export interface StreamOptions {
   /** RandomResizedCrop scale / ratio (timm defaults (0.08, 1), (3/4, 4/3)). */
   readonly scale?: readonly [number, number]
   readonly ratio?: readonly [number, number]
+  /** Train: probability of a horizontal flip (default 0.5). */
+  readonly flip?: number
   /** Eval: resize the shorter side to size / cropPct, then centre-crop (default 0.875). */
   readonly cropPct?: number
   /** Keep the last, smaller batch (default true for eval, false for train). */
@@ -70,7 +72,7 @@ export const streamEpoch = (index: FolderIndex, pool: DecodePool, epoch: number,
         const file = index.files[i] as string
         const pixels = await pool.run({
           file, mode: o.mode, size: o.size, channels: o.channels, seed: o.seed ?? 0, epoch, index: i,
-          scale: o.scale ?? [0.08, 1], ratio: o.ratio ?? [3 / 4, 4 / 3], cropPct: o.cropPct ?? 0.875,
+          scale: o.scale ?? [0.08, 1], ratio: o.ratio ?? [3 / 4, 4 / 3], flip: o.flip ?? 0.5, cropPct: o.cropPct ?? 0.875,
         }).catch((e: unknown) => {
           throw new ImageDecodeError({ file, offset: 0, reason: e instanceof Error ? e.message : String(e) })
         })

@@ -3,7 +3,7 @@
  *
  * - `train`: torchvision's RandomResizedCrop box (`sampleResizedCrop`, scale
  *   and ratio as given) on the decoded size, resized to `size` x `size`
- *   (bilinear), flipped horizontally with probability 1/2;
+ *   (bilinear), flipped horizontally with probability `flip` (timm: 1/2);
  * - `eval`: the shorter side resized to `size / cropPct` (timm's eval
  *   transform, crop_pct 0.875: 256 for 224), then the centre `size` x `size`.
  *
@@ -26,6 +26,8 @@ export interface TransformJob {
   readonly index: number
   readonly scale: readonly [number, number]
   readonly ratio: readonly [number, number]
+  /** Probability of the horizontal flip (train). */
+  readonly flip: number
   readonly cropPct: number
 }
 
@@ -42,7 +44,7 @@ export const transformImage = async (job: TransformJob): Promise<Uint8Array> => 
     const rng = Rng.derive(job.seed, job.epoch, job.index, 0x1a6e)
     const box = sampleResizedCrop(rng, height, width, job.scale, job.ratio)
     img = img.extract({ left: box.left, top: box.top, width: box.width, height: box.height }).resize(job.size, job.size, { fit: "fill", kernel: "linear" })
-    if (rng.float() < 0.5) img = img.flop()
+    if (rng.float() < job.flip) img = img.flop()
   } else {
     const k = Math.round(job.size / job.cropPct) / Math.min(height, width)
     const [rh, rw] = [Math.max(job.size, Math.round(height * k)), Math.max(job.size, Math.round(width * k))]
