@@ -2,8 +2,10 @@
  * Datasets and the input pipeline: readers (IDX, CIFAR binary, image folders,
  * synthetic), the dataset registry and spec, dataset identity for cache keys,
  * seeded augmentation (random resized crop, flip, normalization, DINO
- * multi-crop, MAE masking), subsets, and a prefetching batch loader whose
- * batches are plain typed arrays (`tensors.ts` turns them into tf tensors).
+ * multi-crop, MAE masking), subsets, a prefetching batch loader whose
+ * batches are plain typed arrays (`tensors.ts` turns them into tf tensors),
+ * and the batch sources the stages iterate (`source.ts`: an in-memory loader,
+ * or a split streamed from its files).
  *
  * @example
  * const registry = makeDefaultRegistry()
@@ -14,7 +16,7 @@
 export * from "./errors.ts"
 export * from "./ImageSet.ts"
 export * from "./spec.ts"
-export type { DatasetReader } from "./reader.ts"
+export type { DatasetReader, StreamPlan } from "./reader.ts"
 export * from "./registry.ts"
 export * from "./builtins.ts"
 export { datasetIdentity } from "./identity.ts"
@@ -30,6 +32,20 @@ export {
 } from "./augment/augmentation.ts"
 export { maskedCount } from "./augment/masking.ts"
 export * from "./loader.ts"
+export {
+  asSource,
+  type BatchSource,
+  loaderSource,
+  type MemorySplit,
+  openSplit,
+  type SourceError,
+  SourceOrderError,
+  type SplitData,
+  type SplitMeta,
+  type StreamedSplit,
+  streamSource,
+  type StreamSourceOptions,
+} from "./source.ts"
 export * from "./subset.ts"
 export { idxReader, IdxOptions } from "./readers/idx.ts"
 export { cifarReader, CifarOptions } from "./readers/cifar.ts"
