@@ -12,7 +12,7 @@ import { StageContext } from "../../dsl/index.ts"
 import { NonFiniteLoss, TrainingStepError } from "./errors.ts"
 import { loadResume, saveResume } from "./resume.ts"
 
-export interface EpochLoop {
+interface EpochLoopBase {
   /** Stage name, for errors. */
   readonly stage: string
   /** Identity of the run's settings (see `ResumeMeta.run`). */
@@ -21,9 +21,27 @@ export interface EpochLoop {
   readonly vars: ReadonlyMap<string, tf.Variable>
   readonly epochs: number
   readonly stepsPerEpoch: number
-  /** One optimisation step; returns its loss. May throw (tensor errors): reported as {@link TrainingStepError}. */
-  readonly step: (epoch: number, index: number, globalStep: number) => number
 }
+
+/**
+ * The loop's settings and its step. A step either finds its data itself, or
+ * gets it from `fetch`, an Effect run before it (a streamed source decodes
+ * the batch there: batches are then asked for in order, epoch by epoch, from
+ * the resumed epoch's batch 0); a failure of `fetch` ends the loop with it.
+ */
+export type EpochLoop<B = never, E = never> = EpochLoopBase &
+  (
+    | {
+        readonly fetch?: undefined
+        /** One optimisation step; returns its loss. May throw (tensor errors): reported as {@link TrainingStepError}. */
+        readonly step: (epoch: number, index: number, globalStep: number) => number
+      }
+    | {
+        readonly fetch: (epoch: number, index: number) => Effect.Effect<B, E>
+        /** One optimisation step on the fetched data; as above. */
+        readonly step: (epoch: number, index: number, globalStep: number, data: B) => number
+      }
+  )
 
 export interface EpochLoopResult {
   readonly epochLosses: ReadonlyArray<number>
@@ -34,7 +52,7 @@ export interface EpochLoopResult {
 }
 
 /** Runs `loop` from its last checkpointed epoch to the end. */
-export const runEpochs = (loop: EpochLoop) =>
+export const runEpochs = <B = never, E = never>(loop: EpochLoop<B, E>) =>
   Effect.gen(function* () {
     const ctx = yield* StageContext
     const resumed = yield* loadResume(ctx.scratchDir, loop.vars, loop.run)
@@ -47,8 +65,9 @@ export const runEpochs = (loop: EpochLoop) =>
       let sum = 0
       for (let index = 0; index < loop.stepsPerEpoch; index++) {
         const globalStep = epoch * loop.stepsPerEpoch + index
+        const step = loop.fetch === undefined ? () => loop.step(epoch, index, globalStep) : yield* Effect.map(loop.fetch(epoch, index), (data) => () => loop.step(epoch, index, globalStep, data))
         const loss = yield* Effect.try({
-          try: () => loop.step(epoch, index, globalStep),
+          try: step,
           catch: (e) => new TrainingStepError({ stage: loop.stage, epoch, step: index, reason: e instanceof Error ? e.message : String(e) }),
         })
         if (!Number.isFinite(loss)) return yield* new NonFiniteLoss({ stage: loop.stage, epoch, step: index, value: loss })
