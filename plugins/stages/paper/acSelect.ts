@@ -6,8 +6,9 @@
  *   C_h = (1/|Q|) Σ_{q ∈ Q} max_{k ∈ K} A_h(q, k),
  *
  * averaged over a calibration subset (the first `calibrationCount` images of
- * the downstream training split, un-augmented), and the head with the
- * highest C_h (lowest index on ties): the map that eq. 3 transfers.
+ * the downstream training split, un-augmented; streamed for a streamed
+ * split, `datasets/source.ts`), and the head with the highest C_h (lowest
+ * index on ties): the map that eq. 3 transfers.
  *
  * Two declarations share one implementation: `paper/ac-select` reads an
  * `AdaptedTeacher` (the pipeline's order: adapt, then select), and
@@ -24,8 +25,9 @@ import { disposeVit } from "../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights, type TeacherWeightsValue } from "../../teachers/artifact.ts"
 import { StageConfigError } from "../../training/errors.ts"
 import { TrainingStepError } from "../../training/errors.ts"
-import { teacherInput, teacherLoader } from "../../teachers/inputs.ts"
-import { loadSplit, splitFiles } from "../../datasets/splits.ts"
+import { teacherInput, teacherSource } from "../../teachers/inputs.ts"
+import { openSplit } from "../../datasets/source.ts"
+import { splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 
 /** Eq. 2's table for one teacher layer and the head it selects. */
@@ -69,16 +71,17 @@ const selectHead = (stage: string, c: AcSelectConfig, weights: TeacherWeightsVal
     if (!Number.isInteger(layer) || layer < 0 || layer >= depth) {
       return yield* new StageConfigError({ stage, field: "layer", value: String(c.layer), expected: `a block index in ${-depth}..${depth - 1} (teacher ${info.teacher} has ${depth} blocks)` })
     }
-    const { spec, set } = yield* loadSplit(c.dataset, "train", c.calibrationCount)
+    const data = yield* openSplit(c.dataset, "train", c.calibrationCount)
+    const { spec, meta: set } = data
     if (set.count < 1) return yield* new StageConfigError({ stage, field: "calibrationCount", value: String(c.calibrationCount), expected: `a split with at least one image (${spec.name} train is empty)` })
-    const loader = yield* teacherLoader(stage, set, info, c.batchSize)
+    const loader = yield* teacherSource(stage, data, info, c.batchSize)
     const meter = new AttentionConfidenceMeter({ queries: c.queries })
     yield* Effect.acquireUseRelease(
       modelFromWeights(weights),
       (model) =>
         Effect.gen(function* () {
           for (let b = 0; b < loader.batchesPerEpoch; b++) {
-            const batch = loader.batch(0, b)
+            const batch = yield* loader.batch(0, b)
             const fail = (e: unknown) => new TrainingStepError({ stage, epoch: 0, step: b, reason: e instanceof Error ? e.message : String(e) })
             const attn = yield* Effect.try({
               try: () =>
@@ -99,7 +102,7 @@ const selectHead = (stage: string, c: AcSelectConfig, weights: TeacherWeightsVal
     const table = r.perHead.map((v, h) => `${h}:${v.toFixed(3)}`).join(" ")
     yield* ctx.log(`${info.teacher}: attention confidence of block ${layer} (${r.images} images, queries ${r.queries}): ${table}; best head ${r.best}`)
     return { teacher: info.teacher, layer, perHead: [...r.perHead], best: r.best, images: r.images, queries: r.queries, dataset: spec.name }
-  })
+  }).pipe(Effect.scoped)
 
 /** Eq. 2 head selection on an adapted teacher (sec. 3.3 after sec. 3.1). */
 export const acSelect = Stage.make({

@@ -14,6 +14,8 @@
  * cosine learning rate after an optional linear warm-up, random resized crop
  * + flip (seeded), checkpointed every epoch in the scratch folder and resumed
  * from it. The trainable-parameter count is logged, as Table 1 reports it.
+ * A split whose reader streams (the `imagenet` entry) is streamed, for the
+ * training batches and the train top-1 (`openSplit`, `datasets/source.ts`).
  *
  * Partial-k without augmentation can skip the frozen blocks altogether:
  * `paper/trunk-features` + `paper/adapt-teacher-cached` (`trunk.ts`).
@@ -31,10 +33,11 @@ import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
 import { type AdaptationMode, adaptationName, adaptationParams, parseAdaptationMode } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
-import { teacherLoader } from "../../teachers/inputs.ts"
-import { loadSplit, splitFiles } from "../../datasets/splits.ts"
+import { teacherSource } from "../../teachers/inputs.ts"
+import { openSplit } from "../../datasets/source.ts"
+import { splitFiles } from "../../datasets/splits.ts"
 import { AdaptedTeacher } from "./artifact.ts"
-import { adaptStep, top1, trainLoader } from "./adaptStep.ts"
+import { adaptStep, top1, trainSource } from "./adaptStep.ts"
 
 const NAME = "paper/adapt-teacher"
 
@@ -81,7 +84,7 @@ export const adaptedModel = (teacher: TeacherWeightsValue, info: TeacherInfo, se
   })
 
 /** One adaptation run, as both adapt stages do it (`paper/adapt-teacher`, `paper/adapt-teacher-cached`). */
-export interface AdaptationRun {
+export interface AdaptationRun<B, E> {
   readonly stage: string
   readonly teacher: TeacherWeightsValue
   /** The teacher's info with `numClasses` set to the task's classes. */
@@ -94,10 +97,12 @@ export interface AdaptationRun {
   readonly stepsPerEpoch: number
   /** Added to the log lines: after the trainable count, and inside the train top-1 line's parentheses. */
   readonly notes?: { readonly count?: string; readonly accuracy?: string }
-  /** One optimizer step on batch (epoch, index) at learning rate `lr`; returns the loss. */
-  readonly step: (model: VitModel, params: ReadonlyMap<string, tf.Variable>, optimizer: AdamW, epoch: number, index: number, lr: number) => number
+  /** The batch of step (epoch, index), fetched before the step (a streamed source decodes it here, in order). */
+  readonly fetch: (epoch: number, index: number) => Effect.Effect<B, E>
+  /** One optimizer step on `batch` at learning rate `lr`; returns the loss. */
+  readonly step: (model: VitModel, params: ReadonlyMap<string, tf.Variable>, optimizer: AdamW, batch: B, lr: number) => number
   /** Top-1 on the training images after training. */
-  readonly trainAccuracy: (model: VitModel) => Effect.Effect<number>
+  readonly trainAccuracy: (model: VitModel) => Effect.Effect<number, E>
   /** \`performance.now()\` when the stage started (the record's seconds count from it). */
   readonly started: number
 }
@@ -107,7 +112,7 @@ export interface AdaptationRun {
  * cosine schedule (resumable per epoch), then scored on the training images:
  * the `AdaptedTeacher` value both adapt stages return.
  */
-export const runAdaptation = (o: AdaptationRun) =>
+export const runAdaptation = <B, E>(o: AdaptationRun<B, E>) =>
   Effect.gen(function* () {
     const ctx = yield* StageContext
     const { recipe: c, info } = o
@@ -128,7 +133,8 @@ export const runAdaptation = (o: AdaptationRun) =>
             vars: new Map([...params, ...optimizer.state()]),
             epochs: c.epochs,
             stepsPerEpoch: o.stepsPerEpoch,
-            step: (epoch, index, globalStep) => o.step(model, params, optimizer, epoch, index, lr.at(globalStep)),
+            fetch: o.fetch,
+            step: (_epoch, _index, globalStep, batch) => o.step(model, params, optimizer, batch, lr.at(globalStep)),
           }).pipe(Effect.ensuring(Effect.sync(() => optimizer.dispose())))
           const trainAccuracy = yield* o.trainAccuracy(model)
           yield* ctx.log(
@@ -169,18 +175,19 @@ export const adaptTeacher = Stage.make({
       yield* TensorBackend
       const started = performance.now()
       const source = inputs.teacher.info
-      const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
+      const data = yield* openSplit(c.dataset, "train", c.trainCount)
+      const { spec, meta } = data
       const bad = (field: string, value: unknown, expected: string) =>
         new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
       const depth = source.config.depth
       const mode = parseAdaptationMode(c.mode === "partial-k" ? `partial-${c.k}` : c.mode, depth)
       if ("_tag" in mode) return yield* bad("k", c.k, `1 <= k <= ${depth} (the depth of teacher ${source.teacher})`)
-      if (set.classes.length < 1) return yield* bad("dataset", spec.name, "a labeled dataset with at least one class")
-      if (set.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${set.count} training images`)
+      if (meta.classes.length < 1) return yield* bad("dataset", spec.name, "a labeled dataset with at least one class")
+      if (meta.count < c.batchSize) return yield* bad("batchSize", c.batchSize, `at most the ${meta.count} training images`)
       if (c.warmupEpochs >= c.epochs) return yield* bad("warmupEpochs", c.warmupEpochs, `fewer than epochs (${c.epochs})`)
-      const info = { ...source, config: { ...source.config, numClasses: set.classes.length } }
-      const loader = yield* trainLoader(NAME, set, info, c)
-      const evalLoader = yield* teacherLoader(NAME, set, info, c.batchSize)
+      const info = { ...source, config: { ...source.config, numClasses: meta.classes.length } }
+      const batches = yield* trainSource(NAME, data, info, c)
+      const evalBatches = yield* teacherSource(NAME, data, info, c.batchSize)
       return yield* runAdaptation({
         stage: NAME,
         teacher: inputs.teacher,
@@ -188,11 +195,12 @@ export const adaptTeacher = Stage.make({
         mode,
         recipe: c,
         identity: { ...c, teacher: source.teacher, arch: source.arch },
-        data: { dataset: spec.name, classes: set.classes, images: set.count },
-        stepsPerEpoch: loader.batchesPerEpoch,
-        step: (model, params, optimizer, epoch, index, lr) => adaptStep(model, params, optimizer, info, loader.batch(epoch, index), lr, c.weightDecay),
-        trainAccuracy: (model) => top1(model, info, evalLoader),
+        data: { dataset: spec.name, classes: meta.classes, images: meta.count },
+        stepsPerEpoch: batches.batchesPerEpoch,
+        fetch: batches.batch,
+        step: (model, params, optimizer, batch, lr) => adaptStep(model, params, optimizer, info, batch, lr, c.weightDecay),
+        trainAccuracy: (model) => top1(model, info, evalBatches),
         started,
       })
-    }),
+    }).pipe(Effect.scoped),
 })

@@ -9,14 +9,14 @@ import { Effect } from "effect"
 import { randomCrop } from "../../datasets/augment/augmentation.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
 import { type Batch, type Loader, makeLoader } from "../../datasets/loader.ts"
+import { asSource, type BatchSource, loaderSource, type SplitData, streamSource } from "../../datasets/source.ts"
 import { labelsToTensor } from "../../datasets/tensors.ts"
 import { crossEntropy } from "../../losses/ce.ts"
 import { forward } from "../../models/vit/forward.ts"
 import type { VitModel } from "../../models/vit/model.ts"
 import type { TeacherInfo } from "../../teachers/artifact.ts"
-import { StageConfigError } from "../../training/errors.ts"
 import type { AdamW } from "../../training/adamw.ts"
-import { teacherInput } from "../../teachers/inputs.ts"
+import { inputMismatch, teacherInput, unitNormalization } from "../../teachers/inputs.ts"
 
 export interface TrainLoaderOptions {
   readonly batchSize: number
@@ -35,17 +35,39 @@ export interface TrainLoaderOptions {
  */
 export const trainLoader = (stage: string, set: ImageSet, info: TeacherInfo, o: TrainLoaderOptions) =>
   Effect.gen(function* () {
-    const c = info.config.inChans
-    if (set.channels !== c && set.channels !== 1) {
-      return yield* new StageConfigError({ stage, field: "dataset", value: `${set.name} (${set.channels} channels)`, expected: `${c} channels, or 1 (grey, repeated) for teacher ${info.teacher}` })
-    }
-    const plain = { mean: new Array<number>(set.channels).fill(0), std: new Array<number>(set.channels).fill(1) }
+    const mismatch = inputMismatch(stage, set.name, set.channels, info)
+    if (mismatch !== undefined) return yield* mismatch
     return yield* makeLoader(set, {
       batchSize: o.batchSize,
-      normalization: plain,
+      normalization: unitNormalization(set.channels),
       seed: o.seed,
       dropLast: true,
       augmentation: randomCrop({ size: info.config.imgSize, scale: [o.cropScaleMin, 1], flip: o.flip }),
+    })
+  })
+
+/**
+ * The training batches of `data`: {@link trainLoader} over an in-memory
+ * split; over a streamed one, RandomResizedCrop (area [cropScaleMin, 1]) +
+ * flip from the full-size files, decoded at the model's input size, shuffled
+ * per (seed, epoch), the last partial batch dropped (as `trainLoader`).
+ * Needs a scope (the stream closes with it).
+ */
+export const trainSource = (stage: string, data: SplitData, info: TeacherInfo, o: TrainLoaderOptions) =>
+  Effect.gen(function* () {
+    if (data.kind === "memory") return loaderSource(yield* trainLoader(stage, data.set, info, o))
+    const channels = data.meta.channels === 1 ? 1 : 3
+    const mismatch = inputMismatch(stage, data.meta.name, channels, info)
+    if (mismatch !== undefined) return yield* mismatch
+    return yield* streamSource(data, {
+      mode: "train",
+      batchSize: o.batchSize,
+      size: info.config.imgSize,
+      channels,
+      normalization: unitNormalization(channels),
+      seed: o.seed,
+      scale: [o.cropScaleMin, 1],
+      flip: o.flip,
     })
   })
 
@@ -93,13 +115,20 @@ export const adaptStep = (
   weightDecay: number,
 ): number => ceStep(params, optimizer, () => forward(model, teacherInput(batch.images, info)), batch.labels, lr, weightDecay)
 
-/** Top-1 over `batches` batches, batch `b` giving its logits (called inside `tf.tidy`) and labels. */
-export const top1By = (batches: number, batch: (b: number) => { readonly logits: () => tf.Tensor; readonly labels: Int32Array }) =>
+/** What `top1By` scores of one batch: its logits (called inside `tf.tidy`) and labels. */
+export interface ScoredBatch {
+  readonly logits: () => tf.Tensor
+  readonly labels: Int32Array
+}
+
+/** Top-1 over `batches` batches, batch `b` giving its logits and labels (or an Effect of them, e.g. a streamed batch). */
+export const top1By = <E = never>(batches: number, batch: (b: number) => ScoredBatch | Effect.Effect<ScoredBatch, E>) =>
   Effect.gen(function* () {
     let correct = 0
     let seen = 0
     for (let b = 0; b < batches; b++) {
-      const { logits, labels } = batch(b)
+      const next = batch(b)
+      const { logits, labels } = Effect.isEffect(next) ? yield* next : next
       correct += tf.tidy(() => {
         const predicted = tf.argMax(logits(), 1)
         return tf.sum(tf.cast(tf.equal(predicted, labelsToTensor(labels)), "int32")).dataSync()[0] ?? 0
@@ -110,9 +139,10 @@ export const top1By = (batches: number, batch: (b: number) => { readonly logits:
     return seen === 0 ? 0 : correct / seen
   })
 
-/** Top-1 of the model's head over every batch of epoch 0 of `loader` (an unaugmented, in-order loader). */
-export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader) =>
-  top1By(loader.batchesPerEpoch, (b) => {
-    const batch = loader.batch(0, b)
-    return { logits: () => forward(model, teacherInput(batch.images, info)), labels: batch.labels }
-  })
+/** Top-1 of the model's head over every batch of epoch 0 of `loader` (an unaugmented, in-order loader or source). */
+export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource) => {
+  const source = asSource(loader)
+  return top1By(source.batchesPerEpoch, (b) =>
+    Effect.map(source.batch(0, b), (batch): ScoredBatch => ({ logits: () => forward(model, teacherInput(batch.images, info)), labels: batch.labels })),
+  )
+}

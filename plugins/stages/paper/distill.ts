@@ -15,7 +15,9 @@
  * row. Every model sees the same augmented batch, in its own normalization.
  * Per step every loss component is reported in the progress note; per epoch
  * their means are checkpointed with the weights and optimizer state
- * (resumable) and end up in the `DistilledStudent` artifact.
+ * (resumable) and end up in the `DistilledStudent` artifact. A split whose
+ * reader streams (the `imagenet` entry) is streamed (`openSplit`,
+ * `datasets/source.ts`): batches in order, memory bounded by the prefetch.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
@@ -33,11 +35,12 @@ import { AdamW } from "../../training/adamw.ts"
 import { runEpochs } from "../../training/epochs.ts"
 import { adaptationCount, adaptationParams } from "../../training/partial.ts"
 import { runIdentity } from "../../training/resume.ts"
-import { teacherLoader } from "../../teachers/inputs.ts"
-import { loadSplit } from "../../datasets/splits.ts"
+import { teacherSource } from "../../teachers/inputs.ts"
+import type { Batch } from "../../datasets/loader.ts"
+import { openSplit } from "../../datasets/source.ts"
 import type { HeadSelectionValue } from "./acSelect.ts"
 import { adaptedModel } from "./adapt.ts"
-import { top1, trainLoader } from "./adaptStep.ts"
+import { top1, trainSource } from "./adaptStep.ts"
 import type { AdaptedTeacherValue } from "./artifact.ts"
 import type { DistillMethod, DistilledStudentValue } from "./distilledArtifact.ts"
 import { checkTeacher, stateDigest, studentInfo } from "./distillSetup.ts"
@@ -127,7 +130,8 @@ export const runDistill = (plan: DistillPlan) =>
     const c = plan.recipe
     const stage = plan.stage
     const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage, field, value: JSON.stringify(value), expected })
-    const { spec, set } = yield* loadSplit(c.dataset, "train", c.trainCount)
+    const data = yield* openSplit(c.dataset, "train", c.trainCount)
+    const { spec, meta: set } = data
     const { arch, config: base } = yield* resolveArch(c.student.arch, c.student, set.channels)
     const sInfo = studentInfo(arch, { ...base, numClasses: set.classes.length }, spec.normalization, c.seed)
     const layer = plan.distilledLayer === undefined ? undefined : plan.distilledLayer < 0 ? base.depth + plan.distilledLayer : plan.distilledLayer
@@ -156,8 +160,8 @@ export const runDistill = (plan: DistillPlan) =>
     const headOf = (t: DistillTeacher): number | undefined => t.head ?? t.selection?.best
     const taskInfo = (t: DistillTeacher): TeacherInfo =>
       t.freshHead === undefined ? t.weights.info : { ...t.weights.info, config: { ...t.weights.info.config, numClasses: set.classes.length } }
-    const loader = yield* trainLoader(stage, set, sInfo, c)
-    const steps = loader.batchesPerEpoch
+    const batches = yield* trainSource(stage, data, sInfo, c)
+    const steps = batches.batchesPerEpoch
     const lr = cosineSchedule({ base: c.lr, final: 0, epochs: c.epochs, itersPerEpoch: steps, warmupEpochs: c.warmupEpochs }, "learning rate")
     return yield* Effect.scoped(
       Effect.gen(function* () {
@@ -175,8 +179,9 @@ export const runDistill = (plan: DistillPlan) =>
           members.push(yield* member(t.role, m, info, t.selection?.layer, params))
           startDigests.push(stateDigest(modelState(m)))
         }
+        const first = yield* batches.batch(0, 0)
         const names = yield* Effect.try({
-          try: () => componentNames(members, loss, loader.batch(0, 0)),
+          try: () => componentNames(members, loss, first),
           catch: (e) => bad("losses", plan.losses.map((t) => t.name ?? t.key), `terms the student and teachers can feed (${e instanceof Error ? e.message : String(e)})`),
         })
         const from = plan.teachers.length === 0
@@ -191,8 +196,8 @@ export const runDistill = (plan: DistillPlan) =>
         }
         const sums = new Float64Array(names.length)
         let last = ""
-        const step = (epoch: number, index: number, globalStep: number): number => {
-          const values = jointStep(members, loss, names, loader.batch(epoch, index), lr.at(globalStep), c.weightDecay)
+        const step = (epoch: number, index: number, globalStep: number, batch: Batch): number => {
+          const values = jointStep(members, loss, names, batch, lr.at(globalStep), c.weightDecay)
           if (index === 0) sums.fill(0)
           values.forEach((v, i) => (sums[i] = (sums[i] ?? 0) + v))
           last = names.slice(1).map((n, i) => `${n} ${(values[i + 1] ?? NaN).toFixed(4)}`).join(" ")
@@ -212,7 +217,7 @@ export const runDistill = (plan: DistillPlan) =>
           teachers: plan.teachers.map((t) => [t.role, t.weights.info.teacher, t.mode, t.selection?.layer ?? null, t.head ?? null, t.freshHead?.seed ?? null]),
           arch,
         }
-        const result = yield* runEpochs({ stage, run: runIdentity(stage, identity), vars, epochs: c.epochs, stepsPerEpoch: steps, step }).pipe(
+        const result = yield* runEpochs({ stage, run: runIdentity(stage, identity), vars, epochs: c.epochs, stepsPerEpoch: steps, fetch: batches.batch, step }).pipe(
           Effect.provideService(StageContext, noted),
         )
         const table = curves.dataSync()
@@ -251,8 +256,8 @@ export const runDistill = (plan: DistillPlan) =>
           for (const [i, t] of plan.teachers.entries()) {
             const m = members[i + 1]
             if (m === undefined || m.params.size === 0) continue
-            const evalLoader = yield* teacherLoader(stage, set, m.info, c.batchSize)
-            const trainAccuracy = yield* top1(m.model, m.info, evalLoader)
+            const evalBatches = yield* teacherSource(stage, data, m.info, c.batchSize)
+            const trainAccuracy = yield* top1(m.model, m.info, evalBatches)
             const count = adaptationCount(m.info.config, { kind: "partial", blocks: 1 })
             const ce = components[`ce/${t.role}`] ?? []
             trained.push({
@@ -299,5 +304,4 @@ export const runDistill = (plan: DistillPlan) =>
         return { student: value, teachers, trained }
       }),
     )
-  })
-
+  }).pipe(Effect.scoped)

@@ -32,7 +32,7 @@ export const studentInfo = (
 
 /**
  * The first reason `teacher` (its loss role) and its head selection cannot
- * serve `student` on `set`, or `undefined`. An adapted teacher's head must
+ * serve `student` on `set` (an in-memory set or a split's `SplitMeta`), or `undefined`. An adapted teacher's head must
  * have been trained on `set`'s classes; an SSL-pretrained one (no
  * `adaptation`) gets a fresh head, so only its input fits. Without a
  * selection (output KD only, no attention map read) the token counts need not
@@ -44,7 +44,7 @@ export const checkTeacher = (
   teacher: AdaptedTeacherValue | TeacherWeightsValue,
   selection: HeadSelectionValue | undefined,
   student: TeacherInfo,
-  set: ImageSet,
+  set: Pick<ImageSet, "name" | "classes" | "channels">,
 ): StageConfigError | DistillTokenMismatch | undefined => {
   const t = teacher.info
   const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage, field, value: JSON.stringify(value), expected })

@@ -24,6 +24,12 @@
  * `DownstreamChannelMismatch` unless `rgbToGrey` (ITU-R BT.601 luma, 0.299 R
  * + 0.587 G + 0.114 B, on the bytes before resizing); every image is then
  * normalized with the model's own mean and std (those of its training data).
+ *
+ * A split whose reader streams (the `imagenet` entry) is streamed
+ * (`datasets/source.ts`): decoded at the model's input size (shorter side to
+ * size / cropPct, centre crop; grey by sharp when `rgbToGrey`), in order,
+ * with memory bounded by the prefetch depth; the features of every image
+ * (N x D floats, not pixels) are still held for the probe and k-NN.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect, Schema } from "effect"
@@ -32,13 +38,14 @@ import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { knnClassify } from "../../analysis/knn.ts"
 import type { ImageSet } from "../../datasets/ImageSet.ts"
 import type { Loader } from "../../datasets/loader.ts"
+import { asSource, type BatchSource, loaderSource, openSplit, type SplitData, type SplitMeta } from "../../datasets/source.ts"
 import { forwardFeatures, forwardHead } from "../../models/vit/forward.ts"
 import { disposeVit, type VitModel } from "../../models/vit/model.ts"
 import { modelFromWeights, type TeacherInfo } from "../../teachers/artifact.ts"
 import { StageConfigError } from "../../training/errors.ts"
 import { TrainingStepError } from "../../training/errors.ts"
-import { teacherInput, teacherLoader } from "../../teachers/inputs.ts"
-import { loadSplit, splitFiles } from "../../datasets/splits.ts"
+import { teacherInput, teacherLoader, teacherSource } from "../../teachers/inputs.ts"
+import { splitFiles } from "../../datasets/splits.ts"
 import { type DistillationInfo, DistilledStudent, type DistilledStudentValue } from "./distilledArtifact.ts"
 import { accuracyPerClass, fitRidgeProbe, probePredict } from "./probe.ts"
 import { DownstreamScore, type DownstreamScoreValue } from "./scores.ts"
@@ -88,6 +95,14 @@ export const defaultLabel = (d: Pick<DistillationInfo, "method" | "teachers">): 
   return `kd-${word === "" ? "teacher" : word}`
 }
 
+/** A split the model can take: its meta (channels as fed), the in-memory set as fed (absent: streamed), whether it was converted to grey. */
+interface Fitted {
+  readonly data: SplitData
+  readonly meta: SplitMeta
+  readonly set: ImageSet | undefined
+  readonly converted?: boolean
+}
+
 /** `set` as grey (BT.601 luma of each RGB pixel, rounded to a byte). */
 export const rgbToGreySet = (set: ImageSet): ImageSet => {
   const plane = set.height * set.width
@@ -108,14 +123,15 @@ export const rgbToGreySet = (set: ImageSet): ImageSet => {
  * Frozen features [count, D] (final normed class token) of every image the
  * in-order loader yields and, with `head`, the head's predicted class of each.
  */
-export const featuresAndPredictions = (model: VitModel, info: TeacherInfo, loader: Loader, count: number, head: boolean) =>
+export const featuresAndPredictions = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, count: number, head: boolean) =>
   Effect.gen(function* () {
+    const source = asSource(loader)
     const d = model.config.embedDim
     const features = new Float32Array(count * d)
     const predictions = new Int32Array(head ? count : 0)
     let at = 0
-    for (let b = 0; b < loader.batchesPerEpoch; b++) {
-      const batch = loader.batch(0, b)
+    for (let b = 0; b < source.batchesPerEpoch; b++) {
+      const batch = yield* source.batch(0, b)
       const [feats, predicted] = yield* Effect.try({
         try: () =>
           tf.tidy(() => {
@@ -145,19 +161,25 @@ export const runEvaluate = (c: EvaluateConfig, student: DistilledStudentValue) =
     const started = performance.now()
     const { info, distillation } = student
     const name = `${info.teacher}`
-    const train = yield* loadSplit(c.dataset, "train", c.trainCount)
-    const test = yield* loadSplit(c.dataset, "test", c.testCount)
+    const train = yield* openSplit(c.dataset, "train", c.trainCount)
+    const test = yield* openSplit(c.dataset, "test", c.testCount)
     const dataset = train.spec.name
     const modelChannels = info.config.inChans
-    const fit = (set: ImageSet): ImageSet | DownstreamChannelMismatch => {
-      if (set.channels === modelChannels || set.channels === 1) return set
-      if (set.channels === 3 && modelChannels === 1 && c.rgbToGrey) return rgbToGreySet(set)
-      return new DownstreamChannelMismatch({ stage: NAME, dataset, datasetChannels: set.channels, model: name, modelChannels })
+    // An in-memory split is converted here (rgbToGreySet); a streamed one is decoded to the channels `fit` says.
+    const fit = (data: SplitData): Fitted | DownstreamChannelMismatch => {
+      const channels = data.meta.channels
+      if (channels === modelChannels || channels === 1) return { data, meta: data.meta, set: data.kind === "memory" ? data.set : undefined }
+      if (channels === 3 && modelChannels === 1 && c.rgbToGrey) {
+        const set = data.kind === "memory" ? rgbToGreySet(data.set) : undefined
+        return { data, meta: { ...data.meta, channels: 1 }, set, converted: true }
+      }
+      return new DownstreamChannelMismatch({ stage: NAME, dataset, datasetChannels: channels, model: name, modelChannels })
     }
-    const trainSet = fit(train.set)
-    if (trainSet instanceof DownstreamChannelMismatch) return yield* trainSet
-    const testSet = fit(test.set)
-    if (testSet instanceof DownstreamChannelMismatch) return yield* testSet
+    const trainFit = fit(train)
+    if (trainFit instanceof DownstreamChannelMismatch) return yield* trainFit
+    const testFit = fit(test)
+    if (testFit instanceof DownstreamChannelMismatch) return yield* testFit
+    const [trainSet, testSet] = [trainFit.meta, testFit.meta]
     const bad = (field: string, value: unknown, expected: string) => new StageConfigError({ stage: NAME, field, value: JSON.stringify(value), expected })
     if (trainSet.count < 1) return yield* bad("trainCount", c.trainCount, `a training split with at least one image (${dataset} train is empty)`)
     if (testSet.count < 1) return yield* bad("testCount", c.testCount, `a test split with at least one image (${dataset} test is empty)`)
@@ -169,12 +191,20 @@ export const runEvaluate = (c: EvaluateConfig, student: DistilledStudentValue) =
     const protocol: DownstreamScoreValue["protocol"] =
       headClasses.length === classes.length && headClasses.every((x, i) => x === classes[i]) ? "head" : "linear-probe"
     const size = info.config.imgSize
-    if (trainSet.height !== size || trainSet.width !== size) {
-      yield* ctx.log(`${NAME}: ${dataset} images are ${trainSet.height}x${trainSet.width}; resized (bilinear) to the model's ${size}x${size}`)
+    if (trainFit.set === undefined) {
+      yield* ctx.log(`${NAME}: ${dataset} is streamed: decoded at the model's ${size}x${size} (shorter side resized, centre crop)`)
+    } else if (trainFit.set.height !== size || trainFit.set.width !== size) {
+      yield* ctx.log(`${NAME}: ${dataset} images are ${trainFit.set.height}x${trainFit.set.width}; resized (bilinear) to the model's ${size}x${size}`)
     }
-    if (trainSet !== train.set) yield* ctx.log(`${NAME}: ${dataset} converted from RGB to grey (BT.601 luma) for ${name}`)
-    const trainLoader = yield* teacherLoader(NAME, trainSet, info, c.batchSize)
-    const testLoader = yield* teacherLoader(NAME, testSet, info, c.batchSize)
+    if (trainFit.converted === true) {
+      yield* ctx.log(`${NAME}: ${dataset} converted from RGB to grey (${trainFit.set === undefined ? "sharp's greyscale, while decoding" : "BT.601 luma"}) for ${name}`)
+    }
+    const sourceOf = (f: Fitted) =>
+      f.set !== undefined
+        ? Effect.map(teacherLoader(NAME, f.set, info, c.batchSize), loaderSource)
+        : teacherSource(NAME, f.data, info, c.batchSize, { channels: f.meta.channels === 1 ? 1 : 3 })
+    const trainLoader = yield* sourceOf(trainFit)
+    const testLoader = yield* sourceOf(testFit)
     const d = info.config.embedDim
     const { trainFeatures, testFeatures, headPredictions } = yield* Effect.acquireUseRelease(
       modelFromWeights(student),
@@ -225,7 +255,7 @@ export const runEvaluate = (c: EvaluateConfig, student: DistilledStudentValue) =
       trainingSeconds: distillation.seconds,
       seconds: (performance.now() - started) / 1000,
     } satisfies DownstreamScoreValue
-  })
+  }).pipe(Effect.scoped)
 
 /** A student on one downstream dataset: head or linear-probe top-1, per-class accuracy, k-NN top-1 (paper, Figure 3 / Table 2). */
 export const evaluate = Stage.make({

@@ -1,8 +1,9 @@
 /**
  * `paper/evaluate-teacher`: one cell of the paper's Table 1, the top-1 of an
  * adapted teacher's head on the downstream test split (un-augmented, the
- * whole image at the teacher's input size), beside the mode and the
- * trainable-parameter count of its adaptation (sec. 3.1).
+ * whole image at the teacher's input size; a streamed split, e.g. `imagenet`:
+ * the shorter side to size / cropPct and the centre crop, `datasets/source.ts`),
+ * beside the mode and the trainable-parameter count of its adaptation (sec. 3.1).
  */
 import { Effect, Schema } from "effect"
 import { Artifact, Config, Stage, StageContext } from "../../../dsl/index.ts"
@@ -10,8 +11,9 @@ import { TensorBackend } from "../../../runtime/backend/TensorBackend.ts"
 import { disposeVit } from "../../models/vit/model.ts"
 import { modelFromWeights } from "../../teachers/artifact.ts"
 import { StageConfigError } from "../../training/errors.ts"
-import { teacherLoader } from "../../teachers/inputs.ts"
-import { loadSplit, splitFiles } from "../../datasets/splits.ts"
+import { teacherSource } from "../../teachers/inputs.ts"
+import { openSplit } from "../../datasets/source.ts"
+import { splitFiles } from "../../datasets/splits.ts"
 import { top1 } from "./adaptStep.ts"
 import { AdaptedTeacher } from "./artifact.ts"
 
@@ -53,15 +55,16 @@ export const evaluateTeacher = Stage.make({
       yield* TensorBackend
       const ctx = yield* StageContext
       const { info, adaptation } = inputs.teacher
-      const { spec, set } = yield* loadSplit(c.dataset, "test", c.testCount)
+      const data = yield* openSplit(c.dataset, "test", c.testCount)
+      const { spec, meta: set } = data
       const same = set.classes.length === adaptation.classes.length && set.classes.every((name, i) => name === adaptation.classes[i])
       if (!same) {
         return yield* new StageConfigError({ stage: NAME, field: "dataset", value: JSON.stringify(spec.name), expected: `a test split with the classes the head was trained on (${adaptation.dataset}: ${adaptation.classes.join(", ")})` })
       }
-      const loader = yield* teacherLoader(NAME, set, info, c.batchSize)
+      const batches = yield* teacherSource(NAME, data, info, c.batchSize)
       const accuracy = yield* Effect.acquireUseRelease(
         modelFromWeights(inputs.teacher),
-        (model) => top1(model, info, loader),
+        (model) => top1(model, info, batches),
         (model) => Effect.sync(() => disposeVit(model)),
       )
       yield* ctx.metric?.({ top1: accuracy * 100 }) ?? Effect.void
@@ -79,5 +82,5 @@ export const evaluateTeacher = Stage.make({
         seed: adaptation.seed,
         adaptationSeconds: adaptation.seconds,
       }
-    }),
+    }).pipe(Effect.scoped),
 })

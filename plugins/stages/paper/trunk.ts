@@ -360,10 +360,8 @@ export const adaptTeacherCached = Stage.make({
         data: { dataset: trunk.datasetName, classes: trunk.classes, images: n },
         stepsPerEpoch: order.batchesPerEpoch,
         notes: { count: ", on cached trunk tokens (no augmentation)", accuracy: ", cached trunk" },
-        step: (model, params, optimizer, epoch, index, lr) => {
-          const batch = order.batch(epoch, index)
-          return ceStep(params, optimizer, () => topLogits(model, tokensOf(batch.indices), from), batch.labels, lr, c.weightDecay)
-        },
+        fetch: (epoch, index) => Effect.sync(() => order.batch(epoch, index)),
+        step: (model, params, optimizer, batch, lr) => ceStep(params, optimizer, () => topLogits(model, tokensOf(batch.indices), from), batch.labels, lr, c.weightDecay),
         trainAccuracy: (model) =>
           top1By(Math.ceil(n / c.batchSize), (b) => {
             const indices = all.subarray(b * c.batchSize, Math.min(n, (b + 1) * c.batchSize))

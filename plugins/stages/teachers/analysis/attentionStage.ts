@@ -2,7 +2,9 @@
  * `teachers/attention-distance`: the measure of the paper's Figure 1 for one
  * teacher: per layer and head, the mean attention distance in pixels
  * (Σ_k A(q, k) · dist(q, k), averaged over query patches and images;
- * `AttentionDistanceMeter`, class token excluded and rows renormalized).
+ * `AttentionDistanceMeter`, class token excluded and rows renormalized),
+ * over the first `testCount` test images (streamed for a streamed split,
+ * `datasets/source.ts`).
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
@@ -13,8 +15,9 @@ import { forwardIntermediates } from "../../../models/vit/forward.ts"
 import { disposeVit } from "../../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights } from "../../../teachers/artifact.ts"
 import { TrainingStepError } from "../../../training/errors.ts"
-import { loadSplit, splitFiles } from "../../../datasets/splits.ts"
-import { teacherInput, teacherLoader } from "../../../teachers/inputs.ts"
+import { openSplit } from "../../../datasets/source.ts"
+import { splitFiles } from "../../../datasets/splits.ts"
+import { teacherInput, teacherSource } from "../../../teachers/inputs.ts"
 
 export const AttentionDistances = Artifact.json(
   "AttentionDistances",
@@ -46,15 +49,15 @@ export const attentionDistance = Stage.make({
     Effect.gen(function* () {
       yield* TensorBackend
       const info = inputs.teacher.info
-      const { set } = yield* loadSplit(c.dataset, "test", c.testCount)
-      const loader = yield* teacherLoader("teachers/attention-distance", set, info, c.batchSize)
+      const data = yield* openSplit(c.dataset, "test", c.testCount)
+      const loader = yield* teacherSource("teachers/attention-distance", data, info, c.batchSize)
       const meter = new AttentionDistanceMeter({ patchSize: info.config.patchSize })
       yield* Effect.acquireUseRelease(
         modelFromWeights(inputs.teacher),
         (model) =>
           Effect.gen(function* () {
             for (let b = 0; b < loader.batchesPerEpoch; b++) {
-              const batch = loader.batch(0, b)
+              const batch = yield* loader.batch(0, b)
               const maps = tf.tidy(() =>
                 forwardIntermediates(model, teacherInput(batch.images, info), { attention: true }).intermediates.flatMap((m) =>
                   m.attn === undefined ? [] : [{ layer: m.block, attn: tf.keep(m.attn) }],
@@ -70,5 +73,5 @@ export const attentionDistance = Stage.make({
       )
       const r = meter.result()
       return { teacher: info.teacher, family: info.family, patchSize: info.config.patchSize, ...r, layers: [...r.layers], perHead: r.perHead.map((h) => [...h]), mean: [...r.mean] }
-    }),
+    }).pipe(Effect.scoped),
 })

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { Loader } from "../../../datasets/loader.ts"
+import { asSource, type BatchSource } from "../../../datasets/source.ts"
 import { forwardFeatures, forwardHead } from "../../../models/vit/forward.ts"
 import type { VitModel } from "../../../models/vit/model.ts"
 import type { TeacherInfo } from "../../../teachers/artifact.ts"
@@ -14,14 +15,15 @@ import { teacherInput } from "../../../teachers/inputs.ts"
 
 export type Pooling = "cls" | "mean-patch"
 
-/** Features [N, D] of every image the (unshuffled) loader yields, in order. */
-export const extractFeatures = (model: VitModel, info: TeacherInfo, loader: Loader, count: number, pooling: Pooling) =>
+/** Features [N, D] of every image the (unshuffled) loader or source yields, in order. */
+export const extractFeatures = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, count: number, pooling: Pooling) =>
   Effect.gen(function* () {
+    const source = asSource(loader)
     const d = model.config.embedDim
     const out = new Float32Array(count * d)
     let at = 0
-    for (let b = 0; b < loader.batchesPerEpoch; b++) {
-      const batch = loader.batch(0, b)
+    for (let b = 0; b < source.batchesPerEpoch; b++) {
+      const batch = yield* source.batch(0, b)
       const feats = tf.tidy(() => {
         const tokens = forwardFeatures(model, teacherInput(batch.images, info))
         if (pooling === "cls") return forwardHead(model, tokens, { preLogits: true })

@@ -11,9 +11,10 @@ import { TensorBackend } from "../../../../runtime/backend/TensorBackend.ts"
 import { knnClassify } from "../../../analysis/knn.ts"
 import { disposeVit } from "../../../models/vit/model.ts"
 import { modelFromWeights, TeacherWeights } from "../../../teachers/artifact.ts"
-import { loadSplit, splitFiles } from "../../../datasets/splits.ts"
+import { openSplit } from "../../../datasets/source.ts"
+import { splitFiles } from "../../../datasets/splits.ts"
 import { extractFeatures } from "./features.ts"
-import { teacherLoader } from "../../../teachers/inputs.ts"
+import { teacherSource } from "../../../teachers/inputs.ts"
 
 const Count = Config.IntAtLeast(0)
 
@@ -55,21 +56,21 @@ export const knnEvaluate = Stage.make({
       const ctx = yield* StageContext
       const started = performance.now()
       const info = inputs.teacher.info
-      const train = yield* loadSplit(c.dataset, "train", c.trainCount)
-      const test = yield* loadSplit(c.dataset, "test", c.testCount)
+      const train = yield* openSplit(c.dataset, "train", c.trainCount)
+      const test = yield* openSplit(c.dataset, "test", c.testCount)
       const top1 = yield* Effect.acquireUseRelease(
         modelFromWeights(inputs.teacher),
         (model) =>
           Effect.gen(function* () {
             const d = model.config.embedDim
-            const trainFeats = yield* extractFeatures(model, info, yield* teacherLoader("teachers/knn", train.set, info, c.batchSize), train.set.count, c.pooling)
-            const testFeats = yield* extractFeatures(model, info, yield* teacherLoader("teachers/knn", test.set, info, c.batchSize), test.set.count, c.pooling)
+            const trainFeats = yield* extractFeatures(model, info, yield* teacherSource("teachers/knn", train, info, c.batchSize), train.meta.count, c.pooling)
+            const testFeats = yield* extractFeatures(model, info, yield* teacherSource("teachers/knn", test, info, c.batchSize), test.meta.count, c.pooling)
             const result = yield* Effect.acquireUseRelease(
-              Effect.sync(() => [tf.tensor2d(trainFeats, [train.set.count, d]), tf.tensor2d(testFeats, [test.set.count, d])] as const),
+              Effect.sync(() => [tf.tensor2d(trainFeats, [train.meta.count, d]), tf.tensor2d(testFeats, [test.meta.count, d])] as const),
               ([trainFeatures, testFeatures]) =>
                 knnClassify(
-                  { trainFeatures, trainLabels: train.set.labels, testFeatures, testLabels: test.set.labels },
-                  { numClasses: train.set.classes.length, k: c.k, temperature: c.temperature },
+                  { trainFeatures, trainLabels: train.meta.labels, testFeatures, testLabels: test.meta.labels },
+                  { numClasses: train.meta.classes.length, k: c.k, temperature: c.temperature },
                 ),
               (ts) => Effect.sync(() => tf.dispose([...ts])),
             )
@@ -77,7 +78,7 @@ export const knnEvaluate = Stage.make({
           }),
         (model) => Effect.sync(() => disposeVit(model)),
       )
-      yield* ctx.log(`${info.teacher} (${info.family}): k-NN top-1 ${(top1 * 100).toFixed(2)}% on ${test.set.count} ${train.spec.name} test images`)
+      yield* ctx.log(`${info.teacher} (${info.family}): k-NN top-1 ${(top1 * 100).toFixed(2)}% on ${test.meta.count} ${train.spec.name} test images`)
       return {
         teacher: info.teacher,
         family: info.family,
@@ -85,10 +86,10 @@ export const knnEvaluate = Stage.make({
         pooling: c.pooling,
         k: c.k,
         temperature: c.temperature,
-        trainImages: train.set.count,
-        testImages: test.set.count,
+        trainImages: train.meta.count,
+        testImages: test.meta.count,
         top1,
         seconds: (performance.now() - started) / 1000,
       }
-    }),
+    }).pipe(Effect.scoped),
 })
