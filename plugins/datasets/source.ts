@@ -113,6 +113,13 @@ export interface BatchSource {
    * batch 0 of any epoch, the batch after the last one given, or the last one again.
    */
   readonly batch: (epoch: number, b: number) => Effect.Effect<Batch, SourceError>
+  /**
+   * Done with the open epoch: a streamed source drops the batch it handed out
+   * last and stops decoding ahead (the next call must be batch 0 of an
+   * epoch); nothing for an in-memory one. Call it after a pass, so that a
+   * second source of the same split does not add its batches to these.
+   */
+  readonly release: Effect.Effect<void>
 }
 
 /** A source over an in-memory loader: `loader.batch(e, b)`, unchanged. */
@@ -120,6 +127,7 @@ export const loaderSource = (loader: Loader): BatchSource => ({
   streamed: false,
   batchesPerEpoch: loader.batchesPerEpoch,
   batch: (epoch, b) => Effect.sync(() => loader.batch(epoch, b)),
+  release: Effect.void,
 })
 
 /** `x` as a source (a loader is wrapped by {@link loaderSource}). */
@@ -157,7 +165,7 @@ export const streamSource = (split: StreamedSplit, o: StreamSourceOptions): Effe
       ),
       (s) => Effect.promise(() => s.close()),
     ),
-    (s): BatchSource => ({ streamed: true, batchesPerEpoch: s.batchesPerEpoch, batch: s.batch }),
+    (s): BatchSource => ({ streamed: true, batchesPerEpoch: s.batchesPerEpoch, batch: s.batch, release: Effect.promise(s.close) }),
   )
 
 /** The split a stage reads, in memory or streamed by the rule of the module comment. */

@@ -199,7 +199,8 @@ export const adaptTeacher = Stage.make({
         stepsPerEpoch: batches.batchesPerEpoch,
         fetch: batches.batch,
         step: (model, params, optimizer, batch, lr) => adaptStep(model, params, optimizer, info, batch, lr, c.weightDecay),
-        trainAccuracy: (model) => top1(model, info, evalBatches),
+        // The training stream's last batch is dropped before the train top-1 streams the split again.
+        trainAccuracy: (model) => Effect.andThen(batches.release, top1(model, info, evalBatches)),
         started,
       })
     }).pipe(Effect.scoped),

@@ -144,5 +144,5 @@ export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader | BatchS
   const source = asSource(loader)
   return top1By(source.batchesPerEpoch, (b) =>
     Effect.map(source.batch(0, b), (batch): ScoredBatch => ({ logits: () => forward(model, teacherInput(batch.images, info)), labels: batch.labels })),
-  )
+  ).pipe(Effect.ensuring(source.release))
 }

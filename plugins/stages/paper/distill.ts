@@ -220,6 +220,7 @@ export const runDistill = (plan: DistillPlan) =>
         const result = yield* runEpochs({ stage, run: runIdentity(stage, identity), vars, epochs: c.epochs, stepsPerEpoch: steps, fetch: batches.batch, step }).pipe(
           Effect.provideService(StageContext, noted),
         )
+        yield* batches.release
         const table = curves.dataSync()
         const components = Object.fromEntries(names.map((n, i) => [n, Array.from({ length: c.epochs }, (_, e) => table[e * names.length + i] ?? NaN)]))
         const rows = (key: string): ReadonlyArray<Record<string, unknown>> => {

@@ -123,9 +123,9 @@ export const rgbToGreySet = (set: ImageSet): ImageSet => {
  * Frozen features [count, D] (final normed class token) of every image the
  * in-order loader yields and, with `head`, the head's predicted class of each.
  */
-export const featuresAndPredictions = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, count: number, head: boolean) =>
-  Effect.gen(function* () {
-    const source = asSource(loader)
+export const featuresAndPredictions = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, count: number, head: boolean) => {
+  const source = asSource(loader)
+  return Effect.gen(function* () {
     const d = model.config.embedDim
     const features = new Float32Array(count * d)
     const predictions = new Int32Array(head ? count : 0)
@@ -151,7 +151,8 @@ export const featuresAndPredictions = (model: VitModel, info: TeacherInfo, loade
       yield* Effect.yieldNow
     }
     return { features, predictions }
-  })
+  }).pipe(Effect.ensuring(source.release))
+}
 
 /** Scores `student` on one downstream dataset (the stage's work). */
 export const runEvaluate = (c: EvaluateConfig, student: DistilledStudentValue) =>

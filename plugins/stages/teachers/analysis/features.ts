@@ -16,9 +16,9 @@ import { teacherInput } from "../../../teachers/inputs.ts"
 export type Pooling = "cls" | "mean-patch"
 
 /** Features [N, D] of every image the (unshuffled) loader or source yields, in order. */
-export const extractFeatures = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, count: number, pooling: Pooling) =>
-  Effect.gen(function* () {
-    const source = asSource(loader)
+export const extractFeatures = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, count: number, pooling: Pooling) => {
+  const source = asSource(loader)
+  return Effect.gen(function* () {
     const d = model.config.embedDim
     const out = new Float32Array(count * d)
     let at = 0
@@ -36,4 +36,5 @@ export const extractFeatures = (model: VitModel, info: TeacherInfo, loader: Load
       yield* Effect.yieldNow
     }
     return out
-  })
+  }).pipe(Effect.ensuring(source.release))
+}
