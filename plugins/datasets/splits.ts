@@ -4,6 +4,9 @@
  * the cache key (content hash), a pure function of the config; `loadSplit`
  * reads them. Both resolve names in the `Datasets` registry service (`splitFiles`,
  * which runs while planning, outside any stage, in its default).
+ * `loadSplit` always holds the split in memory; the stages that iterate
+ * batches call `openSplit` (`source.ts`) instead, which streams a split
+ * whose reader streams and otherwise calls `loadSplit`.
  */
 import { Effect } from "effect"
 import { Datasets } from "./builtins.ts"

@@ -13,10 +13,11 @@
  *   of decoded images held at once whether the split has 24 or 72 images, no
  *   tensor left behind;
  * - scoring (`paper/evaluate-teacher`, `paper/evaluate` head protocol,
- *   `teachers/attention-distance`, `paper/ac-select`): the same numbers as
+ *   `teachers/attention-distance`, `paper/ac-select`, `teachers/knn`): the same numbers as
  *   the same files loaded in memory at the model's size (a reader without
- *   `stream`; top-1, per-class and k-NN exactly, attention statistics up to
- *   float32 rounding), with the streamed split's counts and labels.
+ *   `stream`; top-1, per-class and k-NN top-1 exactly, attention statistics up to
+ *   float32 rounding), with the streamed split's counts and labels; the
+ *   linear probe of a grey model on the RGB split decoded as grey.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -38,6 +39,7 @@ import { evaluate } from "../../../../plugins/stages/paper/downstream.ts"
 import { evaluateTeacher } from "../../../../plugins/stages/paper/evaluate.ts"
 import { jointDistill, paperTeachers } from "../../../../plugins/stages/paper/joint.ts"
 import { attentionDistance } from "../../../../plugins/stages/teachers/analysis/attentionStage.ts"
+import { knnEvaluate } from "../../../../plugins/stages/teachers/analysis/knnStage.ts"
 import { randomTeacher } from "../../../../plugins/stages/teachers/load.ts"
 import type { TeacherWeightsValue } from "../../../../plugins/teachers/artifact.ts"
 import { treeRegistry, WNIDS, writeImagenetTree } from "../../../fixtures/imagenet/tree.ts"
@@ -219,7 +221,7 @@ describe("training stages on a streamed split", () => {
 })
 
 describe("scoring stages on a streamed split", () => {
-  it("paper/evaluate-teacher, paper/evaluate (head), attention distance and AC select: the numbers of the same files in memory", async () => {
+  it("paper/evaluate-teacher, paper/evaluate (head), attention distance, AC select and k-NN: the numbers of the same files in memory", async () => {
     const records: Record<string, StageRun> = {}
     const twice = async <S extends AnyStage>(name: string, s: S, config: Partial<S["config"]["Encoded"]>, inputs: InputValues<S["inputs"]>) => {
       const record: StageRun = { logs: [], progress: [] }
@@ -253,5 +255,24 @@ describe("scoring stages on a streamed split", () => {
     expect(heads).toMatchObject({ images: 20, dataset: "tiny" })
     expectClose([heads.perHead], [headsMemory.perHead])
     expect(heads.best).toBe(headsMemory.best)
+
+    const [knn, knnMemory] = await twice("knn", knnEvaluate, { k: 5, batchSize: 8 }, { teacher })
+    expect(knn).toMatchObject({ dataset: "tiny", trainImages: 24, testImages: 6 })
+    expect(knn.top1).toBe(knnMemory.top1)
+    expect(streamed(records["knn"]!.logs, "tiny train")).toMatchObject({ images: 24, decoded: 24 })
   }, 120_000)
+
+  it("paper/evaluate, linear probe: a grey model on the streamed RGB split, decoded as grey with rgbToGrey, refused without", async () => {
+    const grey = await stage(trainStudent, { dataset: "synthetic-shapes", trainCount: 32, batchSize: 16, epochs: 1, seed: 3 }, {})
+    expect(grey.info.config.inChans).toBe(1)
+    await expect(stage(evaluate, { dataset: "tiny", k: 5 }, { model: grey })).rejects.toThrow("dataset tiny has 3 channels but model student vitMicroPatch7_28 takes 1; set rgbToGrey: true")
+    const record: StageRun = { logs: [], progress: [] }
+    const before = tf.memory().numTensors
+    const score = await stage(evaluate, { dataset: "tiny", k: 5, rgbToGrey: true, batchSize: 7 }, { model: grey }, { record })
+    expect(tf.memory().numTensors).toBe(before)
+    expect(score).toMatchObject({ dataset: "tiny", protocol: "linear-probe", classes: [...WNIDS], trainImages: 24, testImages: 6 })
+    expect(score.perClass).toHaveLength(3)
+    expect(record.logs).toContain("paper/evaluate: tiny converted from RGB to grey (sharp's greyscale, while decoding) for student vitMicroPatch7_28")
+    expect(streamed(record.logs, "tiny test")).toMatchObject({ images: 6, decoded: 6 })
+  }, 60_000)
 })
