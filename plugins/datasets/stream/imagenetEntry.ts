@@ -106,7 +106,9 @@ export const imagenetEntry: DatasetEntry = {
         imageSize: { channels: 3, height: 224, width: 224 },
         normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
         options: { folder, workers: 2, maxInMemory: 20_000, cropPct: 0.875 },
-        preprocessing: "eval transform: shorter side resized to 256 (bilinear), centre 224x224 crop, sRGB",
+        preprocessing:
+          "sRGB; streamed at the model's input size S: RandomResizedCrop + flip (training), shorter side resized to S / 0.875 (bilinear) and the centre S x S crop (evaluation); " +
+          "loaded in memory: shorter side to 256, centre 224 x 224",
       })
     }),
 }
