@@ -27,7 +27,7 @@ export interface FolderIndex {
   readonly root: string
   readonly split: string
   readonly classes: ReadonlyArray<string>
-  /** Absolute paths, class by class, sorted within each class. */
+  /** Absolute paths, class by class, sorted within each class (`interleaveClasses` reorders them). */
   readonly files: ReadonlyArray<string>
   readonly labels: Int32Array
   readonly identity: string
@@ -116,3 +116,19 @@ export const indexImageFolder = (
     })
     return { root, split, classes, files: files.map((f) => path.join(dir, f)), labels: Int32Array.from(labels), identity, cached: false }
   })
+
+/**
+ * The index in class-interleaved order: the k-th file of every class (in
+ * class order) before the (k+1)-th of any, each class's files kept in their
+ * sorted order. Stages that read "the first N" of a split (`trainCount`,
+ * `testCount`, `calibrationCount`) then see every class about equally, where
+ * the class-by-class listing would give them only the first classes.
+ */
+export const interleaveClasses = (index: FolderIndex): FolderIndex => {
+  const byClass: Array<Array<number>> = index.classes.map(() => [])
+  for (let i = 0; i < index.files.length; i++) byClass[index.labels[i] as number]!.push(i)
+  const order: Array<number> = []
+  const longest = Math.max(0, ...byClass.map((m) => m.length))
+  for (let k = 0; k < longest; k++) for (const members of byClass) if (k < members.length) order.push(members[k]!)
+  return { ...index, files: order.map((i) => index.files[i]!), labels: Int32Array.from(order, (i) => index.labels[i]!) }
+}

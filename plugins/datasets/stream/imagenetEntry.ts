@@ -20,7 +20,7 @@ import type { ImageSet } from "../ImageSet.ts"
 import type { DatasetReader } from "../reader.ts"
 import { DATA_DIR_ENV, type DatasetEntry } from "../registry.ts"
 import { checkNormalization, decodeOptions } from "../spec.ts"
-import { indexImageFolder } from "./folderIndex.ts"
+import { indexImageFolder, interleaveClasses } from "./folderIndex.ts"
 import { makeDecodePool } from "./pool.ts"
 import { streamEpoch } from "./stream.ts"
 import * as fs from "node:fs"
@@ -47,14 +47,14 @@ export const imagenetFolderReader: DatasetReader = {
       const o = yield* decodeOptions(spec, ImagenetFolderOptions)
       const { channels } = spec.imageSize
       if (channels !== 1 && channels !== 3) return yield* new DatasetSpecError({ dataset: spec.name, field: "imageSize.channels", value: String(channels), expected: "1 or 3" })
-      const index = yield* indexImageFolder(spec.path, o.folder, { dataset: spec.name })
+      const index = interleaveClasses(yield* indexImageFolder(spec.path, o.folder, { dataset: spec.name }))
       return { index, workers: o.workers, cropPct: o.cropPct, prefetch: o.prefetch ?? 2 }
     }),
   load: (spec) =>
     Effect.gen(function* () {
       yield* checkNormalization(spec)
       const o = yield* decodeOptions(spec, ImagenetFolderOptions)
-      const index = yield* indexImageFolder(spec.path, o.folder, { dataset: spec.name })
+      const index = interleaveClasses(yield* indexImageFolder(spec.path, o.folder, { dataset: spec.name }))
       if (index.files.length > o.maxInMemory)
         return yield* new DatasetSpecError({
           dataset: spec.name,

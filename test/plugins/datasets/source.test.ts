@@ -3,7 +3,7 @@
  * generated ImageNet-layout tree: the rule (a reader that streams is
  * streamed, any other split is in memory with makeLoader's batches, bit for
  * bit), streamed train and eval batches (counts, labels, order, seeds,
- * first N), in-order access with a typed error otherwise, the decoded images
+ * first N, class-interleaved), in-order access with a typed error otherwise, the decoded images
  * held at once bounded by the prefetch depth whatever the split's size, and a
  * file that does not decode.
  */
@@ -79,12 +79,19 @@ describe("openSplit", () => {
   it("streams a split whose reader streams: its index, the first N, no pixels read", async () => {
     const data = await inScope(streamed("tree"))
     expect(data.meta).toMatchObject({ name: "tree", split: "train", count: 15, classes: [...WNIDS], channels: 3 })
-    expect(Array.from(data.meta.labels)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2])
+    // Class-interleaved (interleaveClasses): the k-th file of every class before the (k+1)-th of any.
+    expect(Array.from(data.meta.labels)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+    for (const c of [0, 1, 2]) {
+      const files = data.index.files.filter((_, i) => data.meta.labels[i] === c)
+      expect(files.every((f) => f.includes(`/${WNIDS[c]}/`))).toBe(true)
+      expect(files).toEqual([...files].sort())
+    }
     expect(data.meter.decoded).toBe(0)
+    // The first N (trainCount, calibrationCount) see every class, not the first classes of the listing.
     const first = await inScope(streamed("tree", 7))
     expect(first.meta.count).toBe(7)
     expect(first.index.files).toEqual(data.index.files.slice(0, 7))
-    expect(Array.from(first.meta.labels)).toEqual([0, 0, 0, 0, 0, 1, 1])
+    expect(Array.from(first.meta.labels)).toEqual([0, 1, 2, 0, 1, 2, 0])
     // The same files through load() are refused: the entry's maxInMemory is 1.
     const spec = await Effect.runPromise(registry.resolve("tree", { split: "train" }))
     expect((await failureOf(registry.load(spec)))?._tag).toBe("DatasetSpecError")

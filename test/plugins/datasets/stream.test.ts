@@ -135,7 +135,7 @@ describe("the imagenet entry", () => {
     const val = await run(registry.load({ ...spec, imageSize: { channels: 3, height: 32, width: 32 } }))
     expect(val.count).toBe(3)
     expect(val.classes).toEqual(classes)
-    expect(Array.from(val.labels)).toEqual([1, 2, 0])
+    expect(Array.from(val.labels)).toEqual([0, 1, 2]) // the entry interleaves classes (the index lists val_0..2 as 1, 2, 0)
     expect(Array.from(val.images.subarray(0, 3))).toEqual([200, 200, 200]) // R plane of a solid (200, 100, 50) PNG
     expect(val.images[32 * 32]).toBe(100)
     const capped = await failureOf(registry.load({ ...spec, split: "train", options: { ...spec.options, folder: "train", maxInMemory: 5 } }))
