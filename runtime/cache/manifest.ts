@@ -30,7 +30,16 @@ export const Manifest = Schema.Struct({
   plugins: Schema.optionalKey(Schema.Array(Schema.Struct({ what: Schema.String, name: Schema.String, site: Schema.String, code: Schema.String }))),
   datasetIdentity: Schema.NullOr(Schema.String),
   reads: Schema.Array(Schema.String),
-  timings: Schema.Struct({ startedAt: Schema.String, finishedAt: Schema.String, durationMs: Schema.Finite }),
+  timings: Schema.Struct({
+    startedAt: Schema.String,
+    finishedAt: Schema.String,
+    durationMs: Schema.Finite,
+    /**
+     * The highest resident memory of the process that ran the stage, sampled while it ran
+     * (`runtime/executor/memory.ts`); it includes stages running beside it. Absent in older entries.
+     */
+    peakRssBytes: Schema.optionalKey(Schema.Finite),
+  }),
   backend: Schema.String,
   versions: Schema.Record(Schema.String, Schema.String),
   files: Schema.Array(PayloadFile),

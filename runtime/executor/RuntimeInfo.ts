@@ -27,6 +27,8 @@ export interface NodeTiming {
   readonly startedAt: string
   readonly finishedAt: string
   readonly durationMs: number
+  /** Peak resident memory of the process while the stage ran (see the manifest's `timings.peakRssBytes`). */
+  readonly peakRssBytes?: number
   readonly backend: string
 }
 

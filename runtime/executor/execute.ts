@@ -28,6 +28,7 @@ import { describeCause } from "./pool/protocol.ts"
 import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
 import { type NodeTiming, RuntimeInfo, type RunFacts } from "./RuntimeInfo.ts"
 import { type MetricRecord, writeEntryMetrics } from "./metrics.ts"
+import { withPeakRss } from "./memory.ts"
 
 import type { NodeOutcome, NodeStatus } from "../cache/runRecord.ts"
 export type { NodeOutcome, NodeStatus }
@@ -269,7 +270,15 @@ export const executePlan = (
             const inputs = inPool(p) ? undefined : yield* inputValues(p)
             const started = new Date()
             yield* progress.started(p.node.name, reason ?? "")
-            const exit = yield* Effect.exit(runStage(p, inputs))
+            let peakRssBytes = 0
+            const exit = yield* Effect.exit(
+              withPeakRss(runStage(p, inputs)).pipe(
+                Effect.map(([ran, peak]) => {
+                  peakRssBytes = peak
+                  return ran
+                }),
+              ),
+            )
             const finished = new Date()
             const durationMs = finished.getTime() - started.getTime()
             const backend = Exit.isSuccess(exit) && exit.value._tag === "Pooled" ? exit.value.backend : info.backend()
@@ -294,14 +303,14 @@ export const executePlan = (
                 ...(p.plugins.length === 0 ? {} : { plugins: p.plugins }),
                 datasetIdentity: p.datasetIdentity,
                 reads: p.reads,
-                timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs },
+                timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, peakRssBytes },
                 backend,
                 versions: info.versions,
               },
               files,
               { replace: plan.forced.has(p.node.name) },
             )
-            timings.set(p.node.name, { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, backend })
+            timings.set(p.node.name, { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, peakRssBytes, backend })
             yield* Effect.promise(() => fs.rm(store.scratchDir(p.key), { recursive: true, force: true }))
             // Metrics go beside the manifest (not in the payload); a failure to write them loses only them.
             yield* Effect.promise(() => writeEntryMetrics(store.entryDir(p.key), metricBuffers.get(p.node.name) ?? []).catch(() => undefined))

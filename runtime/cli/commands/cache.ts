@@ -48,12 +48,22 @@ export const command: CliCommand = {
       if (sub === "ls" || sub === "verify" || sub === "gc") yield* ensureStore(store.root, { create: false })
       if (sub === "ls" || sub === "verify") {
         const level = sub === "ls" ? "size" : "full"
-        const rows: Array<{ key: string; status: "ok" | "corrupt"; stage?: string; node?: string; pipeline?: string; bytes?: number; createdAt?: string; reason?: string }> = []
+        const rows: Array<{ key: string; status: "ok" | "corrupt"; stage?: string; node?: string; pipeline?: string; bytes?: number; createdAt?: string; durationMs?: number; peakRssBytes?: number; reason?: string }> = []
         for (const key of yield* store.keys()) {
           const r = yield* store.lookup(key, level)
           if (r._tag === "Hit") {
             const m = r.manifest
-            rows.push({ key, status: "ok", stage: m.stage, node: m.node, pipeline: m.pipeline, bytes: m.files.reduce((a, f) => a + f.size, 0), createdAt: m.timings.finishedAt })
+            rows.push({
+              key,
+              status: "ok",
+              stage: m.stage,
+              node: m.node,
+              pipeline: m.pipeline,
+              bytes: m.files.reduce((a, f) => a + f.size, 0),
+              createdAt: m.timings.finishedAt,
+              durationMs: m.timings.durationMs,
+              ...(m.timings.peakRssBytes === undefined ? {} : { peakRssBytes: m.timings.peakRssBytes }),
+            })
           } else if (r._tag === "Corrupt") {
             rows.push({ key, status: "corrupt", reason: r.reason })
             if (sub === "verify" && values.repair === true) yield* store.quarantine(key, r.reason)
@@ -64,8 +74,18 @@ export const command: CliCommand = {
         else {
           io.out(
             table([
-              ["key", "status", "stage", "node", "pipeline", "size", "created"],
-              ...rows.map((r) => [short(r.key), r.status, r.stage ?? "", r.node ?? "", r.pipeline ?? "", r.bytes === undefined ? "" : bytes(r.bytes), r.createdAt ?? r.reason ?? ""]),
+              ["key", "status", "stage", "node", "pipeline", "size", "took", "peak RSS", "created"],
+              ...rows.map((r) => [
+                short(r.key),
+                r.status,
+                r.stage ?? "",
+                r.node ?? "",
+                r.pipeline ?? "",
+                r.bytes === undefined ? "" : bytes(r.bytes),
+                r.durationMs === undefined ? "" : `${(r.durationMs / 1000).toFixed(1)} s`,
+                r.peakRssBytes === undefined ? "" : bytes(r.peakRssBytes),
+                r.createdAt ?? r.reason ?? "",
+              ]),
             ]),
           )
           io.err(`${rows.length} entries in ${store.root}${sub === "verify" ? `, ${corrupt.length} corrupt${corrupt.length > 0 && values.repair !== true ? " (run with --repair to quarantine them)" : ""}` : ""}`)

@@ -27,6 +27,8 @@ export interface MadeNode {
   readonly seconds: number | null
   readonly startedAt: string | null
   readonly backend: string | null
+  /** Peak RSS of the process while it was computed (bytes; includes whatever ran beside it); null: not recorded. */
+  readonly peakRssBytes: number | null
   /** Its computing interval overlapped another node's: its time was measured concurrently. */
   readonly concurrent: boolean
 }
@@ -102,7 +104,7 @@ export const madeNodes = (facts: RunFacts): ReadonlyArray<MadeNode> => {
     const t = n.timing
     const mine = t === undefined ? undefined : span(t)
     const concurrent = mine !== undefined && timed.some((o) => o.node !== n.node && o.span[0] < mine[1] && mine[0] < o.span[1])
-    return { node: n.node, stage: n.stage, config: n.config, status: n.status, deps: n.deps, seconds: t === undefined ? null : t.durationMs / 1000, startedAt: t?.startedAt ?? null, backend: t?.backend ?? null, concurrent }
+    return { node: n.node, stage: n.stage, config: n.config, status: n.status, deps: n.deps, seconds: t === undefined ? null : t.durationMs / 1000, startedAt: t?.startedAt ?? null, backend: t?.backend ?? null, peakRssBytes: t?.peakRssBytes ?? null, concurrent }
   })
 }
 

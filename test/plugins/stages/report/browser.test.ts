@@ -38,8 +38,8 @@ const made: MadeWith = {
     wallSeconds: 60,
     computeSeconds: 90,
     nodes: [
-      { node: "dino-partial-1", stage: "paper/adapt-teacher", config: { mode: "partial-1", lr: 0.001, epochs: 10 }, status: "will-run", deps: ["dino"], seconds: 30, startedAt: "2026-12-02T18:59:01.000Z", backend: "native", concurrent: true },
-      { node: "top1-dino-partial-1", stage: "paper/evaluate-teacher", config: { dataset: "fashion-mnist" }, status: "cached", deps: ["dino-partial-1"], seconds: 2, startedAt: "2026-12-01T10:00:00.000Z", backend: "native", concurrent: false },
+      { node: "dino-partial-1", stage: "paper/adapt-teacher", config: { mode: "partial-1", lr: 0.001, epochs: 10 }, status: "will-run", deps: ["dino"], seconds: 30, startedAt: "2026-12-02T18:59:01.000Z", backend: "native", peakRssBytes: 734003200, concurrent: true },
+      { node: "top1-dino-partial-1", stage: "paper/evaluate-teacher", config: { dataset: "fashion-mnist" }, status: "cached", deps: ["dino-partial-1"], seconds: 2, startedAt: "2026-12-01T10:00:00.000Z", backend: "native", peakRssBytes: null, concurrent: false },
     ],
   },
 }
