@@ -30,6 +30,7 @@ export const builtinCommands: ReadonlyArray<CommandEntry> = [
   { name: "graph", summary: "print a pipeline's DAG as mermaid, dot or json", load: () => import("./commands/graph.ts") },
   { name: "cache", summary: "list, verify or garbage-collect the artifact store", load: () => import("./commands/cache.ts") },
   { name: "watch", summary: "rerun stale stages on every save", load: () => import("./commands/watch.ts") },
+  { name: "runner", summary: "join a cluster and run stages of clustered runs (ssl-kd run --cluster)", load: () => import("./commands/runner.ts") },
   { name: "runs", summary: "list past runs with their headline metrics; `runs diff A B` compares two", load: () => import("./commands/runs.ts") },
 ]
 
