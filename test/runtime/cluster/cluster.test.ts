@@ -47,6 +47,10 @@ export const total = Stage.make({
   run: ({ inputs }) => Effect.succeed(inputs.xs.reduce((a, b) => a + b.value, 0)),
 })
 
+export const failing = Pipeline.make("cluster-test-failing")
+  .fanOut("broken", item, { config: { ms: 10 }, over: { g: { x: 7, fail: true } } })
+  .build()
+
 export default Pipeline.make("cluster-test")
   .fanOut("items", item, { config: { ms: 1500 }, over: { a: { x: 1 }, b: { x: 2 }, c: { x: 3 }, d: { x: 4 }, e: { x: 5 }, f: { x: 6 } } })
   .stage("total", total, { inputs: { xs: "items" } })
@@ -90,8 +94,9 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     store = path.join(dir, "store")
     log = path.join(dir, "executions.log")
     fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log))
+    fs.writeFileSync(path.join(dir, "failing.ts"), `export { failing as default } from "./pipeline.ts"\n`)
     for (let i = 0; i < 3; i++) {
-      runners.push(start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"]))
+      runners.push(start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "60", "--backend", "cpu"]))
     }
     await waitFor("3 runners to join", () => runners.every((r) => r.stderr.includes("joining")), 30_000, () => runners.map((r) => r.stderr).join("\n---\n"))
   }, 90_000)
@@ -104,8 +109,9 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  const run = async (...extra: Array<string>) => {
-    const cli = start(["run", path.relative(REPO, path.join(dir, "pipeline.ts")), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet", ...extra])
+  const run = async (...extra: Array<string>) => runFile("pipeline.ts", ...extra)
+  const runFile = async (file: string, ...extra: Array<string>) => {
+    const cli = start(["run", path.relative(REPO, path.join(dir, file)), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet", ...extra])
     const code = await cli.exited
     return { code, json: JSON.parse(cli.stdout.trim().split("\n")[0] ?? "{}") as { ok: boolean; stages: Array<{ name: string; status: string; error?: { _tag: string; message: string } }> }, stderr: cli.stderr }
   }
@@ -135,5 +141,20 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(second.code).toBe(0)
     expect(second.json.stages.every((s) => s.status === "cached")).toBe(true)
     expect(executions()).toHaveLength(6)
+  }, 120_000)
+
+  it("a stage failure arrives with its own error tag; a later run retries it (the next generation of its key)", async () => {
+    const before = executions().filter((e) => e.x === 7).length
+    const first = await runFile("failing.ts")
+    expect(first.code).toBe(1)
+    const failed = first.json.stages.find((s) => s.name === "broken[g]")
+    expect(failed?.status).toBe("failed")
+    expect(failed?.error?.message).toContain("ItemBroken: item 7 is broken")
+    expect(executions().filter((e) => e.x === 7)).toHaveLength(before + 1)
+    const second = await runFile("failing.ts")
+    expect(second.code).toBe(1)
+    expect(second.json.stages.find((s) => s.name === "broken[g]")?.error?.message).toContain("ItemBroken")
+    // retried, not served the first failure
+    expect(executions().filter((e) => e.x === 7)).toHaveLength(before + 2)
   }, 120_000)
 })
