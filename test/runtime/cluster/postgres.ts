@@ -84,12 +84,29 @@ export const startPostgres = async (options: { readonly timeoutMs?: number } = {
   fs.closeSync(out)
   let exited = false
   child.once("exit", () => (exited = true))
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
   const stop = async () => {
+    // Signal the postmaster itself (runuser does not forward SIGQUIT); "smart" shutdown (SIGTERM)
+    // would wait for clients, SIGQUIT ends the server and its backends at once.
+    const pidFile = path.join(data, "postmaster.pid")
+    const postmaster = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]) : NaN
+    if (Number.isInteger(postmaster) && postmaster > 0 && alive(postmaster)) {
+      process.kill(postmaster, "SIGQUIT")
+      const deadline = Date.now() + 5000
+      while (alive(postmaster) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      if (alive(postmaster)) process.kill(postmaster, "SIGKILL")
+    }
     if (!exited) {
-      // runuser forwards SIGTERM; postgres's "smart" shutdown would wait for clients: SIGQUIT is immediate.
       const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()))
       child.kill("SIGQUIT")
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))])
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 2000))])
       if (!exited) child.kill("SIGKILL")
     }
     fs.rmSync(dir, { recursive: true, force: true })
