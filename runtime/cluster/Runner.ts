@@ -6,6 +6,11 @@
  * runner checked that its own code of the stage has the job's fingerprint; the
  * entry is committed to the shared store with the manifest written last (the
  * commit point, as runtime/cache/Store.ts does), its metrics beside it.
+ *
+ * The main thread never loads stage code: the check (import + ts-morph
+ * fingerprint) runs in the stage-check thread (check/StageCheck.ts), the stage
+ * in a pool worker, so the main thread's event loop keeps refreshing the
+ * leases of the jobs this runner holds, however long they take to load.
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -13,15 +18,14 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Data, Effect, Layer } from "effect"
 import { DurableQueue } from "effect/workflow"
-import type { AnyStage } from "../../dsl/Stage.ts"
 import { makeFileStore } from "../cache/Store.ts"
 import { ensureStore } from "../cache/marker.ts"
-import * as Fingerprint from "../fingerprint/Fingerprint.ts"
 import type { BackendRequestData } from "../executor/pool/protocol.ts"
 import { makeWorkerPool } from "../executor/pool/WorkerPool.ts"
 import { writeEntryMetrics, type MetricRecord } from "../executor/metrics.ts"
 import type { ManifestTemplate } from "../executor/remote.ts"
 import { defaultVersions } from "../executor/RuntimeInfo.ts"
+import { makeStageCheck } from "./check/StageCheck.ts"
 import { engineLayer, queueLayer } from "./internal/layers.ts"
 import { fromProject } from "./paths.ts"
 import { type ResourceClass, type StageDone, type StageError, StageExecution, type StagePayload, StageQueues } from "./protocol.ts"
@@ -42,8 +46,6 @@ export interface RunnerOptions {
   readonly log: (line: string) => void
 }
 
-const isStage = (v: unknown): v is AnyStage => typeof v === "object" && v !== null && (v as { _tag?: unknown })._tag === "Stage"
-
 /** The runner could not join or keep running (database unreachable, address taken, store unusable). */
 export class RunnerFailed extends Data.TaggedError("RunnerFailed")<{ readonly reason: string }> {
   override get message() {
@@ -60,7 +62,10 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
     const runnerName = `${os.hostname()}:${options.port} (pid ${process.pid})`
     const store = makeFileStore(options.storeRoot)
     yield* ensureStore(store.root, { create: true })
-    const fingerprints = Fingerprint.makeFingerprinter(path.join(store.root, "memo", `fingerprints-runner-${os.hostname()}.json`))
+    const check = yield* Effect.acquireRelease(
+      Effect.sync(() => makeStageCheck({ memoFile: path.join(store.root, "memo", `fingerprints-runner-${os.hostname()}.json`) })),
+      (c) => c.shutdown,
+    )
     const total = (options.slots.cpu ?? 0) + (options.slots.gpu ?? 0)
     const pool = yield* makeWorkerPool({ workers: Math.max(1, total), ...(options.tensorBackend === undefined ? {} : { tensorBackend: options.tensorBackend }), scope: "all" })
     yield* Effect.addFinalizer(() => pool.shutdown)
@@ -70,26 +75,6 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
     const execute = (payload: StagePayload): Effect.Effect<StageDone, StageError> =>
       Effect.gen(function* () {
         const job = payload.job
-        const moduleFile = yield* fromProject(options.projectRoot, job.stage.module, "stage module").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))
-        const preload: Array<string> = []
-        for (const p of job.preload) preload.push(pathToFileURL(yield* fromProject(options.projectRoot, p, "plugin file").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))).href)
-        const mod = yield* Effect.tryPromise({
-          try: () => import(pathToFileURL(moduleFile).href) as Promise<Record<string, unknown>>,
-          catch: (e) => refuse("StageModuleError", `${job.stage.module} does not load on runner ${runnerName}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`),
-        })
-        const stage = mod[job.stage.exportName]
-        if (!isStage(stage) || stage.name !== job.stage.stageName) {
-          return yield* Effect.fail(refuse("StageNotFound", `export ${job.stage.exportName} of ${job.stage.module} is not stage ${job.stage.stageName} in ${options.projectRoot}`))
-        }
-        const fp = yield* fingerprints.fingerprint(stage).pipe(Effect.mapError((e) => refuse(e._tag, e.message)))
-        if (fp.fingerprint !== payload.codeFingerprint) {
-          return yield* Effect.fail(
-            refuse(
-              "CodeFingerprintMismatch",
-              `runner ${runnerName} (checkout ${options.projectRoot}) has other code for stage ${stage.name}: fingerprint ${fp.fingerprint.slice(0, 12)}, the job was planned with ${payload.codeFingerprint.slice(0, 12)}; run the runner on the same commit`,
-            ),
-          )
-        }
         const io = (e: { readonly message: string }) => refuse("StoreIOError", e.message)
         // An earlier attempt may have committed before its acknowledgement was lost: the entry stands.
         const existing = yield* store.lookup(job.key, "full").pipe(Effect.mapError(io))
@@ -97,13 +82,29 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
           const t = existing.manifest.timings
           return { startedAt: t.startedAt, finishedAt: t.finishedAt, durationMs: t.durationMs, backend: existing.manifest.backend, runner: runnerName }
         }
+        const moduleFile = yield* fromProject(options.projectRoot, job.stage.module, "stage module").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))
+        const preload: Array<string> = []
+        for (const p of job.preload) preload.push(pathToFileURL(yield* fromProject(options.projectRoot, p, "plugin file").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))).href)
+        // Import and fingerprint the stage in the check thread: this thread keeps refreshing the leases meanwhile.
+        const checked = yield* check
+          .check({ moduleFile, exportName: job.stage.exportName, stageName: job.stage.stageName })
+          .pipe(Effect.mapError((e) => refuse(e.errorTag, `${e.detail} (checkout ${options.projectRoot}, runner ${runnerName})`)))
+        if (checked.fingerprint !== payload.codeFingerprint) {
+          return yield* Effect.fail(
+            refuse(
+              "CodeFingerprintMismatch",
+              `runner ${runnerName} (checkout ${options.projectRoot}) has other code for stage ${job.stage.stageName}: fingerprint ${checked.fingerprint.slice(0, 12)}, the job was planned with ${payload.codeFingerprint.slice(0, 12)}; run the runner on the same commit`,
+            ),
+          )
+        }
+        const address = { moduleUrl: checked.moduleUrl, exportName: job.stage.exportName, stageName: job.stage.stageName }
         const scratchDir = yield* store.prepareScratch(job.key).pipe(Effect.mapError(io))
         const records: Array<MetricRecord> = []
         options.log(`runner: ${job.node} (${job.key.slice(0, 12)}) started`)
         const started = new Date()
         const result = yield* pool
-          .run(
-            stage,
+          .runAt(
+            address,
             { node: job.node, key: job.key, config: JSON.parse(job.config) as unknown, storeRoot: store.root, inputs: job.inputs, scratchDir, preload },
             {
               progress: () => Effect.void,
@@ -116,7 +117,7 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
               e._tag === "StageFailedInWorker" ? refuse(e.errorTag, e.detail) : e._tag === "WorkerOutputFailed" ? refuse("OutputError", e.detail) : refuse(e._tag, e.message),
             ),
           )
-        if (result._tag === "Unavailable") return yield* Effect.fail(refuse("StageNotRunnable", `stage ${stage.name} cannot run in a worker of runner ${runnerName}: ${result.reason}`))
+        if (result._tag === "Unavailable") return yield* Effect.fail(refuse("StageNotRunnable", `stage ${job.stage.stageName} cannot run in a worker of runner ${runnerName}: ${result.reason}`))
         const finished = new Date()
         const template = JSON.parse(payload.manifest) as ManifestTemplate
         const durationMs = finished.getTime() - started.getTime()

@@ -21,7 +21,7 @@ import type { AnyStage } from "../../../dsl/Stage.ts"
 import type { MetricRecord, Progress } from "../../../dsl/StageContext.ts"
 import { StageFailedInWorker, WorkerCrashed, WorkerOutputFailed } from "./errors.ts"
 import { locateStage } from "./locate.ts"
-import type { BackendRequestData, FromWorker, Job, OutputFile, WorkerInit } from "./protocol.ts"
+import type { BackendRequestData, FromWorker, Job, OutputFile, StageAddress, WorkerInit } from "./protocol.ts"
 
 export interface PoolOptions {
   /** Most workers alive (and items running in them) at once. */
@@ -67,6 +67,12 @@ export type ItemJob = Omit<Job, "stage">
 
 export interface WorkerPool {
   readonly run: (stage: AnyStage, job: ItemJob, hooks: ItemHooks) => Effect.Effect<ItemResult, ItemError>
+  /**
+   * Run the stage at `address` without importing it in this thread (a
+   * cluster runner, whose main thread never loads stage code: it keeps
+   * refreshing job leases while stages load and run elsewhere).
+   */
+  readonly runAt: (address: StageAddress, job: ItemJob, hooks: ItemHooks) => Effect.Effect<ItemResult, ItemError>
   /**
    * Start workers now for items that will run later (one per item that can
    * run in a worker, at most `workers`), so that their start-up (tsx, the
@@ -239,17 +245,22 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
       )
     }
 
+    const runAt: WorkerPool["runAt"] = (address, item, hooks) =>
+      Effect.gen(function* () {
+        if (broken !== undefined) return { _tag: "Unavailable", reason: broken } satisfies ItemResult
+        const where = `${address.moduleUrl}#${address.exportName}`
+        const known = unavailable.get(where)
+        if (known !== undefined) return { _tag: "Unavailable", reason: known } satisfies ItemResult
+        const result = yield* inWorker({ ...item, stage: address }, hooks)
+        if (result._tag === "Unavailable") unavailable.set(where, result.reason)
+        return result
+      })
+
     const run: WorkerPool["run"] = (stage, item, hooks) =>
       Effect.gen(function* () {
         const located = yield* locateStage(stage)
         if (located._tag === "NotPoolable") return { _tag: "Unavailable", reason: located.reason } satisfies ItemResult
-        if (broken !== undefined) return { _tag: "Unavailable", reason: broken } satisfies ItemResult
-        const where = `${located.address.moduleUrl}#${located.address.exportName}`
-        const known = unavailable.get(where)
-        if (known !== undefined) return { _tag: "Unavailable", reason: known } satisfies ItemResult
-        const result = yield* inWorker({ ...item, stage: located.address }, hooks)
-        if (result._tag === "Unavailable") unavailable.set(where, result.reason)
-        return result
+        return yield* runAt(located.address, item, hooks)
       })
 
     const prewarm: WorkerPool["prewarm"] = (stages) =>
@@ -276,5 +287,5 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
       await Promise.all([...slots].map((s) => terminate(s)))
     })
 
-    return { run, prewarm, shutdown } satisfies WorkerPool
+    return { run, runAt, prewarm, shutdown } satisfies WorkerPool
   })

@@ -96,7 +96,7 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log))
     fs.writeFileSync(path.join(dir, "failing.ts"), `export { failing as default } from "./pipeline.ts"\n`)
     for (let i = 0; i < 3; i++) {
-      runners.push(start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "60", "--backend", "cpu"]))
+      runners.push(start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"]))
     }
     await waitFor("3 runners to join", () => runners.every((r) => r.stderr.includes("joining")), 30_000, () => runners.map((r) => r.stderr).join("\n---\n"))
   }, 90_000)
