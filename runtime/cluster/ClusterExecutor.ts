@@ -21,7 +21,7 @@ import type { ProgressDisplay } from "../progress/Progress.ts"
 import { engineLayer } from "./internal/layers.ts"
 import { toProject } from "./paths.ts"
 import { StageExecution, type StagePayload } from "./protocol.ts"
-import { redactUrl } from "./Runner.ts"
+import { redactUrl } from "./url.ts"
 
 export interface ClusterOptions extends LocalOptions {
   /** `postgres://user@host:port/db` */

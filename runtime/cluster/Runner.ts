@@ -27,7 +27,9 @@ import type { ManifestTemplate } from "../executor/remote.ts"
 import { defaultVersions } from "../executor/RuntimeInfo.ts"
 import { makeStageCheck } from "./check/StageCheck.ts"
 import { engineLayer, queueLayer } from "./internal/layers.ts"
+import { registerRunner, type RunningStage } from "./internal/registry.ts"
 import { fromProject } from "./paths.ts"
+import { redactUrl } from "./url.ts"
 import { type ResourceClass, type StageDone, type StageError, StageExecution, type StagePayload, StageQueues } from "./protocol.ts"
 
 export interface RunnerOptions {
@@ -69,6 +71,13 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
     const total = (options.slots.cpu ?? 0) + (options.slots.gpu ?? 0)
     const pool = yield* makeWorkerPool({ workers: Math.max(1, total), ...(options.tensorBackend === undefined ? {} : { tensorBackend: options.tensorBackend }), scope: "all" })
     yield* Effect.addFinalizer(() => pool.shutdown)
+    // Start the workers now: their start-up (tsx, the tensor backend) is not paid by the first jobs.
+    yield* pool.prewarmWorkers(Math.max(1, total))
+
+    /** The stages this runner is running now, by key (for its row in the registry: `ssl-kd cluster status`). */
+    const running = new Map<string, RunningStage>()
+    /** Writes this runner's registry row now (set once the registry is up). */
+    let refreshRegistry = (): void => undefined
 
     const refuse = (errorTag: string, detail: string): StageError => ({ _tag: "StageError", errorTag, detail, runner: runnerName })
 
@@ -140,13 +149,33 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
         return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, backend, runner: runnerName }
       }).pipe(
         Effect.tapError((e) => Effect.sync(() => options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) failed: ${e.errorTag}: ${e.detail}`))),
+        Effect.ensuring(
+          Effect.sync(() => {
+            running.delete(payload.key)
+            refreshRegistry()
+          }),
+        ),
+        Effect.onInterrupt(() => Effect.sync(() => options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) interrupted (its job goes back to the queue)`))),
+        (run) =>
+          Effect.andThen(
+            Effect.sync(() => {
+              running.set(payload.key, { node: payload.job.node, key: payload.key, resource: payload.resource, startedAt: new Date().toISOString() })
+              refreshRegistry()
+            }),
+            run,
+          ),
       )
 
     const workers = (["cpu", "gpu"] as const)
       .filter((r) => (options.slots[r] ?? 0) > 0)
       .map((r) => DurableQueue.worker(StageQueues[r], execute, { concurrency: options.slots[r]! }))
     const workflow = StageExecution.toLayer((payload) => DurableQueue.process(StageQueues[payload.resource], payload))
-    const app = Layer.mergeAll(workflow, ...workers).pipe(
+    const registry = Layer.effectDiscard(
+      registerRunner({ address: `${options.host}:${options.port}`, name: runnerName, slots: options.slots, project: options.projectRoot, store: store.root }, () => [...running.values()]).pipe(
+        Effect.map((refresh) => void (refreshRegistry = refresh)),
+      ),
+    )
+    const app = Layer.mergeAll(workflow, registry, ...workers).pipe(
       Layer.provide(queueLayer(options.leaseMs)),
       Layer.provideMerge(engineLayer({ url: options.url, runner: { host: options.host, port: options.port }, leaseMs: options.leaseMs })),
     )
@@ -156,6 +185,3 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
     Effect.scoped,
     Effect.mapError((e) => new RunnerFailed({ reason: describe(e) })),
   )
-
-/** The URL without its password, for logs. */
-export const redactUrl = (url: string): string => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@")

@@ -124,9 +124,13 @@ export const executePlan = (
       yield* pool.prewarm(plan.nodes.filter((n) => inPool(n) && n.status === "will-run").map((n) => n.node.stage))
     }
     if (progress.begin !== undefined) yield* progress.begin(plan.nodes.filter((n) => n.status === "will-run").length)
+    // With a remote executor (the cluster), a group without its own `concurrency` submits all its items
+    // at once: the runners' slots bound how many run, not this machine's cores (the pool keeps its own bound
+    // for stages that fall back to this machine).
     const groupSemaphores = new Map<string, Semaphore.Semaphore>()
     for (const g of plan.pipeline.groups.values()) {
-      groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
+      const bound = g.concurrency ?? (options.remote === undefined ? options.workers : Number.MAX_SAFE_INTEGER)
+      groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, bound)))
     }
 
     // Stages that run in this process read their inputs' values here; pooled stages read theirs from the

@@ -79,6 +79,8 @@ export interface WorkerPool {
    * stage's modules, the tensor backend) overlaps upstream stages.
    */
   readonly prewarm: (stages: ReadonlyArray<AnyStage>) => Effect.Effect<void>
+  /** Start up to `count` workers now (at most `workers` alive), whatever will run in them (a cluster runner, at start). */
+  readonly prewarmWorkers: (count: number) => Effect.Effect<void>
   /** Terminates every worker; later `run`s fail. */
   readonly shutdown: Effect.Effect<void>
 }
@@ -263,22 +265,25 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
         return yield* runAt(located.address, item, hooks)
       })
 
+    const prewarmWorkers: WorkerPool["prewarmWorkers"] = (count) =>
+      Effect.sync(() => {
+        const want = Math.min(count, Math.max(1, options.workers)) - slots.size
+        for (let i = 0; i < want && !closed; i++) {
+          try {
+            const slot = spawn()
+            slot.worker.unref()
+            idle.push(slot)
+          } catch {
+            return // `run` will try again and report why
+          }
+        }
+      })
+
     const prewarm: WorkerPool["prewarm"] = (stages) =>
       Effect.gen(function* () {
         let poolable = 0
         for (const stage of stages) if ((yield* locateStage(stage))._tag === "Found") poolable++
-        const want = Math.min(poolable, Math.max(1, options.workers)) - slots.size
-        yield* Effect.sync(() => {
-          for (let i = 0; i < want && !closed; i++) {
-            try {
-              const slot = spawn()
-              slot.worker.unref()
-              idle.push(slot)
-            } catch {
-              return // `run` will try again and report why
-            }
-          }
-        })
+        yield* prewarmWorkers(poolable)
       })
 
     const shutdown = Effect.promise(async () => {
@@ -287,5 +292,5 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
       await Promise.all([...slots].map((s) => terminate(s)))
     })
 
-    return { run, runAt, prewarm, shutdown } satisfies WorkerPool
+    return { run, runAt, prewarm, prewarmWorkers, shutdown } satisfies WorkerPool
   })
