@@ -3,10 +3,12 @@
 //
 // 1. System packages, listed in ONE data file, plugins/system-packages.json:
 //    `datasets` (dataset name -> Debian packages; required: a missing one that
-//    cannot be installed fails setup) and `native` (the C++ toolchain and
-//    oneDNN for the optional native kernels; a failure is reported, not
-//    fatal). As root on Debian/Ubuntu: `apt-get update` + `apt-get install`
-//    of the missing ones. Otherwise: prints the one command to run.
+//    cannot be installed fails setup), and two optional groups, each
+//    installed by its own apt-get call, a failure reported, not fatal:
+//    `native` (the C++ toolchain and oneDNN for the optional native kernels)
+//    and `cluster` (PostgreSQL, for cluster mode and its tests, which skip
+//    without it). As root on Debian/Ubuntu: `apt-get update` + `apt-get
+//    install` of the missing ones. Otherwise: prints the one command to run.
 //    `--no-system` skips this step; `--dry-run` prints the apt commands
 //    instead of running them.
 // 2. The native kernels (`npm run build:native`), unless SSL_KD_NATIVE=off;
@@ -55,7 +57,19 @@ const has = (cmd) => run("sh", ["-c", `command -v ${cmd}`]).status === 0
 const packagesFile = join(root, "plugins", "system-packages.json")
 const lists = JSON.parse(readFileSync(packagesFile, "utf8"))
 const required = [...new Set(Object.values(lists.datasets ?? {}).flat())]
-const optional = [...new Set(lists.native ?? [])].filter((p) => !required.includes(p))
+// Optional groups: what each is for, said when it cannot be installed.
+const OPTIONAL = {
+  native: "without them the native kernels are not built",
+  cluster: "without it cluster mode has no database here and its tests are skipped",
+}
+for (const key of Object.keys(lists)) {
+  if (key !== "datasets" && !(key in OPTIONAL)) {
+    console.error(`ssl-kd setup: ${packagesFile}: unknown group "${key}"; known: datasets, ${Object.keys(OPTIONAL).join(", ")}`)
+    process.exit(2)
+  }
+}
+const groups = Object.keys(OPTIONAL).map((name) => ({ name, packages: [...new Set(lists[name] ?? [])].filter((p) => !required.includes(p)) }))
+const optional = [...new Set(groups.flatMap((g) => g.packages))]
 const installed = (pkg) => /install ok installed/.test(run("dpkg-query", ["-W", "-f=${Status}", pkg]).stdout ?? "")
 const debian = existsSync("/etc/debian_version") && has("apt-get") && has("dpkg-query")
 let requiredMissing = []
@@ -89,11 +103,18 @@ if (args.has("--no-system")) {
     }
     if (!apt(["update", "-qq"])) say("apt-get update failed; trying to install from the package lists already here")
     if (missingRequired.length > 0 && !apt(["install", "-y", "-qq", ...missingRequired])) requiredMissing = missingRequired
-    if (missingOptional.length > 0 && !apt(["install", "-y", "-qq", ...missingOptional])) {
-      say(`could not install ${missingOptional.join(" ")} (optional: without them the native kernels are not built)`)
+    const optionalFailed = []
+    for (const group of groups) {
+      const missingHere = group.packages.filter((p) => missingOptional.includes(p) && !optionalFailed.includes(p))
+      if (missingHere.length > 0 && !apt(["install", "-y", "-qq", ...missingHere])) {
+        optionalFailed.push(...missingHere)
+        say(`could not install ${missingHere.join(" ")} (optional, ${group.name}: ${OPTIONAL[group.name]})`)
+      }
     }
-    const done = missing.filter((p) => !requiredMissing.includes(p)).join(" ") || "none"
-    systemLine = args.has("--dry-run") ? `dry run: would install system packages ${done}` : `system packages installed: ${done}`
+    const done = missing.filter((p) => !requiredMissing.includes(p) && !optionalFailed.includes(p)).join(" ") || "none"
+    systemLine = args.has("--dry-run")
+      ? `dry run: would install system packages ${done}`
+      : `system packages installed: ${done}${optionalFailed.length > 0 ? `; not installed (optional): ${optionalFailed.join(" ")}` : ""}`
   }
 }
 say(systemLine)

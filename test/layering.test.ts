@@ -104,6 +104,20 @@ describe("layering", () => {
     }
   })
 
+  it("the unstable cluster modules (effect/cluster, effect/workflow, effect/sql, effect/persistence, @effect/sql-pg, @effect/platform-node-shared) are imported only in runtime/cluster/", () => {
+    const unstable = /^(effect\/(cluster|workflow|sql|persistence)(\/|$)|@effect\/sql-pg|@effect\/platform-node-shared)/
+    const offenders = ["dsl", "runtime", "plugins", "pipelines", "examples", "bin", "setup"].flatMap((layer) =>
+      sources(path.join(REPO, layer))
+        .filter((file) => !path.relative(REPO, file).startsWith(`runtime${path.sep}cluster${path.sep}`))
+        .flatMap((file) =>
+          [...fs.readFileSync(file, "utf8").matchAll(SPECIFIER)].map((m) => m[1] as string).filter((s) => unstable.test(s)).map((s) => `${path.relative(REPO, file)} imports ${s}`),
+        ),
+    )
+    expect(offenders).toEqual([])
+    // and the check sees them where they are
+    expect(sources(path.join(REPO, "runtime", "cluster")).some((f) => /from "effect\/cluster"/.test(fs.readFileSync(f, "utf8")))).toBe(true)
+  })
+
   it("dsl/ imports nothing of ours", () => {
     expect(violations("dsl", (t) => t.startsWith(`dsl${path.sep}`))).toEqual([])
   })

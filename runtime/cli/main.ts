@@ -30,6 +30,8 @@ export const builtinCommands: ReadonlyArray<CommandEntry> = [
   { name: "graph", summary: "print a pipeline's DAG as mermaid, dot or json", load: () => import("./commands/graph.ts") },
   { name: "cache", summary: "list, verify or garbage-collect the artifact store", load: () => import("./commands/cache.ts") },
   { name: "watch", summary: "rerun stale stages on every save", load: () => import("./commands/watch.ts") },
+  { name: "runner", summary: "join a cluster and run stages of clustered runs (ssl-kd run --cluster)", load: () => import("./commands/runner.ts") },
+  { name: "cluster", summary: "a cluster's runners and its queued and running stages (cluster status)", load: () => import("./commands/cluster.ts") },
   { name: "runs", summary: "list past runs with their headline metrics; `runs diff A B` compares two", load: () => import("./commands/runs.ts") },
 ]
 

@@ -98,12 +98,20 @@ const workersFlag = (flag: string | undefined): number | undefined => {
   return n !== undefined && Number.isFinite(n) && n > 0 ? n : undefined
 }
 
-export const executorLayer = (io: CliIO, values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined }) => {
+export const executorLayer = (
+  io: CliIO,
+  values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined; cluster?: string | undefined },
+) => {
   const workers = workersFlag(values.workers)
   const progress = values.quiet === true ? layerSilent : layerFor(process.stderr, { verbose: values.verbose === true })
-  return layerLocal({ cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined ? { workers } : {}) }).pipe(
-    Layer.provide(progress),
-  )
+  const local = { cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined ? { workers } : {}) }
+  const url = values.cluster
+  // The cluster modules load only for a clustered run.
+  const executor =
+    url === undefined
+      ? layerLocal(local)
+      : Layer.unwrap(Effect.promise(() => import("../cluster/ClusterExecutor.ts")).pipe(Effect.map((m) => m.layerCluster({ ...local, url, projectRoot: io.cwd }))))
+  return executor.pipe(Layer.provide(progress))
 }
 
 /**

@@ -2,8 +2,8 @@
  * The executor service: plans a pipeline (keys and cache status, without
  * running) and runs it. `layerLocal` runs against a file store, every stage
  * in this process, or fan-out items in worker threads when a run asks for
- * the pool (`RunOptions.pool`); another layer could run stages elsewhere with
- * the same interface.
+ * the pool (`RunOptions.pool`); with `remote`, stages run elsewhere (the
+ * cluster executor of runtime/cluster/ builds this layer with one).
  *
  * @example
  * const report = yield* Executor.use((e) => e.run(pipeline, { preset: "smoke" }))
@@ -20,6 +20,7 @@ import { ProgressDisplay } from "../progress/Progress.ts"
 import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
 import { executePlan } from "./execute.ts"
 import type { BackendRequestData } from "./pool/protocol.ts"
+import type { RemoteExecutor } from "./remote.ts"
 import { makePlan, type Plan, type PlanError, type PlanOptions } from "./plan.ts"
 import { headline, readEntryMetrics } from "./metrics.ts"
 import { newRunId, writeRunRecord, type RunReport } from "../cache/runRecord.ts"
@@ -53,6 +54,8 @@ export interface LocalOptions {
   readonly cacheDir: string
   /** Bound on concurrent fan-out items (default: CPU cores). */
   readonly workers?: number
+  /** Run stages there instead (the cluster, runtime/cluster/); see `ExecuteOptions.remote`. */
+  readonly remote?: RemoteExecutor
 }
 
 const make = (options: LocalOptions) =>
@@ -91,6 +94,7 @@ const make = (options: LocalOptions) =>
         const order = new Map(p.nodes.map((n, i) => [n.node.name, i]))
         const outcomes = yield* executePlan(p, {
           workers,
+          ...(options.remote === undefined ? {} : { remote: options.remote }),
           onOutcome: (o) => void finished.push(o),
           ...(runOptions.verifyNodes === undefined ? {} : { verifyNodes: runOptions.verifyNodes }),
           ...(runOptions.stageServices === undefined ? {} : { stageServices: runOptions.stageServices }),

@@ -26,6 +26,8 @@ import { OutputError, StageFailed, UpstreamFailed } from "./errors.ts"
 import type { Plan, PlannedNode } from "./plan.ts"
 import { describeCause } from "./pool/protocol.ts"
 import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
+import { locateStage } from "./pool/locate.ts"
+import type { RemoteExecutor } from "./remote.ts"
 import { type NodeTiming, RuntimeInfo, type RunFacts } from "./RuntimeInfo.ts"
 import { type MetricRecord, writeEntryMetrics } from "./metrics.ts"
 import { withPeakRss } from "./memory.ts"
@@ -57,6 +59,13 @@ export interface ExecuteOptions {
    * a corrupt one is quarantined and recomputed, like any input.
    */
   readonly verifyNodes?: ReadonlyArray<string>
+  /**
+   * Run every stage that can be located (an exported top-level value) on a
+   * remote executor (the cluster, runtime/cluster/), which commits the entry
+   * to the shared store; stages that cannot be located run here. The remote
+   * side de-duplicates executions by cache key, so no local key lock is taken.
+   */
+  readonly remote?: RemoteExecutor
 }
 
 type Failure = StageFailed | UpstreamFailed | OutputError
@@ -116,9 +125,13 @@ export const executePlan = (
       yield* pool.prewarm(plan.nodes.filter((n) => inPool(n) && n.status === "will-run").map((n) => n.node.stage))
     }
     if (progress.begin !== undefined) yield* progress.begin(plan.nodes.filter((n) => n.status === "will-run").length)
+    // With a remote executor (the cluster), a group without its own `concurrency` submits all its items
+    // at once: the runners' slots bound how many run, not this machine's cores (the pool keeps its own bound
+    // for stages that fall back to this machine).
     const groupSemaphores = new Map<string, Semaphore.Semaphore>()
     for (const g of plan.pipeline.groups.values()) {
-      groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, g.concurrency ?? options.workers)))
+      const bound = g.concurrency ?? (options.remote === undefined ? options.workers : Number.MAX_SAFE_INTEGER)
+      groupSemaphores.set(g.name, yield* Semaphore.make(Math.max(1, bound)))
     }
 
     // Stages that run in this process read their inputs' values here; pooled stages read theirs from the
@@ -192,9 +205,20 @@ export const executePlan = (
           if (loaded._tag === "Success") return loaded.success
           yield* store.quarantine(p.key, loaded.failure.message).pipe(Effect.ignore)
           yield* progress.log(p.node.name, `cached entry unusable (${loaded.failure.message}); recomputing`)
-          return yield* compute(p, `corrupt cache entry (${loaded.failure.message})`)
+          return yield* computeAnywhere(p, `corrupt cache entry (${loaded.failure.message})`)
         }
-        return yield* compute(p, p.reason)
+        return yield* computeAnywhere(p, p.reason)
+      })
+
+    // Remotely when a remote executor is given and the stage can be found there (exported), else here.
+    const computeAnywhere = (p: PlannedNode, reason: string | undefined): Effect.Effect<Ready, Failure> =>
+      Effect.gen(function* () {
+        const remote = options.remote
+        if (remote === undefined) return yield* compute(p, reason)
+        const located = yield* locateStage(p.node.stage)
+        if (located._tag === "Found") return yield* computeRemote(p, remote, reason)
+        yield* progress.log(p.node.name, `running in this process, not on ${remote.description}: ${located.reason}`)
+        return yield* compute(p, reason)
       })
 
     // Runs the stage; an in-process stage gets its inputs' values (`inputs`), a pooled one reads them from the store.
@@ -323,6 +347,65 @@ export const executePlan = (
         .pipe(
           Effect.mapError((e): Failure => (e._tag === "StoreIOError" ? new OutputError({ node: p.node.name, detail: e.message }) : e)),
         )
+
+    // Run the stage remotely: the runner commits the entry; this process then makes sure of it.
+    const computeRemote = (p: PlannedNode, remote: RemoteExecutor, reason: string | undefined): Effect.Effect<Ready, Failure> =>
+      Effect.gen(function* () {
+        if (!plan.forced.has(p.node.name)) {
+          const again = yield* store.lookup(p.key, "full")
+          if (again._tag === "Hit") {
+            statusOverride.set(p.node.name, { status: "cached", reason: "computed meanwhile by another run", durationMs: 0 })
+            if (!readHere.has(p.node.name)) return stored
+            const value = yield* decodeManifest(p, again.manifest).pipe(Effect.mapError((e) => new OutputError({ node: p.node.name, detail: `its entry does not decode: ${e.message}` })))
+            return { _tag: "Value", value } satisfies Ready
+          }
+          if (again._tag === "Corrupt") yield* store.quarantine(p.key, again.reason).pipe(Effect.ignore)
+        }
+        yield* ensureInputs(p)
+        yield* progress.started(p.node.name, reason ?? "")
+        const records: Array<MetricRecord> = []
+        metricBuffers.set(p.node.name, records)
+        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
+        const manifest = {
+          formatVersion: 1,
+          key: p.key,
+          stage: p.node.stage.name,
+          node: p.node.name,
+          pipeline: plan.pipeline.name,
+          output: p.node.stage.output.name,
+          config: p.canonicalConfig,
+          inputs: p.inputKeys,
+          codeFingerprint: p.codeFingerprint,
+          ...(p.plugins.length === 0 ? {} : { plugins: p.plugins }),
+          datasetIdentity: p.datasetIdentity,
+          reads: p.reads,
+          versions: info.versions,
+        }
+        const started = Date.now()
+        const done = yield* remote
+          .run(
+            { stage: p.node.stage, job, manifest },
+            {
+              progress: (pr) => progress.progress(p.node.name, pr),
+              log: (message) => progress.log(p.node.name, message),
+              metric: (record) => Effect.sync(() => void records.push(record)),
+            },
+          )
+          .pipe(
+            Effect.tapError((e) => progress.finished(p.node.name, "failed", Date.now() - started, e.message)),
+            Effect.mapError((e) => new StageFailed({ node: p.node.name, stage: p.node.stage.name, errorTag: e.errorTag, detail: e.detail })),
+          )
+        const found = yield* store.lookup(p.key, "size").pipe(Effect.mapError((e) => new OutputError({ node: p.node.name, detail: e.message })))
+        if (found._tag !== "Hit") {
+          return yield* new OutputError({ node: p.node.name, detail: `runner ${done.runner} reported its entry ${p.key.slice(0, 12)} committed, but it ${found._tag === "Miss" ? "is missing" : `is corrupt (${found.reason})`} in the shared store ${store.root}` })
+        }
+        timings.set(p.node.name, { startedAt: done.startedAt, finishedAt: done.finishedAt, durationMs: done.durationMs, backend: done.backend })
+        statusOverride.set(p.node.name, { status: "ran", reason, durationMs: done.durationMs })
+        yield* progress.finished(p.node.name, "ran", done.durationMs)
+        if (!readHere.has(p.node.name)) return stored
+        const value = yield* decodeManifest(p, found.manifest).pipe(Effect.mapError((e) => new OutputError({ node: p.node.name, detail: `its entry does not decode: ${e.message}` })))
+        return { _tag: "Value", value } satisfies Ready
+      }).pipe(Effect.mapError((e): Failure => (e._tag === "StoreIOError" ? new OutputError({ node: p.node.name, detail: e.message }) : e)))
 
     const runNode = (p: PlannedNode) =>
       Effect.gen(function* () {

@@ -47,6 +47,8 @@ export interface FingerprinterShape {
   readonly fingerprintSite: (stage: string, label: string, site: SourceLocation) => Effect.Effect<StageFingerprint, FingerprintError>
   /** Persist the memo (no-op for the in-memory fingerprinter). */
   readonly flush: Effect.Effect<void>
+  /** Load ts-morph and the TypeScript compiler now, so that a later memo miss does not wait for them. */
+  readonly warm: Effect.Effect<void>
 }
 
 export class Fingerprinter extends Context.Service<Fingerprinter, FingerprinterShape>()("ssl-kd/Fingerprinter") {}
@@ -68,6 +70,7 @@ const locationKey = (label: string, loc: SourceLocation) => `${label}@${loc.file
 export const makeFingerprinter = (memoFile: string | undefined): FingerprinterShape => {
   const memo = makeJsonMemo<MemoEntry>(memoFile)
   let computer: Promise<Computer> | undefined
+  const loadComputer = (): Promise<Computer> => (computer ??= import("./internal/compute.ts").then((m) => m.makeComputer()))
 
   const memoHit = (entry: MemoEntry | undefined): boolean => {
     if (entry === undefined) return false
@@ -98,8 +101,7 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
             ...(entry.declarations === undefined ? {} : { declarations: new Map(Object.entries(entry.declarations)) }),
           }
         }
-        computer ??= import("./internal/compute.ts").then((m) => m.makeComputer())
-        const r = (await computer).compute(loc)
+        const r = (await loadComputer()).compute(loc)
         memo.set(k, { fingerprint: r.fingerprint, parts: r.parts, files: Object.fromEntries(r.files), declarations: Object.fromEntries(r.declarations) })
         return { fingerprint: r.fingerprint, files: r.files, parts: r.parts, fromMemo: false, millis: performance.now() - t0, declarations: r.declarations }
       },
@@ -109,6 +111,7 @@ export const makeFingerprinter = (memoFile: string | undefined): FingerprinterSh
     fingerprint: (stage) => atSite(stage.name, stage.name, "", stage.location),
     fingerprintSite: (stage, label, site) => atSite("plugin", stage, `its plugin ${label} (registered at ${site.file}:${site.line}): `, site),
     flush: memo.flush,
+    warm: Effect.promise(() => loadComputer()).pipe(Effect.asVoid),
   }
 }
 

@@ -7,11 +7,14 @@
  *
  *   npm run bench [-- --json] [-- --only pipeline,datasets]
  *
- * `soak` (crash and interrupt soak, issue 17; long) and `imagenet-mini`
+ * `soak` (crash and interrupt soak, issue 17; long), `imagenet-mini`
  * (every paper stage at the imagenet scale's shapes on a generated
- * miniature, issue 13; minutes) run only when named:
+ * miniature, issue 13; minutes) and `cluster` (dispatch overhead per stage,
+ * local vs cluster, and a 6-item evaluation on 1 vs 3 runners, issue 14;
+ * starts PostgreSQL and runner processes; minutes) run only when named:
  *   npm run bench -- --only soak [--soak-kills 50] [--soak-interrupts 10]
  *   npm run bench -- --only imagenet-mini [--keep] [--workers 2]
+ *   npm run bench -- --only cluster [--small]
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -22,9 +25,9 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "soak", "imagenet-mini"] as const
+const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "soak", "imagenet-mini", "cluster"] as const
 /** Benchmarks that run only when `--only` names them. */
-const optIn = new Set<string>(["soak", "imagenet-mini"])
+const optIn = new Set<string>(["soak", "imagenet-mini", "cluster"])
 const passed = (name: string): Array<string> => {
   const at = argv.indexOf(`--soak-${name}`)
   return at >= 0 ? [`--${name}`, argv[at + 1] ?? ""] : []
@@ -35,6 +38,7 @@ const extraArgs: Record<string, ReadonlyArray<string>> = {
   speed: ["--backends", "native,wasm"],
   soak: [...passed("kills"), ...passed("interrupts")],
   "imagenet-mini": [...(argv.includes("--keep") ? ["--keep"] : []), ...(workersAt >= 0 ? ["--workers", argv[workersAt + 1] ?? ""] : [])],
+  cluster: argv.includes("--small") ? ["--small"] : [],
 }
 const results: Record<string, unknown> = {}
 let failed = 0

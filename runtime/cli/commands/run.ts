@@ -20,7 +20,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { formatDuration } from "../../progress/Progress.ts"
 import { Executor } from "../../executor/Executor.ts"
-import { checkCommonFlags, parseWith, parseSets, requirePositional } from "../args.ts"
+import { checkCommonFlags, parseWith, parseSets, requirePositional, UsageError } from "../args.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 import type { CommandHelp } from "../help.ts"
 import { loadPipeline } from "../loadPipeline.ts"
@@ -36,6 +36,12 @@ export const help = {
   args: { "<pipeline.ts>": "A TypeScript file whose default export is a pipeline (or a pipeline family), e.g. pipelines/paper.ts." },
   options: {
     ...pipelineOptions,
+    cluster: {
+      type: "string",
+      value: "URL",
+      text: "Run the stages on the cluster whose PostgreSQL database is URL (runners started with `ssl-kd runner --cluster URL`), with --cache-dir the store they share. Each stage execution is durable and keyed by its cache key: a rerun or a second run joins it.",
+      example: "ssl-kd run pipelines/paper.ts --cluster postgres://ssl@db:5432/sslkd --cache-dir /shared/ssl-kd",
+    },
     out: {
       type: "string",
       value: "DIR",
@@ -70,6 +76,9 @@ export const command: CliCommand = {
       const file = yield* requirePositional("run", usage, positionals, 0, "the pipeline file (e.g. pipelines/paper.ts)")
       const set = yield* parseSets("run", usage, values.set ?? [])
       applyDataDir(io, values["data-dir"])
+      if (values.cluster !== undefined && !/^postgres(ql)?:\/\//.test(values.cluster)) {
+        return yield* new UsageError({ command: "run", usage, problem: `--cluster ${values.cluster}: expected a postgres:// URL` })
+      }
       const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
       const tensors = tensorServices(io, values.backend)
       const pool = poolOptions(values)

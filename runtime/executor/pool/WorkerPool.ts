@@ -21,7 +21,7 @@ import type { AnyStage } from "../../../dsl/Stage.ts"
 import type { MetricRecord, Progress } from "../../../dsl/StageContext.ts"
 import { StageFailedInWorker, WorkerCrashed, WorkerOutputFailed } from "./errors.ts"
 import { locateStage } from "./locate.ts"
-import type { BackendRequestData, FromWorker, Job, OutputFile, WorkerInit } from "./protocol.ts"
+import type { BackendRequestData, FromWorker, Job, OutputFile, StageAddress, WorkerInit } from "./protocol.ts"
 
 export interface PoolOptions {
   /** Most workers alive (and items running in them) at once. */
@@ -68,11 +68,19 @@ export type ItemJob = Omit<Job, "stage">
 export interface WorkerPool {
   readonly run: (stage: AnyStage, job: ItemJob, hooks: ItemHooks) => Effect.Effect<ItemResult, ItemError>
   /**
+   * Run the stage at `address` without importing it in this thread (a
+   * cluster runner, whose main thread never loads stage code: it keeps
+   * refreshing job leases while stages load and run elsewhere).
+   */
+  readonly runAt: (address: StageAddress, job: ItemJob, hooks: ItemHooks) => Effect.Effect<ItemResult, ItemError>
+  /**
    * Start workers now for items that will run later (one per item that can
    * run in a worker, at most `workers`), so that their start-up (tsx, the
    * stage's modules, the tensor backend) overlaps upstream stages.
    */
   readonly prewarm: (stages: ReadonlyArray<AnyStage>) => Effect.Effect<void>
+  /** Start up to `count` workers now (at most `workers` alive), whatever will run in them (a cluster runner, at start). */
+  readonly prewarmWorkers: (count: number) => Effect.Effect<void>
   /** Terminates every worker; later `run`s fail. */
   readonly shutdown: Effect.Effect<void>
 }
@@ -239,35 +247,43 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
       )
     }
 
+    const runAt: WorkerPool["runAt"] = (address, item, hooks) =>
+      Effect.gen(function* () {
+        if (broken !== undefined) return { _tag: "Unavailable", reason: broken } satisfies ItemResult
+        const where = `${address.moduleUrl}#${address.exportName}`
+        const known = unavailable.get(where)
+        if (known !== undefined) return { _tag: "Unavailable", reason: known } satisfies ItemResult
+        const result = yield* inWorker({ ...item, stage: address }, hooks)
+        if (result._tag === "Unavailable") unavailable.set(where, result.reason)
+        return result
+      })
+
     const run: WorkerPool["run"] = (stage, item, hooks) =>
       Effect.gen(function* () {
         const located = yield* locateStage(stage)
         if (located._tag === "NotPoolable") return { _tag: "Unavailable", reason: located.reason } satisfies ItemResult
-        if (broken !== undefined) return { _tag: "Unavailable", reason: broken } satisfies ItemResult
-        const where = `${located.address.moduleUrl}#${located.address.exportName}`
-        const known = unavailable.get(where)
-        if (known !== undefined) return { _tag: "Unavailable", reason: known } satisfies ItemResult
-        const result = yield* inWorker({ ...item, stage: located.address }, hooks)
-        if (result._tag === "Unavailable") unavailable.set(where, result.reason)
-        return result
+        return yield* runAt(located.address, item, hooks)
+      })
+
+    const prewarmWorkers: WorkerPool["prewarmWorkers"] = (count) =>
+      Effect.sync(() => {
+        const want = Math.min(count, Math.max(1, options.workers)) - slots.size
+        for (let i = 0; i < want && !closed; i++) {
+          try {
+            const slot = spawn()
+            slot.worker.unref()
+            idle.push(slot)
+          } catch {
+            return // `run` will try again and report why
+          }
+        }
       })
 
     const prewarm: WorkerPool["prewarm"] = (stages) =>
       Effect.gen(function* () {
         let poolable = 0
         for (const stage of stages) if ((yield* locateStage(stage))._tag === "Found") poolable++
-        const want = Math.min(poolable, Math.max(1, options.workers)) - slots.size
-        yield* Effect.sync(() => {
-          for (let i = 0; i < want && !closed; i++) {
-            try {
-              const slot = spawn()
-              slot.worker.unref()
-              idle.push(slot)
-            } catch {
-              return // `run` will try again and report why
-            }
-          }
-        })
+        yield* prewarmWorkers(poolable)
       })
 
     const shutdown = Effect.promise(async () => {
@@ -276,5 +292,5 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
       await Promise.all([...slots].map((s) => terminate(s)))
     })
 
-    return { run, prewarm, shutdown } satisfies WorkerPool
+    return { run, runAt, prewarm, prewarmWorkers, shutdown } satisfies WorkerPool
   })

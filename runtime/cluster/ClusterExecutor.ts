@@ -1,0 +1,85 @@
+/**
+ * The cluster executor: the local executor (runtime/executor/Executor.ts)
+ * with a remote side that sends each stage that runs to the cluster as one
+ * durable `StageExecution` workflow keyed by its cache key. This process
+ * joins client-only (it hosts no work); runners (`ssl-kd runner`) run the
+ * jobs and commit the entries to the shared store, which this process then
+ * reads like cached ones.
+ *
+ * A second submission of a key (another CLI, or this one restarted after a
+ * crash) joins the execution in progress or gets its result. A failed
+ * execution stays failed for its generation; the next run of the key starts
+ * the next generation, so a later run retries it.
+ */
+import { fileURLToPath } from "node:url"
+import { Context, Effect, Layer, Option, Scope } from "effect"
+import { WorkflowEngine } from "effect/workflow"
+import { Executor, layerLocal, type LocalOptions } from "../executor/Executor.ts"
+import { locateStage } from "../executor/pool/locate.ts"
+import { RemoteStageFailed, type RemoteExecutor } from "../executor/remote.ts"
+import type { ProgressDisplay } from "../progress/Progress.ts"
+import { engineLayer } from "./internal/layers.ts"
+import { toProject } from "./paths.ts"
+import { StageExecution, type StagePayload } from "./protocol.ts"
+import { redactUrl } from "./url.ts"
+
+export interface ClusterOptions extends LocalOptions {
+  /** `postgres://user@host:port/db` */
+  readonly url: string
+  /** The checkout whose stage modules jobs name (relative to it). */
+  readonly projectRoot: string
+}
+
+/** A failed generation's exit, or none when the execution of `payload` is absent, running or succeeded. */
+const failedBefore = (payload: StagePayload) =>
+  Effect.gen(function* () {
+    const id = yield* StageExecution.executionId(payload)
+    const result = yield* StageExecution.poll(id)
+    return Option.isSome(result) && result.value._tag === "Complete" && result.value.exit._tag === "Failure"
+  })
+
+/** The remote side, over the cluster whose engine is in `context`. */
+const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngine["Service"]): RemoteExecutor => ({
+  description: `cluster ${redactUrl(options.url)}`,
+  run: (request) =>
+    Effect.gen(function* () {
+      const { job, stage } = request
+      const fail = (errorTag: string, detail: string) => new RemoteStageFailed({ node: job.node, errorTag, detail })
+      const located = yield* locateStage(stage)
+      if (located._tag === "NotPoolable") return yield* fail("StageNotRunnable", located.reason)
+      const module = yield* toProject(options.projectRoot, fileURLToPath(located.address.moduleUrl), `the module of stage ${stage.name}`).pipe(
+        Effect.mapError((e) => fail(e._tag, e.message)),
+      )
+      const preload: Array<string> = []
+      for (const url of job.preload) preload.push(yield* toProject(options.projectRoot, fileURLToPath(url), "plugin file").pipe(Effect.mapError((e) => fail(e._tag, e.message))))
+      let payload: StagePayload = {
+        key: job.key,
+        generation: 0,
+        resource: "cpu",
+        job: {
+          node: job.node,
+          key: job.key,
+          stage: { module, exportName: located.address.exportName, stageName: stage.name },
+          config: JSON.stringify(job.config),
+          inputs: job.inputs,
+          preload,
+        },
+        codeFingerprint: request.manifest.codeFingerprint,
+        manifest: JSON.stringify(request.manifest),
+      }
+      // Skip the generations that failed: this run retries the stage as the next one.
+      while (yield* failedBefore(payload)) payload = { ...payload, generation: payload.generation + 1 }
+      return yield* StageExecution.execute(payload).pipe(Effect.mapError((e) => fail(e.errorTag, `${e.detail} (on runner ${e.runner})`)))
+    }).pipe(Effect.provideService(WorkflowEngine.WorkflowEngine, engine)),
+})
+
+/** The executor with every locatable stage run on the cluster at `options.url`. */
+export const layerCluster = (options: ClusterOptions): Layer.Layer<Executor, never, ProgressDisplay> =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const scope = yield* Scope.Scope
+      const context = yield* Layer.buildWithScope(engineLayer({ url: options.url }), scope)
+      const engine = Context.get(context, WorkflowEngine.WorkflowEngine)
+      return layerLocal({ ...options, remote: makeRemote(options, engine) })
+    }).pipe(Effect.orDie),
+  )

@@ -1,0 +1,187 @@
+/**
+ * `ssl-kd runner`: a long-running process that joins the cluster, hosts its
+ * share of the stage workflows, and takes jobs from the durable queue of each
+ * resource class it has slots for, at most that many at once. Each job runs in
+ * this runner's worker pool (one tfjs engine per worker thread), after the
+ * runner checked that its own code of the stage has the job's fingerprint; the
+ * entry is committed to the shared store with the manifest written last (the
+ * commit point, as runtime/cache/Store.ts does), its metrics beside it.
+ *
+ * The main thread never loads stage code: the check (import + ts-morph
+ * fingerprint) runs in the stage-check thread (check/StageCheck.ts), the stage
+ * in a pool worker, so the main thread's event loop keeps refreshing the
+ * leases of the jobs this runner holds, however long they take to load.
+ */
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+import { Data, Effect, Layer } from "effect"
+import { DurableQueue } from "effect/workflow"
+import { makeFileStore } from "../cache/Store.ts"
+import { ensureStore } from "../cache/marker.ts"
+import type { BackendRequestData } from "../executor/pool/protocol.ts"
+import { makeWorkerPool } from "../executor/pool/WorkerPool.ts"
+import { writeEntryMetrics, type MetricRecord } from "../executor/metrics.ts"
+import type { ManifestTemplate } from "../executor/remote.ts"
+import { defaultVersions } from "../executor/RuntimeInfo.ts"
+import { makeStageCheck } from "./check/StageCheck.ts"
+import { engineLayer, queueLayer } from "./internal/layers.ts"
+import { registerRunner, type RunningStage } from "./internal/registry.ts"
+import { fromProject } from "./paths.ts"
+import { redactUrl } from "./url.ts"
+import { type ResourceClass, type StageDone, type StageError, StageExecution, type StagePayload, StageQueues } from "./protocol.ts"
+
+export interface RunnerOptions {
+  readonly url: string
+  /** Slots per resource class: how many jobs of that class run at once (0 or absent: none taken). */
+  readonly slots: Readonly<Partial<Record<ResourceClass, number>>>
+  /** The shared store (its own path on this machine). */
+  readonly storeRoot: string
+  /** The checkout stage modules are resolved against. */
+  readonly projectRoot: string
+  /** Where other participants reach this runner. */
+  readonly host: string
+  readonly port: number
+  readonly leaseMs: number
+  readonly tensorBackend?: BackendRequestData
+  readonly log: (line: string) => void
+}
+
+/** The runner could not join or keep running (database unreachable, address taken, store unusable). */
+export class RunnerFailed extends Data.TaggedError("RunnerFailed")<{ readonly reason: string }> {
+  override get message() {
+    return `the runner stopped: ${this.reason}`
+  }
+}
+
+const describe = (e: unknown): string =>
+  e !== null && typeof e === "object" && "message" in e ? `${"_tag" in e ? `${String(e._tag)}: ` : ""}${String(e.message)}` : String(e)
+
+/** Runs until interrupted. */
+export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFailed> =>
+  Effect.gen(function* () {
+    const runnerName = `${os.hostname()}:${options.port} (pid ${process.pid})`
+    const store = makeFileStore(options.storeRoot)
+    yield* ensureStore(store.root, { create: true })
+    const check = yield* Effect.acquireRelease(
+      Effect.sync(() => makeStageCheck({ memoFile: path.join(store.root, "memo", `fingerprints-runner-${os.hostname()}.json`) })),
+      (c) => c.shutdown,
+    )
+    const total = (options.slots.cpu ?? 0) + (options.slots.gpu ?? 0)
+    const pool = yield* makeWorkerPool({ workers: Math.max(1, total), ...(options.tensorBackend === undefined ? {} : { tensorBackend: options.tensorBackend }), scope: "all" })
+    yield* Effect.addFinalizer(() => pool.shutdown)
+    // Start the workers now: their start-up (tsx, the tensor backend) is not paid by the first jobs.
+    yield* pool.prewarmWorkers(Math.max(1, total))
+
+    /** The stages this runner is running now, by key (for its row in the registry: `ssl-kd cluster status`). */
+    const running = new Map<string, RunningStage>()
+    /** Writes this runner's registry row now (set once the registry is up). */
+    let refreshRegistry = (): void => undefined
+
+    const refuse = (errorTag: string, detail: string): StageError => ({ _tag: "StageError", errorTag, detail, runner: runnerName })
+
+    const execute = (payload: StagePayload): Effect.Effect<StageDone, StageError> =>
+      Effect.gen(function* () {
+        const job = payload.job
+        const io = (e: { readonly message: string }) => refuse("StoreIOError", e.message)
+        // An earlier attempt may have committed before its acknowledgement was lost: the entry stands.
+        const existing = yield* store.lookup(job.key, "full").pipe(Effect.mapError(io))
+        if (existing._tag === "Hit") {
+          const t = existing.manifest.timings
+          return { startedAt: t.startedAt, finishedAt: t.finishedAt, durationMs: t.durationMs, backend: existing.manifest.backend, runner: runnerName }
+        }
+        const moduleFile = yield* fromProject(options.projectRoot, job.stage.module, "stage module").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))
+        const preload: Array<string> = []
+        for (const p of job.preload) preload.push(pathToFileURL(yield* fromProject(options.projectRoot, p, "plugin file").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))).href)
+        // Import and fingerprint the stage in the check thread: this thread keeps refreshing the leases meanwhile.
+        const checked = yield* check
+          .check({ moduleFile, exportName: job.stage.exportName, stageName: job.stage.stageName })
+          .pipe(Effect.mapError((e) => refuse(e.errorTag, `${e.detail} (checkout ${options.projectRoot}, runner ${runnerName})`)))
+        if (checked.fingerprint !== payload.codeFingerprint) {
+          return yield* Effect.fail(
+            refuse(
+              "CodeFingerprintMismatch",
+              `runner ${runnerName} (checkout ${options.projectRoot}) has other code for stage ${job.stage.stageName}: fingerprint ${checked.fingerprint.slice(0, 12)}, the job was planned with ${payload.codeFingerprint.slice(0, 12)}; run the runner on the same commit`,
+            ),
+          )
+        }
+        const address = { moduleUrl: checked.moduleUrl, exportName: job.stage.exportName, stageName: job.stage.stageName }
+        const scratchDir = yield* store.prepareScratch(job.key).pipe(Effect.mapError(io))
+        const records: Array<MetricRecord> = []
+        options.log(`runner: ${job.node} (${job.key.slice(0, 12)}) started`)
+        const started = new Date()
+        const result = yield* pool
+          .runAt(
+            address,
+            { node: job.node, key: job.key, config: JSON.parse(job.config) as unknown, storeRoot: store.root, inputs: job.inputs, scratchDir, preload },
+            {
+              progress: () => Effect.void,
+              log: (message) => Effect.sync(() => options.log(`runner: ${job.node}: ${message}`)),
+              metric: (record) => Effect.sync(() => void records.push(record)),
+            },
+          )
+          .pipe(
+            Effect.mapError((e) =>
+              e._tag === "StageFailedInWorker" ? refuse(e.errorTag, e.detail) : e._tag === "WorkerOutputFailed" ? refuse("OutputError", e.detail) : refuse(e._tag, e.message),
+            ),
+          )
+        if (result._tag === "Unavailable") return yield* Effect.fail(refuse("StageNotRunnable", `stage ${job.stage.stageName} cannot run in a worker of runner ${runnerName}: ${result.reason}`))
+        const finished = new Date()
+        const template = JSON.parse(payload.manifest) as ManifestTemplate
+        const durationMs = finished.getTime() - started.getTime()
+        const backend = result.backend ?? "none"
+        yield* store
+          .commit(
+            {
+              ...template,
+              timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs },
+              backend,
+              versions: { ...defaultVersions(), ...template.versions },
+            },
+            result.files,
+            { replace: false },
+          )
+          .pipe(Effect.mapError(io))
+        yield* Effect.promise(() => writeEntryMetrics(store.entryDir(job.key), records).catch(() => undefined))
+        yield* Effect.promise(() => fs.rm(store.scratchDir(job.key), { recursive: true, force: true }))
+        options.log(`runner: ${job.node} (${job.key.slice(0, 12)}) ran in ${durationMs} ms`)
+        return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, backend, runner: runnerName }
+      }).pipe(
+        Effect.tapError((e) => Effect.sync(() => options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) failed: ${e.errorTag}: ${e.detail}`))),
+        Effect.ensuring(
+          Effect.sync(() => {
+            running.delete(payload.key)
+            refreshRegistry()
+          }),
+        ),
+        Effect.onInterrupt(() => Effect.sync(() => options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) interrupted (its job goes back to the queue)`))),
+        (run) =>
+          Effect.andThen(
+            Effect.sync(() => {
+              running.set(payload.key, { node: payload.job.node, key: payload.key, resource: payload.resource, startedAt: new Date().toISOString() })
+              refreshRegistry()
+            }),
+            run,
+          ),
+      )
+
+    const workers = (["cpu", "gpu"] as const)
+      .filter((r) => (options.slots[r] ?? 0) > 0)
+      .map((r) => DurableQueue.worker(StageQueues[r], execute, { concurrency: options.slots[r]! }))
+    const workflow = StageExecution.toLayer((payload) => DurableQueue.process(StageQueues[payload.resource], payload))
+    const registry = Layer.effectDiscard(
+      registerRunner({ address: `${options.host}:${options.port}`, name: runnerName, slots: options.slots, project: options.projectRoot, store: store.root }, () => [...running.values()]).pipe(
+        Effect.map((refresh) => void (refreshRegistry = refresh)),
+      ),
+    )
+    const app = Layer.mergeAll(workflow, registry, ...workers).pipe(
+      Layer.provide(queueLayer(options.leaseMs)),
+      Layer.provideMerge(engineLayer({ url: options.url, runner: { host: options.host, port: options.port }, leaseMs: options.leaseMs })),
+    )
+    options.log(`runner ${runnerName}: joining ${redactUrl(options.url)} with slots ${Object.entries(options.slots).map(([k, v]) => `${k}=${v}`).join(",")}, store ${store.root}, project ${options.projectRoot}`)
+    return yield* Layer.launch(app)
+  }).pipe(
+    Effect.scoped,
+    Effect.mapError((e) => new RunnerFailed({ reason: describe(e) })),
+  )

@@ -1,0 +1,53 @@
+/**
+ * The main of a runner's stage-check thread (started by worker.mjs): imports
+ * the stage a job names from this runner's checkout and computes its code
+ * fingerprint (ts-morph, synchronous and seconds long on a cold memo, with
+ * the TypeScript compiler to load first). Done here, not on the runner's main
+ * thread, so that the main thread's event loop keeps refreshing the leases of
+ * the jobs it holds (a starved refresh let another runner take a job that
+ * was still running). The memo is persisted after each computed fingerprint.
+ */
+import { parentPort, workerData } from "node:worker_threads"
+import { pathToFileURL } from "node:url"
+import { Effect } from "effect"
+import type { AnyStage } from "../../../dsl/Stage.ts"
+import * as Fingerprint from "../../fingerprint/Fingerprint.ts"
+import type { FromChecker, ToChecker } from "./protocol.ts"
+
+const port = parentPort
+if (port === null) throw new Error("runtime/cluster/check/checkMain.ts runs only as a worker thread")
+const post = (msg: FromChecker) => port.postMessage(msg)
+
+const isStage = (v: unknown): v is AnyStage => typeof v === "object" && v !== null && (v as { _tag?: unknown })._tag === "Stage"
+const firstLine = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e))
+
+const fingerprints = Fingerprint.makeFingerprinter((workerData as { readonly memoFile: string | undefined }).memoFile)
+
+/** One check at a time: the fingerprinter is synchronous inside, and its memo is one table. */
+let queue: Promise<void> = Promise.resolve()
+
+port.on("message", (msg: ToChecker) => {
+  if (msg.type === "warm") {
+    queue = queue.then(() => Effect.runPromise(fingerprints.warm)).catch(() => undefined) // a failure shows at the first check
+    return
+  }
+  const { id, request } = msg
+  queue = queue.then(async () => {
+    const moduleUrl = pathToFileURL(request.moduleFile).href
+    let mod: Record<string, unknown>
+    try {
+      mod = (await import(moduleUrl)) as Record<string, unknown>
+    } catch (e) {
+      return post({ type: "refused", id, errorTag: "StageModuleError", detail: `${request.moduleFile} does not load: ${firstLine(e)}` })
+    }
+    const stage = mod[request.exportName]
+    if (!isStage(stage) || stage.name !== request.stageName) {
+      return post({ type: "refused", id, errorTag: "StageNotFound", detail: `export ${request.exportName} of ${request.moduleFile} is not stage ${request.stageName}` })
+    }
+    const result = await Effect.runPromise(Effect.result(fingerprints.fingerprint(stage)))
+    if (result._tag === "Failure") return post({ type: "refused", id, errorTag: result.failure._tag, detail: result.failure.message })
+    if (!result.success.fromMemo) await Effect.runPromise(fingerprints.flush)
+    post({ type: "checked", id, moduleUrl, fingerprint: result.success.fingerprint, fromMemo: result.success.fromMemo, millis: result.success.millis })
+  }).catch((e: unknown) => post({ type: "refused", id, errorTag: "StageCheckFailed", detail: `checking stage ${request.stageName} failed: ${firstLine(e)}` }))
+})
+post({ type: "ready" })

@@ -1,0 +1,73 @@
+/**
+ * What `ssl-kd cluster status` reads besides the engine's own tables: each
+ * runner's row in `ssl_kd_runners` (its name, slots, checkout, store, and the
+ * stages it is running), written when it joins, refreshed every
+ * {@link HEARTBEAT_MS} and removed when it stops cleanly. A killed runner's
+ * row stays, with its last heartbeat ageing: status shows it as lost.
+ */
+import { Duration, Effect, Schedule, Semaphore } from "effect"
+import { SqlClient } from "effect/sql"
+
+export const HEARTBEAT_MS = 2000
+/** A runner whose row was not refreshed for this long is shown as lost. */
+export const LOST_AFTER_MS = 5 * HEARTBEAT_MS
+
+export interface RunningStage {
+  readonly node: string
+  readonly key: string
+  readonly resource: string
+  readonly startedAt: string
+}
+
+export interface RunnerRow {
+  readonly address: string
+  readonly name: string
+  readonly slots: Readonly<Record<string, number>>
+  readonly project: string
+  readonly store: string
+}
+
+/** The table, created once (concurrent joins serialize on an advisory lock: CREATE ... IF NOT EXISTS races in PostgreSQL). */
+export const ensureRegistry = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql
+    .withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(7310014)`
+        yield* sql`CREATE TABLE IF NOT EXISTS ssl_kd_runners (
+          address TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          slots TEXT NOT NULL,
+          project TEXT NOT NULL,
+          store TEXT NOT NULL,
+          running TEXT NOT NULL DEFAULT '[]',
+          started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+          last_seen TIMESTAMPTZ NOT NULL DEFAULT now()
+        )`
+      }),
+    )
+})
+
+/**
+ * Registers this runner for the life of the scope: its row, refreshed with
+ * what `running()` returns every {@link HEARTBEAT_MS}; removed at the end.
+ * Returns `refresh`, which writes the row now (call it when `running()`
+ * changed); writes are serialized, each with the state of its moment.
+ */
+export const registerRunner = (row: RunnerRow, running: () => ReadonlyArray<RunningStage>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* ensureRegistry
+    const slots = JSON.stringify(row.slots)
+    yield* sql`INSERT INTO ssl_kd_runners (address, name, slots, project, store, running, started_at, last_seen)
+      VALUES (${row.address}, ${row.name}, ${slots}, ${row.project}, ${row.store}, '[]', now(), now())
+      ON CONFLICT (address) DO UPDATE SET name = EXCLUDED.name, slots = EXCLUDED.slots, project = EXCLUDED.project,
+        store = EXCLUDED.store, running = '[]', started_at = now(), last_seen = now()`
+    yield* Effect.addFinalizer(() => Effect.ignore(sql`DELETE FROM ssl_kd_runners WHERE address = ${row.address}`))
+    const one = yield* Semaphore.make(1)
+    const beat = one.withPermits(1)(
+      Effect.suspend(() => sql`UPDATE ssl_kd_runners SET running = ${JSON.stringify(running())}, last_seen = now() WHERE address = ${row.address}`),
+    ).pipe(Effect.ignore)
+    yield* beat.pipe(Effect.repeat(Schedule.spaced(Duration.millis(HEARTBEAT_MS))), Effect.forkScoped)
+    return (): void => void Effect.runFork(beat)
+  })

@@ -1,0 +1,426 @@
+/**
+ * The cluster end to end, with real processes: a throw-away PostgreSQL
+ * (postgres.ts), runner processes (`ssl-kd runner`, jobs leased for 5 s) and
+ * clustered runs (`ssl-kd run --cluster`) sharing one store folder. Every
+ * execution of a test stage appends "<pid> <what>" to a log, so "computed
+ * once" is counted, not assumed. Skipped, saying why, where PostgreSQL is
+ * not installed.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { BIN, REPO } from "../project.ts"
+import { findPostgres, startPostgres, type Postgres } from "./postgres.ts"
+
+const found = findPostgres()
+if ("missing" in found) console.warn(`cluster tests skipped: ${found.missing}`)
+
+const pipelineSource = (log: string, itemFactor = 10) => `import * as fs from "node:fs"
+import * as tf from "@tensorflow/tfjs-core"
+import { Data, Effect, Schema } from "effect"
+import { Artifact, Pipeline, Stage } from "../../../dsl/index.ts"
+import { runEpochs } from "../../../plugins/training/epochs.ts"
+
+export const Num = Artifact.json("Num", Schema.Finite)
+
+const note = (what: string) => fs.appendFileSync(${JSON.stringify(log)}, process.pid + " " + what + "\\n")
+
+/** Appends "<pid> <x>" to the log (one line per execution), sleeps, returns ${itemFactor}x. */
+export const item = Stage.make({
+  name: "cluster-test/item",
+  config: Schema.Struct({ x: Schema.Finite, ms: Schema.Finite, fail: Schema.optionalKey(Schema.Boolean) }),
+  inputs: {},
+  output: Num,
+  run: ({ config }) =>
+    Effect.gen(function* () {
+      yield* Effect.sync(() => note(String(config.x)))
+      yield* Effect.sleep(config.ms)
+      if (config.fail === true) return yield* Effect.fail(new ItemBroken({ x: config.x }))
+      return config.x * ${itemFactor}
+    }),
+})
+
+export class ItemBroken extends Data.TaggedError("ItemBroken")<{ readonly x: number }> {
+  override get message() { return "item " + this.x + " is broken" }
+}
+
+export const total = Stage.make({
+  name: "cluster-test/total",
+  config: Schema.Struct({}),
+  inputs: { xs: Artifact.many(Num) },
+  output: Num,
+  run: ({ inputs }) =>
+    Effect.sync(() => {
+      const sum = inputs.xs.reduce((a, b) => a + b.value, 0)
+      note("total " + sum)
+      return sum
+    }),
+})
+
+const Curve = Artifact.json("Curve", Schema.Struct({ epochLosses: Schema.Array(Schema.Finite), stepLosses: Schema.Array(Schema.Finite), w: Schema.Array(Schema.Finite) }))
+
+/** Blocks this thread (a pool worker's) for ms, like a training step's compute. */
+const busy = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/** Linear regression by gradient descent through the paper stages' epoch loop: a checkpoint in the scratch folder after every epoch, resumed from it. */
+export const train = Stage.make({
+  name: "cluster-test/train",
+  config: Schema.Struct({ epochs: Schema.Int, steps: Schema.Int, msPerStep: Schema.Finite }),
+  inputs: {},
+  output: Curve,
+  run: ({ config }) =>
+    Effect.gen(function* () {
+      const x = tf.tensor2d([[1, 2], [2, 1], [3, 0], [0, 3]])
+      const y = tf.tensor2d([[5], [4], [3], [6]])
+      const w = tf.variable(tf.zeros([2, 1]), true, "w")
+      const result = yield* runEpochs({
+        stage: "cluster-test/train",
+        run: "cluster-test-train",
+        vars: new Map([["w", w]]),
+        epochs: config.epochs,
+        stepsPerEpoch: config.steps,
+        step: () => {
+          busy(config.msPerStep)
+          return tf.tidy(() => {
+            const err = tf.sub(tf.matMul(x, w), y)
+            w.assign(tf.sub(w, tf.mul(0.02, tf.matMul(x, err, true, false))))
+            return tf.mean(tf.square(err)).dataSync()[0]!
+          })
+        },
+      })
+      yield* Effect.sync(() => note("train start " + result.startEpoch))
+      const out = { epochLosses: result.epochLosses, stepLosses: result.stepLosses, w: Array.from(w.dataSync()) }
+      tf.dispose([x, y, w])
+      return out
+    }),
+})
+
+export const failing = Pipeline.make("cluster-test-failing")
+  .fanOut("broken", item, { config: { ms: 10 }, over: { g: { x: 7, fail: true } } })
+  .build()
+
+const fan = (name: string, xs: ReadonlyArray<number>, ms: number) =>
+  Pipeline.make(name)
+    .fanOut("items", item, { config: { ms }, over: Object.fromEntries(xs.map((x) => ["i" + x, { x }])) })
+    .stage("total", total, { inputs: { xs: "items" } })
+    .build()
+
+export const overlap = fan("cluster-test-overlap", [21, 22, 23, 24], 1500)
+export const restart = fan("cluster-test-restart", [31, 32, 33, 34, 35, 36], 3000)
+export const watched = fan("cluster-test-status", [41, 42, 43, 44, 45], 4000)
+export const odd = fan("cluster-test-odd", [51], 10)
+
+export const training = Pipeline.make("cluster-test-train")
+  .stage("train", train, { config: { epochs: 4, steps: 3, msPerStep: 700 } })
+  .build()
+
+export default Pipeline.make("cluster-test")
+  .fanOut("items", item, { config: { ms: 1500 }, over: { a: { x: 1 }, b: { x: 2 }, c: { x: 3 }, d: { x: 4 }, e: { x: 5 }, f: { x: 6 } } })
+  .stage("total", total, { inputs: { xs: "items" } })
+  .build()
+`
+
+/** The pipeline files of the tests: each re-exports one pipeline of pipeline.ts as its default. */
+const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training"] as const
+
+interface Proc {
+  readonly child: ChildProcess
+  stderr: string
+  stdout: string
+  readonly exited: Promise<number | null>
+}
+
+const start = (args: ReadonlyArray<string>, options: { readonly cwd?: string; readonly bin?: string } = {}): Proc => {
+  const child = spawn(process.execPath, [options.bin ?? BIN, ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, SSL_KD_POOL: undefined }, stdio: ["ignore", "pipe", "pipe"] })
+  const proc: Proc = { child, stderr: "", stdout: "", exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) }
+  child.stderr!.on("data", (d: Buffer) => (proc.stderr += d.toString()))
+  child.stdout!.on("data", (d: Buffer) => (proc.stdout += d.toString()))
+  return proc
+}
+
+const startRunner = (url: string, store: string, options: { readonly cwd?: string; readonly bin?: string } = {}) =>
+  start(["runner", "--cluster", url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], options)
+
+const stopAll = async (procs: ReadonlyArray<Proc>) => {
+  for (const r of procs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGTERM")
+  await Promise.all(procs.map((r) => Promise.race([r.exited, new Promise((res) => setTimeout(res, 8000))])))
+  for (const r of procs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGKILL")
+}
+
+const waitFor = async (what: string, check: () => boolean, timeoutMs: number, explain: () => string) => {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${explain()}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+interface RunJson {
+  ok: boolean
+  stages: Array<{ name: string; status: string; error?: { _tag: string; message: string } }>
+}
+
+interface Status {
+  runners: Array<{ name: string; address: string; slots: Record<string, number>; lost: boolean; running: Array<{ node: string; key: string }> }>
+  queued: Array<{ node: string; key: string }>
+  running: Array<{ node: string; key: string; runner: string | null; attempts: number }>
+  completed: number
+  failed: number
+  retaken: number
+  unprocessedMessages: number
+}
+
+const runnerPidOf = (name: string) => Number(/\(pid (\d+)\)/.exec(name)?.[1])
+
+describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a shared store)", () => {
+  let pg: Postgres
+  let dir: string
+  let store: string
+  let log: string
+  const runners: Array<Proc> = []
+
+  beforeAll(async () => {
+    pg = await startPostgres()
+    fs.mkdirSync(path.join(REPO, "test", ".tmp"), { recursive: true })
+    dir = fs.mkdtempSync(path.join(REPO, "test", ".tmp", "cluster-"))
+    store = path.join(dir, "store")
+    log = path.join(dir, "executions.log")
+    fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log))
+    for (const name of PIPELINES) fs.writeFileSync(path.join(dir, `${name}.ts`), `export { ${name} as default } from "./pipeline.ts"\n`)
+    for (let i = 0; i < 3; i++) runners.push(startRunner(pg.url, store))
+    await waitFor("3 runners to join", () => runners.every((r) => r.stdout.includes("Listening on")), 60_000, () => runners.map((r) => r.stderr).join("\n---\n"))
+  }, 120_000)
+
+  afterAll(async () => {
+    await stopAll(runners)
+    await pg?.stop()
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  const explain = () => runners.map((r) => `runner ${r.child.pid}:\n${r.stderr.slice(-3000)}`).join("\n---\n")
+
+  const cli = (file: string, ...extra: Array<string>) => start(["run", path.relative(REPO, path.join(dir, file)), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet", ...extra])
+  const finish = async (proc: Proc) => {
+    const code = await proc.exited
+    return { code, json: JSON.parse(proc.stdout.trim().split("\n")[0] ?? "{}") as RunJson, stderr: proc.stderr }
+  }
+  const runFile = async (file: string, ...extra: Array<string>) => finish(cli(file, ...extra))
+  const run = async (...extra: Array<string>) => runFile("pipeline.ts", ...extra)
+
+  const status = async (): Promise<Status> => {
+    const p = start(["cluster", "status", "--cluster", pg.url, "--json"])
+    const code = await p.exited
+    expect(code, p.stderr).toBe(0)
+    return JSON.parse(p.stdout) as Status
+  }
+
+  /** Nothing queued, nothing held, every engine message processed (it may take the engine a moment to mark the last ones). */
+  const expectIdle = async () => {
+    let s = await status()
+    const deadline = Date.now() + 30_000
+    while ((s.queued.length > 0 || s.running.length > 0 || s.unprocessedMessages > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000))
+      s = await status()
+    }
+    expect(s.queued).toEqual([])
+    expect(s.running).toEqual([])
+    expect(s.unprocessedMessages).toBe(0)
+    return s
+  }
+
+  const executions = (): Array<{ pid: number; what: string }> =>
+    (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "")
+      .trim()
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => {
+        const i = l.indexOf(" ")
+        return { pid: Number(l.slice(0, i)), what: l.slice(i + 1) }
+      })
+  const countOf = (what: string) => executions().filter((e) => e.what === what).length
+
+  it("a fan-out of 6 items runs on the runners, spread over >= 2 of them, each item computed once; a rerun is all cached", async () => {
+    const first = await run()
+    expect(first.code, first.stderr + explain()).toBe(0)
+    expect(first.json.ok).toBe(true)
+    expect(first.json.stages.filter((s) => s.status === "ran").map((s) => s.name).sort()).toEqual(["items[a]", "items[b]", "items[c]", "items[d]", "items[e]", "items[f]", "total"])
+    const ran = executions().filter((e) => /^\d+$/.test(e.what))
+    expect(ran.map((e) => Number(e.what)).sort()).toEqual([1, 2, 3, 4, 5, 6])
+    const runnerPids = new Set(runners.map((r) => r.child.pid))
+    expect(ran.every((e) => runnerPids.has(e.pid))).toBe(true)
+    expect(new Set(ran.map((e) => e.pid)).size).toBeGreaterThanOrEqual(2)
+    expect(countOf("total 210")).toBe(1)
+    // the runners committed the entries to the shared store: a second run serves everything from it
+    const second = await run()
+    expect(second.code).toBe(0)
+    expect(second.json.stages.every((s) => s.status === "cached")).toBe(true)
+    expect(executions()).toHaveLength(7)
+    // each job was taken once (a lapsed lease would show as a second attempt)
+    const s = await expectIdle()
+    expect(s.completed).toBe(7)
+    expect(s.retaken).toBe(0)
+  }, 120_000)
+
+  it("a stage failure arrives with its own error tag; a later run retries it (the next generation of its key)", async () => {
+    const before = countOf("7")
+    const first = await runFile("failing.ts")
+    expect(first.code).toBe(1)
+    const failed = first.json.stages.find((s) => s.name === "broken[g]")
+    expect(failed?.status).toBe("failed")
+    expect(failed?.error?.message).toContain("ItemBroken: item 7 is broken")
+    expect(countOf("7")).toBe(before + 1)
+    const second = await runFile("failing.ts")
+    expect(second.code).toBe(1)
+    expect(second.json.stages.find((s) => s.name === "broken[g]")?.error?.message).toContain("ItemBroken")
+    // retried, not served the first failure
+    expect(countOf("7")).toBe(before + 2)
+  }, 120_000)
+
+  it("two overlapping runs of one pipeline: every shared stage runs once, both runs succeed", async () => {
+    const a = cli("overlap.ts")
+    await new Promise((r) => setTimeout(r, 300))
+    const b = cli("overlap.ts")
+    const [ra, rb] = await Promise.all([finish(a), finish(b)])
+    expect(ra.code, ra.stderr + explain()).toBe(0)
+    expect(rb.code, rb.stderr).toBe(0)
+    for (const r of [ra, rb]) expect(r.json.stages.map((s) => s.status).every((st) => st === "ran" || st === "cached")).toBe(true)
+    for (const x of [21, 22, 23, 24]) expect(countOf(String(x)), `item ${x}`).toBe(1)
+    expect(countOf("total 900")).toBe(1)
+    expect((await expectIdle()).retaken).toBe(0)
+  }, 120_000)
+
+  it("a run killed (SIGKILL) while its stages run, then restarted: nothing is computed twice, the restarted run succeeds", async () => {
+    const xs = [31, 32, 33, 34, 35, 36]
+    const first = cli("restart.ts")
+    await waitFor("the first items to start on the runners", () => xs.some((x) => countOf(String(x)) > 0), 90_000, () => first.stderr + explain())
+    first.child.kill("SIGKILL")
+    await first.exited
+    const startedBefore = xs.filter((x) => countOf(String(x)) > 0).length
+    expect(startedBefore).toBeLessThan(6) // killed mid-run: some items had not started
+    const second = await runFile("restart.ts")
+    expect(second.code, second.stderr + explain()).toBe(0)
+    for (const x of xs) expect(countOf(String(x)), `item ${x}`).toBe(1)
+    expect(countOf(`total ${xs.reduce((a, b) => a + b, 0) * 10}`)).toBe(1)
+    await expectIdle()
+  }, 150_000)
+
+  it("cluster status lists the runners with their slots, and the queued and running stages with the runner holding each", async () => {
+    const idle = await status()
+    expect(idle.runners.map((r) => runnerPidOf(r.name)).sort((a, b) => a - b)).toEqual(runners.map((r) => r.child.pid!).sort((a, b) => a - b))
+    expect(idle.runners.every((r) => r.slots["cpu"] === 1 && !r.lost && r.running.length === 0)).toBe(true)
+    const p = cli("watched.ts")
+    // Poll until a snapshot shows the three runners busy and the two other items waiting (their 4 s overlap).
+    let seen: Status | undefined
+    const deadline = Date.now() + 90_000
+    while (seen === undefined && p.child.exitCode === null && Date.now() < deadline) {
+      const s = await status()
+      // never more stages on a runner than its slots
+      for (const r of s.runners) expect(r.running.length, JSON.stringify(s)).toBeLessThanOrEqual(r.slots["cpu"] ?? 0)
+      expect(s.running.length).toBeLessThanOrEqual(3)
+      const consistent = s.running.every((j) => s.runners.find((r) => r.name === j.runner)?.running.some((x) => x.key === j.key) === true)
+      if (s.running.length === 3 && s.queued.length === 2 && consistent) seen = s
+    }
+    expect(seen, `no snapshot with 3 running and 2 queued:\n${p.stderr}${explain()}`).toBeDefined()
+    const s = seen!
+    const items = (xs: ReadonlyArray<{ node: string }>) => xs.map((j) => j.node).sort()
+    expect([...items(s.running), ...items(s.queued)].sort()).toEqual(["items[i41]", "items[i42]", "items[i43]", "items[i44]", "items[i45]"])
+    // every running stage is held by one of our runners, each of which says it runs that stage (one slot each)
+    for (const j of s.running) {
+      const holder = s.runners.find((r) => r.name === j.runner)
+      expect(holder, JSON.stringify(s)).toBeDefined()
+      expect(holder!.running.map((x) => x.key)).toEqual([j.key])
+    }
+    expect(new Set(s.running.map((j) => j.runner)).size).toBe(3)
+    const done = await finish(p)
+    expect(done.code, done.stderr).toBe(0)
+    // the human form says the same
+    const human = start(["cluster", "status", "--cluster", pg.url])
+    await human.exited
+    expect(human.stdout).toContain("runners: 3")
+    expect(human.stdout).toContain("cpu=1")
+    expect(human.stdout).toContain("queued: 0")
+    await expectIdle()
+  }, 150_000)
+
+  it("SIGKILL of the runner training a stage after its second checkpoint: the run succeeds, the stage resumes at epoch >= 2 on another runner, the store verifies, no work is left", async () => {
+    const p = cli("training.ts")
+    let victim: Proc | undefined
+    await waitFor(
+      "the second epoch's checkpoint",
+      () => (victim ??= runners.find((r) => r.child.exitCode === null && /train: epoch 2\/4: .*\(checkpointed\)/.test(r.stderr))) !== undefined,
+      120_000,
+      () => p.stderr + explain(),
+    )
+    victim!.child.kill("SIGKILL")
+    await victim!.exited
+    // it had not finished: the stage did not end there
+    expect(executions().some((e) => e.pid === victim!.child.pid && e.what.startsWith("train start"))).toBe(false)
+    const done = await finish(p)
+    expect(done.code, done.stderr + explain()).toBe(0)
+    expect(done.json.stages.find((s) => s.name === "train")?.status).toBe("ran")
+    const trained = executions().filter((e) => e.what.startsWith("train start"))
+    expect(trained).toHaveLength(1)
+    expect(trained[0]!.pid).not.toBe(victim!.child.pid)
+    expect(runners.some((r) => r.child.pid === trained[0]!.pid)).toBe(true)
+    expect(Number(trained[0]!.what.split(" ")[2])).toBeGreaterThanOrEqual(2)
+    const resumer = runners.find((r) => r.child.pid === trained[0]!.pid)!
+    expect(resumer.stderr).toMatch(/train: resuming at epoch [34] of 4/)
+    // the entry has every epoch's loss: the restored ones and those run after the kill
+    const entry = JSON.parse(fs.readFileSync(path.join(store, "out", "cluster-test-train", "train", "value.json"), "utf8")) as { epochLosses: Array<number>; stepLosses: Array<number> }
+    expect(entry.epochLosses).toHaveLength(4)
+    expect(entry.stepLosses).toHaveLength(12)
+    const verify = start(["cache", "verify", "--cache-dir", store, "--json"])
+    expect(await verify.exited, verify.stderr).toBe(0)
+    expect((JSON.parse(verify.stdout) as { corrupt: number }).corrupt).toBe(0)
+    await expectIdle()
+    // the killed runner stays listed until its row ages, then as lost; the others are live
+    let s = await status()
+    while (s.runners.some((r) => runnerPidOf(r.name) === victim!.child.pid && !r.lost)) s = await status()
+    expect(s.runners.filter((r) => !r.lost).map((r) => runnerPidOf(r.name)).sort((a, b) => a - b)).toEqual(runners.filter((r) => r !== victim).map((r) => r.child.pid!).sort((a, b) => a - b))
+    // the training job was taken twice (the victim, then the resumer); no other job of this suite was taken again
+    expect(s.retaken).toBe(1)
+  }, 180_000)
+})
+
+describe.skipIf("missing" in found)("cluster: a runner on another checkout", () => {
+  it("is refused with CodeFingerprintMismatch (not retried), and the stage never runs there", async () => {
+    const pg = await startPostgres()
+    const dir = fs.mkdtempSync(path.join(REPO, "test", ".tmp", "cluster-odd-"))
+    const procs: Array<Proc> = []
+    try {
+      const rel = path.relative(REPO, dir)
+      const log = path.join(dir, "executions.log")
+      const store = path.join(dir, "store")
+      fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log))
+      fs.writeFileSync(path.join(dir, "odd.ts"), `export { odd as default } from "./pipeline.ts"\n`)
+      // the other checkout: the same project, except that the item stage's code differs
+      const other = path.join(dir, "checkout")
+      fs.mkdirSync(path.join(other, rel), { recursive: true })
+      for (const entry of fs.readdirSync(REPO)) if (entry !== "test" && entry !== ".git") fs.symlinkSync(path.join(REPO, entry), path.join(other, entry))
+      fs.writeFileSync(path.join(other, rel, "pipeline.ts"), pipelineSource(log, 11))
+      const runner = start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], { cwd: other, bin: path.join(other, "bin", "ssl-kd.js") })
+      procs.push(runner)
+      await waitFor("the runner to join", () => runner.stdout.includes("Listening on"), 60_000, () => runner.stderr)
+      expect(runner.stderr).toContain(`project ${other}`)
+      const run = start(["run", path.join(rel, "odd.ts"), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet"])
+      procs.push(run)
+      const code = await run.exited
+      expect(code, run.stderr + runner.stderr).toBe(1)
+      const json = JSON.parse(run.stdout.trim().split("\n")[0]!) as RunJson
+      const item = json.stages.find((s) => s.name === "items[i51]")
+      expect(item?.status).toBe("failed")
+      expect(item?.error?.message).toContain("CodeFingerprintMismatch")
+      expect(item?.error?.message).toContain(`checkout ${other}`)
+      expect(json.stages.find((s) => s.name === "total")?.error?._tag).toBe("UpstreamFailed")
+      expect(runner.stderr).toMatch(/items\[i51\] \([0-9a-f]{12}\) failed: CodeFingerprintMismatch/)
+      expect(fs.existsSync(log)).toBe(false) // the stage ran nowhere
+      // refused once, not retried by the cluster
+      expect(runner.stderr.match(/failed: CodeFingerprintMismatch/g)).toHaveLength(1)
+    } finally {
+      await stopAll(procs)
+      await pg.stop()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 150_000)
+})
