@@ -222,7 +222,7 @@ export const executePlan = (
       })
 
     // Runs the stage; an in-process stage gets its inputs' values (`inputs`), a pooled one reads them from the store.
-    const runStage = (p: PlannedNode, given: Record<string, unknown> | undefined): Effect.Effect<Ran, unknown> =>
+    const runStage = (p: PlannedNode, given: Record<string, unknown> | undefined, onWorkerStart: () => void): Effect.Effect<Ran, unknown> =>
       Effect.gen(function* () {
         const scratchDir = store.scratchDir(p.key)
         const records: Array<MetricRecord> = []
@@ -238,7 +238,7 @@ export const executePlan = (
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
           const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
-          const r = yield* pool.run(p.node.stage, job, ctx).pipe(
+          const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart }).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
           )
           if (r._tag === "Done") return { _tag: "Pooled", files: r.files, backend: r.backend ?? "none" } satisfies Ran
@@ -292,11 +292,12 @@ export const executePlan = (
             yield* ensureInputs(p)
             // An in-process stage's inputs are decoded before its clock starts; a pooled one's are read by its worker.
             const inputs = inPool(p) ? undefined : yield* inputValues(p)
-            const started = new Date()
+            // A pooled stage's clock restarts when a worker takes it: its time excludes the wait for a free one.
+            let started = new Date()
             yield* progress.started(p.node.name, reason ?? "")
             let peakRssBytes = 0
             const exit = yield* Effect.exit(
-              withPeakRss(runStage(p, inputs)).pipe(
+              withPeakRss(runStage(p, inputs, () => void (started = new Date()))).pipe(
                 Effect.map(([ran, peak]) => {
                   peakRssBytes = peak
                   return ran

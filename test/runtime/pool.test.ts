@@ -206,6 +206,13 @@ export const timedPipeline = (dir: string) =>
     .fanOut("timed", timed, { inputs: { numbers: "numbers" }, over: { a: { dir, label: "a", expect: 2 }, b: { dir, label: "b", expect: 2 } } })
     .build()
 
+/** Two independent slow items: with one worker, the second waits for the first. */
+export const twoSlowPipeline = (dir: string) =>
+  Pipeline.make("pool-two-slow")
+    .stage("numbers", numbers, {})
+    .fanOut("slow", slow, { inputs: { numbers: "numbers" }, over: { a: { dir, steps: 12, stepMs: 50 }, b: { dir, steps: 13, stepMs: 50 } } })
+    .build()
+
 export const slowPipeline = (dir: string) =>
   Pipeline.make("pool-slow")
     .stage("numbers", numbers, {})
@@ -482,6 +489,24 @@ describe("worker pool for fan-out items", () => {
     await run(plain, stages.countedPipeline!(3), undefined)
     expect(decodedIn).toEqual([mainThreadId])
     expect(liveWorkerCount()).toBe(0)
+  })
+
+  it("a pooled stage's recorded time starts when a worker takes it, not while it waits for a free one", async () => {
+    const cache = await cacheDir("two-slow")
+    const work = path.join(dir, "two-slow-work")
+    await fs.mkdir(work, { recursive: true })
+    const report = await run(cache, stages.twoSlowPipeline!(work), { workers: 1 })
+    const spans = await Promise.all(
+      ["slow[a]", "slow[b]"].map(async (name) => {
+        const key = report.stages.find((s) => s.name === name)!.key
+        const m = JSON.parse(await fs.readFile(path.join(entryDir(cache, key), "manifest.json"), "utf8")) as { timings: { startedAt: string; finishedAt: string; durationMs: number } }
+        return [Date.parse(m.timings.startedAt), Date.parse(m.timings.finishedAt), m.timings.durationMs] as const
+      }),
+    )
+    const [first, second] = spans.sort((x, y) => x[0] - y[0])
+    // One worker: the items ran one after the other, and so do their recorded intervals.
+    expect(second![0]).toBeGreaterThanOrEqual(first![1] - 5)
+    for (const [start, end, ms] of spans) expect(end - start).toBe(ms)
   })
 
   it("a pooled output that does not decode fails its stage with an OutputError and commits no entry", async () => {

@@ -48,6 +48,8 @@ export interface ItemHooks {
   readonly progress: (p: Progress) => Effect.Effect<void>
   readonly log: (message: string) => Effect.Effect<void>
   readonly metric?: ((record: MetricRecord) => Effect.Effect<void>) | undefined
+  /** Called when a worker takes the item, after any wait for a free one (the stage's clock starts here). */
+  readonly started?: (() => void) | undefined
 }
 
 export type ItemResult =
@@ -226,6 +228,7 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
           }),
           (slot) => {
             id = nextId++
+            hooks.started?.()
             return talk(slot, id, job, hooks)
           },
           (slot, exit) =>
