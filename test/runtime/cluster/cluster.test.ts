@@ -26,16 +26,17 @@ export const Num = Artifact.json("Num", Schema.Finite)
 
 const note = (what: string) => fs.appendFileSync(${JSON.stringify(log)}, process.pid + " " + what + "\\n")
 
-/** Appends "<pid> <x>" to the log (one line per execution), sleeps, returns ${itemFactor}x. */
+/** Appends "<pid> <x>" to the log (one line per execution), sleeps (then, with hold, waits until that file exists), returns ${itemFactor}x. */
 export const item = Stage.make({
   name: "cluster-test/item",
-  config: Schema.Struct({ x: Schema.Finite, ms: Schema.Finite, fail: Schema.optionalKey(Schema.Boolean) }),
+  config: Schema.Struct({ x: Schema.Finite, ms: Schema.Finite, fail: Schema.optionalKey(Schema.Boolean), hold: Schema.optionalKey(Schema.String) }),
   inputs: {},
   output: Num,
   run: ({ config }) =>
     Effect.gen(function* () {
       yield* Effect.sync(() => note(String(config.x)))
       yield* Effect.sleep(config.ms)
+      while (config.hold !== undefined && !fs.existsSync(config.hold)) yield* Effect.sleep(100)
       if (config.fail === true) return yield* Effect.fail(new ItemBroken({ x: config.x }))
       return config.x * ${itemFactor}
     }),
@@ -100,15 +101,16 @@ export const failing = Pipeline.make("cluster-test-failing")
   .fanOut("broken", item, { config: { ms: 10 }, over: { g: { x: 7, fail: true } } })
   .build()
 
-const fan = (name: string, xs: ReadonlyArray<number>, ms: number) =>
+const fan = (name: string, xs: ReadonlyArray<number>, ms: number, hold?: string) =>
   Pipeline.make(name)
-    .fanOut("items", item, { config: { ms }, over: Object.fromEntries(xs.map((x) => ["i" + x, { x }])) })
+    .fanOut("items", item, { config: { ms, ...(hold === undefined ? {} : { hold }) }, over: Object.fromEntries(xs.map((x) => ["i" + x, { x }])) })
     .stage("total", total, { inputs: { xs: "items" } })
     .build()
 
 export const overlap = fan("cluster-test-overlap", [21, 22, 23, 24], 1500)
 export const restart = fan("cluster-test-restart", [31, 32, 33, 34, 35, 36], 3000)
-export const watched = fan("cluster-test-status", [41, 42, 43, 44, 45], 4000)
+// Held until the test has seen them running and queued (it then creates the release file): no timing window to catch.
+export const watched = fan("cluster-test-status", [41, 42, 43, 44, 45], 10, ${JSON.stringify(log + ".release")})
 export const odd = fan("cluster-test-odd", [51], 10)
 
 export const training = Pipeline.make("cluster-test-train")
@@ -310,9 +312,10 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(idle.runners.map((r) => runnerPidOf(r.name)).sort((a, b) => a - b)).toEqual(runners.map((r) => r.child.pid!).sort((a, b) => a - b))
     expect(idle.runners.every((r) => r.slots["cpu"] === 1 && !r.lost && r.running.length === 0)).toBe(true)
     const p = cli("watched.ts")
-    // Poll until a snapshot shows the three runners busy and the two other items waiting (their 4 s overlap).
+    // Poll until a snapshot shows the three runners busy and the two other items waiting: the items hold
+    // their slots until the release file exists, so this state lasts until the test has seen it.
     let seen: Status | undefined
-    const deadline = Date.now() + 90_000
+    const deadline = Date.now() + 120_000
     while (seen === undefined && p.child.exitCode === null && Date.now() < deadline) {
       const s = await status()
       // never more stages on a runner than its slots
@@ -321,6 +324,7 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
       const consistent = s.running.every((j) => s.runners.find((r) => r.name === j.runner)?.running.some((x) => x.key === j.key) === true)
       if (s.running.length === 3 && s.queued.length === 2 && consistent) seen = s
     }
+    fs.writeFileSync(`${log}.release`, "") // lets the held items finish, whatever was seen
     expect(seen, `no snapshot with 3 running and 2 queued:\n${p.stderr}${explain()}`).toBeDefined()
     const s = seen!
     const items = (xs: ReadonlyArray<{ node: string }>) => xs.map((j) => j.node).sort()
@@ -341,7 +345,7 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(human.stdout).toContain("cpu=1")
     expect(human.stdout).toContain("queued: 0")
     await expectIdle()
-  }, 150_000)
+  }, 240_000)
 
   it("SIGKILL of the runner training a stage after its second checkpoint: the run succeeds, the stage resumes at epoch >= 2 on another runner, the store verifies, no work is left", async () => {
     const p = cli("training.ts")
