@@ -164,9 +164,11 @@ export const executePlan = (
           if (found._tag !== "Hit") {
             return yield* new OutputError({ node: name, detail: `its entry ${p.key.slice(0, 12)} ${found._tag === "Miss" ? "is missing" : `is corrupt (${found.reason})`} after it was committed` })
           }
-          return yield* decodeManifest(p, found.manifest).pipe(Effect.mapError((e) => new OutputError({ node: name, detail: `its entry does not decode: ${e.message}` })))
+          return yield* decodeManifest(p, found.manifest).pipe(Effect.mapError(undecodable(p)))
         }),
       )
+
+    const undecodable = (p: PlannedNode) => (e: { readonly message: string }) => new OutputError({ node: p.node.name, detail: `its entry does not decode: ${e.message}` })
 
     const ensureInputs = (p: PlannedNode): Effect.Effect<void, Failure> => Effect.forEach(inputNames(p), ensure, { discard: true })
 
@@ -187,10 +189,31 @@ export const executePlan = (
     const decodeManifest = (p: PlannedNode, manifest: Manifest) =>
       store.readPayload(manifest).pipe(Effect.flatMap((files) => p.node.stage.output.decode(files)))
 
+    // An entry whose checksums were verified: its value when a stage of this process reads it, else only stored.
+    const readyOf = (p: PlannedNode, manifest: Manifest) =>
+      readHere.has(p.node.name) ? decodeManifest(p, manifest).pipe(Effect.map((value): Ready => ({ _tag: "Value", value }))) : Effect.succeed(stored)
+
+    // What a manifest records of the planned node (the runner of a remote stage adds timings, backend and files).
+    const manifestTemplate = (p: PlannedNode) => ({
+      formatVersion: 1 as const,
+      key: p.key,
+      stage: p.node.stage.name,
+      node: p.node.name,
+      pipeline: plan.pipeline.name,
+      output: p.node.stage.output.name,
+      config: p.canonicalConfig,
+      inputs: p.inputKeys,
+      codeFingerprint: p.codeFingerprint,
+      ...(p.plugins.length === 0 ? {} : { plugins: p.plugins }),
+      datasetIdentity: p.datasetIdentity,
+      reads: p.reads,
+      versions: info.versions,
+    })
+
     // A cached entry, checked: decoded when a stage of this process reads it, else its checksums verified.
     const verifyCached = (p: PlannedNode, manifest: Manifest): Effect.Effect<Ready, { readonly message: string }> =>
       readHere.has(p.node.name)
-        ? decodeManifest(p, manifest).pipe(Effect.map((value): Ready => ({ _tag: "Value", value })))
+        ? readyOf(p, manifest)
         : store.lookup(p.key, "full").pipe(
             Effect.flatMap((found) =>
               found._tag === "Hit" ? Effect.succeed(stored) : Effect.fail({ message: found._tag === "Miss" ? "its entry vanished" : found.reason }),
@@ -281,7 +304,7 @@ export const executePlan = (
             if (!plan.forced.has(p.node.name)) {
               const again = yield* store.lookup(p.key, "full")
               if (again._tag === "Hit") {
-                const v = yield* Effect.result(readHere.has(p.node.name) ? decodeManifest(p, again.manifest).pipe(Effect.map((value): Ready => ({ _tag: "Value", value }))) : Effect.succeed(stored))
+                const v = yield* Effect.result(readyOf(p, again.manifest))
                 if (v._tag === "Success") {
                   statusOverride.set(p.node.name, { status: "cached", reason: "computed meanwhile by another run", durationMs: 0 })
                   return v.success
@@ -295,42 +318,23 @@ export const executePlan = (
             // A pooled stage's clock restarts when a worker takes it: its time excludes the wait for a free one.
             let started = new Date()
             yield* progress.started(p.node.name, reason ?? "")
-            let peakRssBytes = 0
-            const exit = yield* Effect.exit(
-              withPeakRss(runStage(p, inputs, () => void (started = new Date()))).pipe(
-                Effect.map(([ran, peak]) => {
-                  peakRssBytes = peak
-                  return ran
-                }),
-              ),
-            )
+            const exit = yield* Effect.exit(withPeakRss(runStage(p, inputs, () => void (started = new Date()))))
             const finished = new Date()
             const durationMs = finished.getTime() - started.getTime()
-            const backend = Exit.isSuccess(exit) && exit.value._tag === "Pooled" ? exit.value.backend : info.backend()
             if (Exit.isFailure(exit)) {
               if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
               const { tag, detail } = describeCause(exit.cause)
               yield* progress.finished(p.node.name, "failed", durationMs, `${tag}: ${detail}`)
               return yield* new StageFailed({ node: p.node.name, stage: p.node.stage.name, errorTag: tag, detail })
             }
-            const { ready, files } = yield* outputOf(p, exit.value)
+            const [ran, peakRssBytes] = exit.value
+            const backend = ran._tag === "Pooled" ? ran.backend : info.backend()
+            const { ready, files } = yield* outputOf(p, ran)
             yield* store.commit(
               {
-                formatVersion: 1,
-                key: p.key,
-                stage: p.node.stage.name,
-                node: p.node.name,
-                pipeline: plan.pipeline.name,
-                output: p.node.stage.output.name,
-                config: p.canonicalConfig,
-                inputs: p.inputKeys,
-                codeFingerprint: p.codeFingerprint,
-                ...(p.plugins.length === 0 ? {} : { plugins: p.plugins }),
-                datasetIdentity: p.datasetIdentity,
-                reads: p.reads,
+                ...manifestTemplate(p),
                 timings: { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, peakRssBytes },
                 backend,
-                versions: info.versions,
               },
               files,
               { replace: plan.forced.has(p.node.name) },
@@ -356,9 +360,7 @@ export const executePlan = (
           const again = yield* store.lookup(p.key, "full")
           if (again._tag === "Hit") {
             statusOverride.set(p.node.name, { status: "cached", reason: "computed meanwhile by another run", durationMs: 0 })
-            if (!readHere.has(p.node.name)) return stored
-            const value = yield* decodeManifest(p, again.manifest).pipe(Effect.mapError((e) => new OutputError({ node: p.node.name, detail: `its entry does not decode: ${e.message}` })))
-            return { _tag: "Value", value } satisfies Ready
+            return yield* readyOf(p, again.manifest).pipe(Effect.mapError(undecodable(p)))
           }
           if (again._tag === "Corrupt") yield* store.quarantine(p.key, again.reason).pipe(Effect.ignore)
         }
@@ -367,21 +369,7 @@ export const executePlan = (
         const records: Array<MetricRecord> = []
         metricBuffers.set(p.node.name, records)
         const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
-        const manifest = {
-          formatVersion: 1,
-          key: p.key,
-          stage: p.node.stage.name,
-          node: p.node.name,
-          pipeline: plan.pipeline.name,
-          output: p.node.stage.output.name,
-          config: p.canonicalConfig,
-          inputs: p.inputKeys,
-          codeFingerprint: p.codeFingerprint,
-          ...(p.plugins.length === 0 ? {} : { plugins: p.plugins }),
-          datasetIdentity: p.datasetIdentity,
-          reads: p.reads,
-          versions: info.versions,
-        }
+        const manifest = manifestTemplate(p)
         const started = Date.now()
         const done = yield* remote
           .run(
@@ -403,9 +391,7 @@ export const executePlan = (
         timings.set(p.node.name, { startedAt: done.startedAt, finishedAt: done.finishedAt, durationMs: done.durationMs, backend: done.backend })
         statusOverride.set(p.node.name, { status: "ran", reason, durationMs: done.durationMs })
         yield* progress.finished(p.node.name, "ran", done.durationMs)
-        if (!readHere.has(p.node.name)) return stored
-        const value = yield* decodeManifest(p, found.manifest).pipe(Effect.mapError((e) => new OutputError({ node: p.node.name, detail: `its entry does not decode: ${e.message}` })))
-        return { _tag: "Value", value } satisfies Ready
+        return yield* readyOf(p, found.manifest).pipe(Effect.mapError(undecodable(p)))
       }).pipe(Effect.mapError((e): Failure => (e._tag === "StoreIOError" ? new OutputError({ node: p.node.name, detail: e.message }) : e)))
 
     const runNode = (p: PlannedNode) =>

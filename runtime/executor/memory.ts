@@ -1,6 +1,6 @@
 /**
  * Peak resident memory while a stage runs: the process's RSS sampled every
- * `everyMs` (and once at the start and the end) from \`process.memoryUsage.rss()\`.
+ * `everyMs` (and once at the start and the end) from `process.memoryUsage.rss()`.
  * Pool workers are threads of this process, so the figure covers a pooled
  * stage too, and whatever else ran meanwhile (other stages, the executor):
  * with one stage at a time (`--workers 1`) it is that stage's peak plus the
