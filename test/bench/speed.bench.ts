@@ -7,7 +7,9 @@
  * bf16 autocast) when `/usr/bin/python3 -c "import torch"` works. PyTorch runs
  * with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment
  * (that command only; under the values this workplace sets its fp32 runs
- * older OpenBLAS kernels) and reports its threads and OpenBLAS core.
+ * older OpenBLAS kernels) and reports its threads and OpenBLAS core. It runs
+ * in each of its thread/BLAS setups present here (torchSetups.ts) every round;
+ * each PyTorch figure is its fastest setup's median, named.
  * (test/bench/steps.bench.ts measures every step kind the pipelines run.)
  *
  * Each configuration runs test/bench/vit.bench.ts in a child process (a fresh
@@ -16,7 +18,7 @@
  * one run under one machine load (reported as load averages before and after).
  *
  *   node --import tsx test/bench/speed.bench.ts [--json] [--seconds S] [--repeats R]
- *        [--backends native,wasm,cpu] [--threads N] [--no-torch]
+ *        [--backends native,wasm,cpu] [--threads N] [--no-torch] [--torch-setups pthread,openmp,torch1]
  */
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -24,6 +26,8 @@ import { loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { nativeAddonPath } from "../../runtime/backend/native/NativeBackend.ts"
+import { bf16SkipReason } from "./bf16Here.ts"
+import { type TorchSetup, torchBaseEnv, torchSetups, torchSetupsNote } from "./torchSetups.ts"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
@@ -69,36 +73,38 @@ const tfjsConfig = (key: string, backend: string, env: Record<string, string> = 
   },
 })
 
-/** The PyTorch reference's environment: this one without the OpenBLAS overrides. */
-const torchEnv = (): NodeJS.ProcessEnv => {
-  const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...rest } = process.env
-  return rest
-}
-let torchSetup: string | undefined
+const setups = torchSetups(threads, option("--torch-setups")?.split(","))
+const torchSetupLines = new Map<string, string>()
 
-const torchConfig: Config = {
-  key: "torch",
+const torchConfig = (setup: TorchSetup): Config => ({
+  key: `torch:${setup.name}`,
   run: () => {
-    const args = [join(here, "torch_vit.py"), "--seconds", String(seconds), ...(threads === undefined ? [] : ["--threads", threads])]
-    const out: unknown = JSON.parse(execFileSync(python, args, { encoding: "utf8", env: torchEnv() }).trim().split("\n").at(-1) ?? "{}")
-    const setup: unknown = typeof out === "object" && out !== null ? Reflect.get(out, "setup") : undefined
-    if (torchSetup === undefined && typeof setup === "string") log((torchSetup = setup))
+    const args = [join(here, "torch_vit.py"), "--seconds", String(seconds), ...setup.args]
+    const out: unknown = JSON.parse(execFileSync(python, args, { encoding: "utf8", env: setup.env }).trim().split("\n").at(-1) ?? "{}")
+    const line: unknown = typeof out === "object" && out !== null ? Reflect.get(out, "setup") : undefined
+    if (!torchSetupLines.has(setup.name) && typeof line === "string") {
+      torchSetupLines.set(setup.name, line)
+      log(`${setup.name}: ${line}`)
+    }
     const num = (field: string): number => {
       const v: unknown = typeof out === "object" && out !== null ? Reflect.get(out, field) : undefined
       return typeof v === "number" ? v : Number.NaN
     }
     return { train: num("fp32TrainImgPerSec"), forward: num("fp32ForwardImgPerSec"), bf16Train: num("bf16TrainImgPerSec") }
   },
-}
+})
 
-const torchPresent = !argv.includes("--no-torch") && spawnSync(python, ["-c", "import torch"], { env: torchEnv() }).status === 0
+const torchPresent = !argv.includes("--no-torch") && setups.length > 0 && spawnSync(python, ["-c", "import torch"], { env: torchBaseEnv() }).status === 0
+if (torchPresent) log(torchSetupsNote(setups))
 if (!torchPresent) log(`PyTorch skipped: ${argv.includes("--no-torch") ? "--no-torch" : `${python} cannot import torch (apt-get install python3-torch)`}`)
 const nativePresent = existsSync(nativeAddonPath())
+const noBf16 = nativePresent ? bf16SkipReason() : undefined
+if (noBf16 !== undefined) log(`native bf16 skipped: ${noBf16}`)
 const wanted = (option("--backends") ?? "native,wasm,cpu").split(",")
 const configs: Array<Config> = [
-  ...(wanted.includes("native") && nativePresent ? [tfjsConfig("native", "native"), tfjsConfig("native-bf16", "native", { SSL_KD_NATIVE_BF16: "1" })] : []),
+  ...(wanted.includes("native") && nativePresent ? [tfjsConfig("native", "native"), ...(noBf16 === undefined ? [tfjsConfig("native-bf16", "native", { SSL_KD_NATIVE_BF16: "1" })] : [])] : []),
   ...(wanted.includes("wasm") ? [tfjsConfig("wasm", "wasm")] : []),
-  ...(torchPresent ? [torchConfig] : []),
+  ...(torchPresent ? setups.map(torchConfig) : []),
 ]
 // The pure-JS cpu backend takes minutes per round: measured once.
 const once: Array<Config> = wanted.includes("cpu") ? [tfjsConfig("cpu", "cpu")] : []
@@ -128,7 +134,16 @@ const ratio = (a: number | undefined, b: number | undefined): number | undefined
   a === undefined || b === undefined ? undefined : Number((a / b).toFixed(2))
 
 const ours = nativePresent && samples.has("native") ? "native" : "wasm"
-const torchTrain = fig("torch", (r) => r.train)
+/** The PyTorch setup with the best median for a figure: the reference that figure is compared with. */
+const bestTorch = (pick: (r: { train: number; forward: number; bf16Train?: number }) => number | undefined): { setup: string; value: number } | undefined =>
+  setups
+    .map((s) => ({ setup: s.name, value: fig(`torch:${s.name}`, pick) }))
+    .filter((x): x is { setup: string; value: number } => x.value !== undefined)
+    .sort((a, b) => b.value - a.value)[0]
+const torchTrainBest = bestTorch((r) => r.train)
+const torchBf16Best = bestTorch((r) => r.bf16Train)
+const torchForwardBest = bestTorch((r) => r.forward)
+const torchTrain = torchTrainBest?.value
 const result = {
   bench: "speed",
   arch: "vitTinyPatch4_28",
@@ -144,13 +159,16 @@ const result = {
   wasmVitTiForwardImgPerSec: fig("wasm", (r) => r.forward),
   cpuVitTiTrainImgPerSec: fig("cpu", (r) => r.train),
   torchVitTiTrainImgPerSec: torchTrain,
-  torchBf16VitTiTrainImgPerSec: fig("torch", (r) => r.bf16Train),
-  torchVitTiForwardImgPerSec: fig("torch", (r) => r.forward),
+  torchBf16VitTiTrainImgPerSec: torchBf16Best?.value,
+  torchVitTiForwardImgPerSec: torchForwardBest?.value,
+  /** Which PyTorch setup (torchSetups.ts) each PyTorch figure comes from: the fastest median of each. */
+  torchBestSetup: { train: torchTrainBest?.setup, bf16Train: torchBf16Best?.setup, forward: torchForwardBest?.setup },
   ratioVsTorch: ratio(fig(ours, (r) => r.train), torchTrain),
   nativeBf16RatioVsTorch: ratio(fig("native-bf16", (r) => r.train), torchTrain),
+  nativeBf16RatioVsTorchBf16: ratio(fig("native-bf16", (r) => r.train), torchBf16Best?.value),
   wasmRatioVsTorch: ratio(fig("wasm", (r) => r.train), torchTrain),
   threads: threads ?? "default",
-  torchSetup,
+  torchSetups: setups.map((s) => ({ name: s.name, description: s.description, setup: torchSetupLines.get(s.name) })),
   repeats,
   samples: Object.fromEntries(samples),
 }
@@ -164,10 +182,11 @@ else {
     ...show("native bf16-matmul train step", result.nativeBf16VitTiTrainImgPerSec),
     ...show("wasm train step", result.wasmVitTiTrainImgPerSec),
     ...show("cpu (pure JS) train step", result.cpuVitTiTrainImgPerSec),
-    ...show("PyTorch fp32 train step", result.torchVitTiTrainImgPerSec),
-    ...show("PyTorch bf16-autocast train step", result.torchBf16VitTiTrainImgPerSec),
+    ...show(`PyTorch fp32 train step (${result.torchBestSetup.train ?? "-"})`, result.torchVitTiTrainImgPerSec),
+    ...show(`PyTorch bf16-autocast train (${result.torchBestSetup.bf16Train ?? "-"})`, result.torchBf16VitTiTrainImgPerSec),
     ...show(`${ours} / PyTorch fp32`, result.ratioVsTorch, ""),
     ...show("native bf16 / PyTorch fp32", result.nativeBf16RatioVsTorch, ""),
+    ...show("native bf16 / PyTorch bf16", result.nativeBf16RatioVsTorchBf16, ""),
     ...show("wasm / PyTorch fp32", result.wasmRatioVsTorch, ""),
   ].join("\n"))
 }

@@ -20,11 +20,14 @@
  * PyTorch runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its
  * environment (that command only: under the values this workplace sets, its
  * fp32 runs older OpenBLAS kernels), and prints its kernel and thread setup.
+ * It is measured in each of its thread/BLAS setups present here
+ * (torchSetups.ts: Debian's default, OpenBLAS on OpenMP, one PyTorch thread)
+ * and each step is compared with its fastest setup, named in the table.
  * Without /usr/bin/python3 and torch the PyTorch columns are skipped with a
  * message: the project needs no Python to run or test.
  *
  *   node --import tsx test/bench/steps.bench.ts [--json] [--seconds S] [--repeats R] [--kinds dino,mae,...]
- *        [--threads N] [--no-torch] [--no-bf16] [--batch N] [--teacher-width D] ...
+ *        [--threads N] [--no-torch] [--torch-setups pthread,openmp,torch1] [--no-bf16] [--batch N] [--teacher-width D] ...
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -32,7 +35,9 @@ import { cpus, loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { nativeAddonPath } from "../../runtime/backend/native/NativeBackend.ts"
+import { bf16SkipReason } from "./bf16Here.ts"
 import { defaultShapes, stepKinds } from "./stepKinds.ts"
+import { type TorchSetup, torchBaseEnv, torchSetups, torchSetupsNote } from "./torchSetups.ts"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
@@ -45,7 +50,9 @@ const seconds = option("--seconds") ?? "3"
 const repeats = Math.max(1, Math.round(Number(option("--repeats") ?? 1)))
 const threads = option("--threads")
 const kinds = (option("--kinds") ?? stepKinds.join(",")).split(",").filter((k) => (stepKinds as ReadonlyArray<string>).includes(k))
-const precisions = argv.includes("--no-bf16") ? ["f32"] : ["f32", "bf16"]
+const noBf16 = argv.includes("--no-bf16") ? "--no-bf16" : bf16SkipReason()
+if (noBf16 !== undefined && noBf16 !== "--no-bf16") console.error(`bf16 columns skipped: ${noBf16}`)
+const precisions = noBf16 === undefined ? ["f32", "bf16"] : ["f32"]
 /** The shape options given, passed on to both children unchanged. */
 const shapeArgs = Object.keys(defaultShapes).flatMap((k) => {
   const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
@@ -81,22 +88,18 @@ const nativeRun = (kind: string, precision: string): Record<string, unknown> => 
   return lastJson(r.stdout)
 }
 
-/** The environment of the PyTorch reference: this one without the OpenBLAS overrides. */
-const torchEnv = (): NodeJS.ProcessEnv => {
-  const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...rest } = process.env
-  return rest
-}
+const setups = torchSetups(threads, option("--torch-setups")?.split(","))
 
-const torchRun = (kind: string, precision: string, showConfig = false): Record<string, unknown> => {
+const torchRun = (kind: string, precision: string, setup: TorchSetup, showConfig = false): Record<string, unknown> => {
   const args = [join(here, "torch_steps.py"), "--kind", kind, "--seconds", seconds, ...shapeArgs, ...(precision === "bf16" ? ["--bf16"] : []),
-    ...(threads === undefined ? [] : ["--threads", threads]), ...(showConfig ? ["--show-config"] : [])]
-  const r = spawnSync(python, args, { env: torchEnv(), encoding: "utf8" })
-  if (r.status !== 0) throw new Error(`torch_steps.py --kind ${kind} failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`)
+    ...setup.args, ...(showConfig ? ["--show-config"] : [])]
+  const r = spawnSync(python, args, { env: setup.env, encoding: "utf8" })
+  if (r.status !== 0) throw new Error(`torch_steps.py --kind ${kind} (setup ${setup.name}) failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`)
   if (showConfig) log(r.stderr.trim())
   return lastJson(r.stdout)
 }
 
-const torchPresent = !argv.includes("--no-torch") && spawnSync(python, ["-c", "import torch"], { env: torchEnv() }).status === 0
+const torchPresent = !argv.includes("--no-torch") && setups.length > 0 && spawnSync(python, ["-c", "import torch"], { env: torchBaseEnv() }).status === 0
 if (!torchPresent) log(`PyTorch columns skipped: ${argv.includes("--no-torch") ? "--no-torch" : `${python} cannot import torch (apt-get install python3-torch)`}`)
 if (!existsSync(nativeAddonPath())) {
   console.error(`the native addon is not built (${nativeAddonPath()}): npm run build:native`)
@@ -117,12 +120,15 @@ const samples = new Map<string, Array<Sample>>()
 const add = (key: string, s: Sample): void => void samples.set(key, [...(samples.get(key) ?? []), s])
 const loadBefore = load()
 log(`load average ${loadBefore} on ${cpus().length} cpus; ${repeats} round(s) of ${seconds} s per measurement`)
-if (torchPresent) log((torchRun("peak", "f32", true)["openblas"] as string | undefined) ?? "")
+if (torchPresent) {
+  log(torchSetupsNote(setups))
+  for (const [i, setup] of setups.entries()) log(`${setup.name}: ${(torchRun("peak", "f32", setup, i === 0)["openblas"] as string | undefined) ?? ""}`)
+}
 
 const peaksNow = (): void => {
   for (const precision of precisions) {
     add(`peak native ${precision}`, sample(nativeRun("peak", precision)))
-    if (torchPresent) add(`peak torch ${precision}`, sample(torchRun("peak", precision)))
+    if (torchPresent) for (const setup of setups) add(`peak torch ${precision}`, sample(torchRun("peak", precision, setup)))
   }
 }
 for (let round = 0; round < repeats; round++) {
@@ -131,10 +137,10 @@ for (let round = 0; round < repeats; round++) {
     for (const precision of precisions) {
       const n = sample(nativeRun(kind, precision))
       add(`${kind} native ${precision}`, n)
-      const t = torchPresent ? sample(torchRun(kind, precision)) : undefined
-      if (t !== undefined) add(`${kind} torch ${precision}`, t)
+      const t = torchPresent ? setups.map((setup) => [setup.name, sample(torchRun(kind, precision, setup))] as const) : []
+      for (const [name, sample] of t) add(`${kind} torch:${name} ${precision}`, sample)
       log(`round ${round + 1} ${kind} ${precision}: native ${n.imgPerSec} img/s (${n.peakRssMiB} MiB)` +
-        (t === undefined ? "" : `, torch ${t.imgPerSec} img/s (${t.peakRssMiB} MiB)`) + `; load ${load()}`)
+        t.map(([name, s]) => `, torch ${name} ${s.imgPerSec} img/s (${s.peakRssMiB} MiB)`).join("") + `; load ${load()}`)
     }
   }
 }
@@ -159,9 +165,16 @@ const peaks = Object.fromEntries(precisions.map((p) => {
   return [p, { native: round1(native), torch: round1(torch), machine: round1(Math.max(native ?? 0, torch ?? 0)) }]
 }))
 
+/** The PyTorch setup with the best median img/s for a step and precision: the reference it is compared with. */
+const bestSetup = (kind: string, p: string): string | undefined =>
+  setups
+    .map((setup) => ({ name: setup.name, v: fig(`${kind} torch:${setup.name} ${p}`, (s) => s.imgPerSec) }))
+    .filter((x): x is { name: string; v: number } => x.v !== undefined)
+    .sort((a, b) => b.v - a.v)[0]?.name
+
 const rows = kinds.map((kind) => {
   const flops = fig(`${kind} native f32`, (s) => s.flopsPerStep)
-  const torchFlops = fig(`${kind} torch f32`, (s) => s.torchFlopsPerStep)
+  const torchFlops = fig(`${kind} torch:${bestSetup(kind, "f32") ?? ""} f32`, (s) => s.torchFlopsPerStep)
   const per = Object.fromEntries(precisions.map((p) => {
     const peak = peaks[p]?.machine
     const entry = (engine: string) => {
@@ -176,9 +189,11 @@ const rows = kinds.map((kind) => {
       }
     }
     const native = entry("native")
-    const torch = torchPresent ? entry("torch") : undefined
+    const best = torchPresent ? bestSetup(kind, p) : undefined
+    const torch = best === undefined ? undefined : { setup: best, ...entry(`torch:${best}`) }
+    const torchBySetup = Object.fromEntries(setups.map((setup) => [setup.name, round1(fig(`${kind} torch:${setup.name} ${p}`, (s) => s.imgPerSec))]))
     const ratio = torch?.imgPerSec === undefined || native.imgPerSec === undefined ? undefined : Number((native.imgPerSec / torch.imgPerSec).toFixed(2))
-    return [p, { native, torch, ratio }]
+    return [p, { native, torch, torchBySetup, ratio }]
   }))
   return { kind, flopsPerStep: flops, torchProfilerFlopsPerStep: torchFlops, ...per }
 })
@@ -188,6 +203,7 @@ const result = {
   shapes: { ...defaultShapes, ...Object.fromEntries(shapeArgs.flatMap((v, i, a) => (i % 2 === 0 ? [[v.slice(2), Number(a[i + 1])]] : []))) },
   cpus: cpus().length,
   threads: threads ?? "default",
+  torchSetups: setups.map(({ name, description }) => ({ name, description })),
   loadAverage: { before: loadBefore, after: loadAfter },
   repeats,
   peaksGflops: peaks,
@@ -201,12 +217,12 @@ else {
     `steps bench: median of ${repeats} interleaved round(s); load average ${loadBefore} -> ${loadAfter} on ${result.cpus} cpus, threads ${result.threads}`,
     `shapes ${JSON.stringify(result.shapes)}`,
     ...precisions.map((p) => `peak ${p} 2048^3 matmul GFLOP/s: native ${peaks[p]?.native ?? "-"}, PyTorch ${peaks[p]?.torch ?? "-"}`),
-    `${"step".padEnd(13)} ${"prec".padEnd(5)} ${"native img/s".padStart(12)} ${"%peak".padStart(7)} ${"RSS MiB".padStart(8)} ${"torch img/s".padStart(12)} ${"%peak".padStart(7)} ${"RSS MiB".padStart(8)} ${"ratio".padStart(6)}  GFLOP/step (torch profiler)`,
+    `${"step".padEnd(13)} ${"prec".padEnd(5)} ${"native img/s".padStart(12)} ${"%peak".padStart(7)} ${"RSS MiB".padStart(8)} ${"torch img/s".padStart(12)} ${"%peak".padStart(7)} ${"RSS MiB".padStart(8)} ${"ratio".padStart(6)}  ${"torch setup".padEnd(11)} GFLOP/step (torch profiler)`,
     ...rows.flatMap((r) =>
       precisions.map((p) => {
-        const e = (r as unknown as Record<string, { native: Record<string, number | undefined>; torch?: Record<string, number | undefined>; ratio?: number }>)[p]!
+        const e = (r as unknown as Record<string, { native: Record<string, number | undefined>; torch?: Record<string, number | undefined> & { setup?: string }; ratio?: number }>)[p]!
         return `${r.kind.padEnd(13)} ${p.padEnd(5)} ${f(e.native["imgPerSec"], 12)} ${pct(e.native["fractionOfPeak"])} ${f(e.native["peakRssMiB"], 8)} ` +
-          `${f(e.torch?.["imgPerSec"], 12)} ${pct(e.torch?.["fractionOfPeak"])} ${f(e.torch?.["peakRssMiB"], 8)} ${f(e.ratio, 6)}  ` +
+          `${f(e.torch?.["imgPerSec"], 12)} ${pct(e.torch?.["fractionOfPeak"])} ${f(e.torch?.["peakRssMiB"], 8)} ${f(e.ratio, 6)}  ${(e.torch?.setup ?? "-").padEnd(11)} ` +
           `${r.flopsPerStep === undefined ? "-" : (r.flopsPerStep / 1e9).toFixed(2)} (${r.torchProfilerFlopsPerStep === undefined ? "-" : (r.torchProfilerFlopsPerStep / 1e9).toFixed(2)})`
       })
     ),

@@ -103,7 +103,7 @@ export const candidates: ReadonlyArray<Candidate> = [
     tfName: "native",
     pkg: "ssl-kd native kernels (native/)",
     load: loadNative,
-    detail: () => `tfjs-core ${tf.version_core}, cpu backend with native kernels (${nativeLibrary}), ${nativeModule?.nativeMatmulPrecision() ?? "f32"} matmuls`,
+    detail: () => `tfjs-core ${tf.version_core}, cpu backend with native kernels (${nativeLibrary}), ${nativeModule?.nativeMatmulNote() ?? "f32 matmuls"}`,
   },
   {
     name: "wasm",

@@ -12,7 +12,10 @@
  *
  * @example
  * const r = loadNativeBackend()
- * if (r.ok) { await tf.setBackend("native"); setNativeMatmulPrecision("bf16") }
+ * if (r.ok) {
+ *   await tf.setBackend("native")
+ *   if (nativeBf16Support()?.ok === true) setNativeMatmulPrecision("bf16") // AVX-512 CPUs only; throws NativeBf16Unsupported elsewhere
+ * }
  */
 import "@tensorflow/tfjs-backend-cpu"
 import type { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "./errors.ts"
@@ -20,11 +23,12 @@ import { loadAddon } from "./internal/addon.ts"
 import { nativeTfName } from "./internal/backend.ts"
 import { registerNativeBackend } from "./internal/register.ts"
 
-export { NativeAddonLoadFailed, NativeAddonMissing, NativeDisabled } from "./errors.ts"
+export { NativeAddonLoadFailed, NativeAddonMissing, NativeBf16Unsupported, NativeDisabled } from "./errors.ts"
 export { nativeAddonPath } from "./internal/addon.ts"
 export { type FusedKernelName, fusedKernelNames, hasFusedKernel } from "../kernels.ts"
 export { type MatmulPrecision, nativeTfName } from "./internal/backend.ts"
-export { nativeKernelNames, nativeMatmulPrecision, setNativeMatmulPrecision } from "./internal/register.ts"
+export type { Bf16Support } from "./internal/bf16.ts"
+export { nativeBf16Support, nativeKernelNames, nativeMatmulNote, nativeMatmulPrecision, setNativeMatmulPrecision } from "./internal/register.ts"
 
 /** Why the native layer is not available. */
 export type NativeUnavailable = NativeAddonMissing | NativeAddonLoadFailed | NativeDisabled

@@ -30,3 +30,13 @@ export class NativeDisabled extends Data.TaggedError("NativeDisabled")<{}> {
     return "native CPU kernels disabled by SSL_KD_NATIVE=off"
   }
 }
+
+/** bf16 matmuls were asked for on a CPU whose oneDNN cannot run them (below AVX-512). */
+export class NativeBf16Unsupported extends Data.TaggedError("NativeBf16Unsupported")<{
+  /** The ISA oneDNN dispatches to here ("avx2"). */
+  readonly isa: string
+}> {
+  override get message(): string {
+    return `bf16 matmuls are not available on this CPU (oneDNN dispatches to ${this.isa}; its bf16 matmuls need AVX-512): use f32`
+  }
+}

@@ -6,13 +6,22 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { describe } from "vitest"
-import { loadNativeBackend } from "../../../runtime/backend/native/NativeBackend.ts"
+import { loadNativeBackend, NativeBf16Unsupported, nativeBf16Support } from "../../../runtime/backend/native/NativeBackend.ts"
 import { selectBackend } from "../../../runtime/backend/TensorBackend.ts"
 
 const load = loadNativeBackend()
 
 /** Why the native suites are skipped here, or `undefined` when the addon is built. */
 export const nativeSkipReason: string | undefined = load.ok ? undefined : load.error.message
+
+const bf16 = load.ok ? nativeBf16Support() : undefined
+
+/**
+ * Why bf16 matmuls cannot be tested here: no addon, or a CPU whose oneDNN has
+ * none (below AVX-512; test/runtime/backend/nativeBf16Absent.test.ts covers that case on every machine).
+ */
+export const bf16SkipReason: string | undefined = nativeSkipReason ??
+  (bf16 === undefined || bf16.ok ? undefined : new NativeBf16Unsupported({ isa: bf16.isa }).message)
 
 /** `describe` when the addon is built; otherwise a skipped suite and one line saying why. */
 export const describeNative = (title: string, suite: () => void): void => {

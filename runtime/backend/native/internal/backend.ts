@@ -7,6 +7,7 @@ import { totalmem } from "node:os"
 import * as tf from "@tensorflow/tfjs-core"
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu"
 import type { NativeAddon } from "./addon.ts"
+import { bf16Support } from "./bf16.ts"
 import { BufferPool } from "./pool.ts"
 
 /** Name of the backend in the tfjs engine (`tf.setBackend("native")`). */
@@ -30,11 +31,17 @@ const poolCapBytes = (): number => {
 
 /** A cpu backend whose hot kernels run natively; tensors are plain Float32Arrays as in the cpu backend. */
 export class NativeBackend extends MathBackendCPU {
-  matmulPrecision: MatmulPrecision = precisionFromEnv()
+  matmulPrecision: MatmulPrecision
+  /** When `SSL_KD_NATIVE_BF16=1` asked for bf16 matmuls and this CPU has none: the ISA oneDNN runs on instead. */
+  readonly bf16Refused: string | undefined
   readonly pool = new BufferPool(poolCapBytes())
 
   constructor(readonly addon: NativeAddon) {
     super()
+    const wanted = precisionFromEnv()
+    const support = wanted === "bf16" ? bf16Support(addon) : { ok: true as const }
+    this.matmulPrecision = support.ok ? wanted : "f32"
+    this.bf16Refused = support.ok ? undefined : support.isa
     // MathBackendCPU prints "install tfjs-node to speed things up" on first write; not advice for this backend.
     Reflect.set(this, "firstUse", false)
   }

@@ -6,8 +6,10 @@
  * it replaces then runs.
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { NativeBf16Unsupported } from "../errors.ts"
 import type { NativeAddon } from "./addon.ts"
 import { type MatmulPrecision, NativeBackend, type NativeKernel, nativeTfName } from "./backend.ts"
+import { type Bf16Support, bf16Support } from "./bf16.ts"
 import { concatKernels } from "./kernels/concat.ts"
 import { elementwiseKernels } from "./kernels/elementwise.ts"
 import { fusedKernels } from "./kernels/fused.ts"
@@ -99,10 +101,33 @@ const guardViews = (
   return out
 }
 
-/** Sets the matmul precision of the active native backend; a no-op on other backends. */
+/**
+ * Sets the matmul precision of the registered native backend; a no-op when
+ * none is registered. Throws {@link NativeBf16Unsupported} for "bf16" on a CPU
+ * whose oneDNN has no bf16 matmuls (the precision is then left as it was).
+ */
 export const setNativeMatmulPrecision = (precision: MatmulPrecision): void => {
   const b = tf.findBackend(nativeTfName)
-  if (b instanceof NativeBackend) b.matmulPrecision = precision
+  if (!(b instanceof NativeBackend)) return
+  if (precision === "bf16") {
+    const support = bf16Support(b.addon)
+    if (!support.ok) throw new NativeBf16Unsupported({ isa: support.isa })
+  }
+  b.matmulPrecision = precision
+}
+
+/** Whether the registered native backend can run bf16 matmuls (or the ISA that lacks them); `undefined` when none is registered. */
+export const nativeBf16Support = (): Bf16Support | undefined => {
+  const b = tf.findBackend(nativeTfName)
+  return b instanceof NativeBackend ? bf16Support(b.addon) : undefined
+}
+
+/** The precision part of the backend's description: "f32 matmuls", or why `SSL_KD_NATIVE_BF16=1` was not applied. */
+export const nativeMatmulNote = (): string | undefined => {
+  const b = tf.findBackend(nativeTfName)
+  if (!(b instanceof NativeBackend)) return undefined
+  return `${b.matmulPrecision} matmuls` +
+    (b.bf16Refused === undefined ? "" : ` (SSL_KD_NATIVE_BF16=1 not applied: oneDNN has no bf16 matmuls on ${b.bf16Refused}, they need AVX-512)`)
 }
 
 /** The active native backend's matmul precision, `undefined` when none is registered. */
