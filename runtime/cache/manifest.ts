@@ -41,6 +41,18 @@ export const Manifest = Schema.Struct({
     peakRssBytes: Schema.optionalKey(Schema.Finite),
   }),
   backend: Schema.String,
+  /**
+   * Set on an entry carried over from an entry of older code (`ssl-kd cache
+   * adopt`, runtime/executor/adopt.ts): that entry's key and code fingerprint,
+   * the fingerprint of the code that computed the payload (the first of a
+   * chain of adoptions) and when. Absent on entries computed under their own key.
+   */
+  adoptedFrom: Schema.optionalKey(Schema.Struct({
+    key: Schema.String,
+    codeFingerprint: Schema.String,
+    computedWithCode: Schema.String,
+    adoptedAt: Schema.String,
+  })),
   versions: Schema.Record(Schema.String, Schema.String),
   files: Schema.Array(PayloadFile),
 })

@@ -12,12 +12,13 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Effect, Exit, Layer } from "effect"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
-import type { NotAStoreError } from "../cache/errors.ts"
+import type { CorruptEntryError, NotAStoreError } from "../cache/errors.ts"
 import { withRunMarker } from "../cache/lock.ts"
 import { ArtifactStore, ensureStore, layerFile } from "../cache/Store.ts"
 import * as Fingerprint from "../fingerprint/Fingerprint.ts"
 import { ProgressDisplay } from "../progress/Progress.ts"
 import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
+import { adoptEntries, type AdoptReport } from "./adopt.ts"
 import { executePlan } from "./execute.ts"
 import type { BackendRequestData } from "./pool/protocol.ts"
 import type { RemoteExecutor } from "./remote.ts"
@@ -45,6 +46,11 @@ export interface RunOptions extends PlanOptions {
 export interface ExecutorShape {
   readonly plan: (pipeline: Pipeline<any>, options?: PlanOptions) => Effect.Effect<Plan, PlanError>
   readonly run: (pipeline: Pipeline<any>, options?: RunOptions) => Effect.Effect<RunReport, PlanError | NotAStoreError>
+  /** Entries of older code for the nodes that miss (`ssl-kd cache adopt`, adopt.ts). */
+  readonly adopt: (
+    pipeline: Pipeline<any>,
+    options: PlanOptions & { readonly dryRun: boolean },
+  ) => Effect.Effect<AdoptReport, PlanError | NotAStoreError | CorruptEntryError>
   readonly storeRoot: string
 }
 
@@ -129,7 +135,12 @@ const make = (options: LocalOptions) =>
           ),
         (guarded) => Effect.andThen(ensureStore(store.root, { create: true }), guarded),
       )
-    return { plan, run, storeRoot: store.root } satisfies ExecutorShape
+    const adopt: ExecutorShape["adopt"] = (pipeline, adoptOptions) =>
+      Effect.andThen(
+        ensureStore(store.root, { create: false }),
+        Effect.flatMap(plan(pipeline, adoptOptions), (p) => adoptEntries(p, adoptOptions).pipe(Effect.provide(context))),
+      )
+    return { plan, run, adopt, storeRoot: store.root } satisfies ExecutorShape
   })
 
 /** Everything local: file store at `cacheDir`, memoized fingerprints and dataset digests. */

@@ -72,7 +72,8 @@ const readClosure = async (storeRoot: string, fingerprint: string): Promise<Reco
   }
 }
 
-const codeChanges = async (storeRoot: string, before: string, after: string, stage: string): Promise<string> => {
+/** The declarations that differ between two code fingerprints' closures, as one line. */
+export const codeChanges = async (storeRoot: string, before: string, after: string, stage: string): Promise<string> => {
   const [a, b] = await Promise.all([readClosure(storeRoot, before), readClosure(storeRoot, after)])
   if (a === undefined || b === undefined) return `code of stage ${stage} changed`
   const rel = (label: string) => {

@@ -122,7 +122,11 @@ export interface ScoredBatch {
 }
 
 /** Top-1 over `batches` batches, batch `b` giving its logits and labels (or an Effect of them, e.g. a streamed batch). */
-export const top1By = <E = never>(batches: number, batch: (b: number) => ScoredBatch | Effect.Effect<ScoredBatch, E>) =>
+export const top1By = <E = never>(
+  batches: number,
+  batch: (b: number) => ScoredBatch | Effect.Effect<ScoredBatch, E>,
+  progress?: (done: number, total: number) => Effect.Effect<void>,
+) =>
   Effect.gen(function* () {
     let correct = 0
     let seen = 0
@@ -134,15 +138,20 @@ export const top1By = <E = never>(batches: number, batch: (b: number) => ScoredB
         return tf.sum(tf.cast(tf.equal(predicted, labelsToTensor(labels)), "int32")).dataSync()[0] ?? 0
       })
       seen += labels.length
+      if (progress !== undefined) yield* progress(b + 1, batches)
       yield* Effect.yieldNow
     }
     return seen === 0 ? 0 : correct / seen
   })
 
-/** Top-1 of the model's head over every batch of epoch 0 of `loader` (an unaugmented, in-order loader or source). */
-export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource) => {
+/**
+ * Top-1 of the model's head over every batch of epoch 0 of `loader` (an
+ * unaugmented, in-order loader or source); `progress` hears of each batch.
+ */
+export const top1 = (model: VitModel, info: TeacherInfo, loader: Loader | BatchSource, progress?: (done: number, total: number) => Effect.Effect<void>) => {
   const source = asSource(loader)
   return top1By(source.batchesPerEpoch, (b) =>
     Effect.map(source.batch(0, b), (batch): ScoredBatch => ({ logits: () => forward(model, teacherInput(batch.images, info)), labels: batch.labels })),
+    progress,
   ).pipe(Effect.ensuring(source.release))
 }

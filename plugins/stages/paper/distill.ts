@@ -258,7 +258,10 @@ export const runDistill = (plan: DistillPlan) =>
             const m = members[i + 1]
             if (m === undefined || m.params.size === 0) continue
             const evalBatches = yield* teacherSource(stage, data, m.info, c.batchSize)
-            const trainAccuracy = yield* top1(m.model, m.info, evalBatches)
+            // One more pass over the training split per teacher (minutes at 60k images): shown as progress.
+            yield* ctx.log(`${stage}: train top-1 of the ${t.role} teacher (${evalBatches.batchesPerEpoch} batches)`)
+            const trainAccuracy = yield* top1(m.model, m.info, evalBatches,
+              (done, total) => ctx.progress({ done, total, note: `train top-1 of the ${t.role} teacher` }))
             const count = adaptationCount(m.info.config, { kind: "partial", blocks: 1 })
             const ce = components[`ce/${t.role}`] ?? []
             trained.push({
