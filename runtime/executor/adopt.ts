@@ -11,7 +11,9 @@
  *    user plugins by name;
  *  - every input the entry was computed from is the node's input, or an entry
  *    adopted for it in this pass (so a chain is carried only from its root);
- *  - the candidates, when several match, have identical payloads.
+ *  - the candidates, when several match, have identical payloads (those of
+ *    the same node name are taken first: another pipeline may have computed
+ *    the same value, with its own timings in the payload).
  *
  * The code may differ, and that is the one thing adoption takes on trust: it
  * names the declarations that changed (from the closure listings the plan
@@ -128,12 +130,15 @@ export const adoptEntries = (plan: Plan, options: { readonly dryRun: boolean }):
         left.push({ node: name, reason: whyNone(n, sameStage, standIns) })
         continue
       }
-      if (new Set(candidates.map(payloadId)).size > 1) {
-        left.push({ node: name, reason: `${candidates.length} entries match with different payloads (${candidates.map((c) => c.key.slice(0, 12)).join(", ")}): not adopted` })
+      // The entries this node had (same name) before those another pipeline's node computed alike.
+      const own = candidates.filter((m) => m.node === name)
+      const chosen = own.length > 0 ? own : candidates
+      if (new Set(chosen.map(payloadId)).size > 1) {
+        left.push({ node: name, reason: `${chosen.length} entries match with different payloads (${chosen.map((c) => c.key.slice(0, 12)).join(", ")}): not adopted` })
         continue
       }
       // The entry computed under its own key first (an adopted copy has the same payload), then the newest.
-      const from = [...candidates].sort((a, b) =>
+      const from = [...chosen].sort((a, b) =>
         Number(a.adoptedFrom !== undefined) - Number(b.adoptedFrom !== undefined) || b.timings.finishedAt.localeCompare(a.timings.finishedAt)
       )[0]!
       const code = from.codeFingerprint === n.codeFingerprint && canonicalJson(from.plugins ?? []) === canonicalJson(n.plugins)
@@ -146,7 +151,7 @@ export const adoptEntries = (plan: Plan, options: { readonly dryRun: boolean }):
         from: { key: from.key, pipeline: from.pipeline, node: from.node, finishedAt: from.timings.finishedAt, durationMs: from.timings.durationMs },
         code,
       })
-      standIns.set(n.key, new Set(candidates.map((c) => c.key)))
+      standIns.set(n.key, new Set(chosen.map((c) => c.key)))
       if (options.dryRun) continue
       const payload = yield* store.readPayload(from)
       const { files: _files, ...rest } = from

@@ -72,20 +72,44 @@ const readClosure = async (storeRoot: string, fingerprint: string): Promise<Reco
   }
 }
 
-/** The declarations that differ between two code fingerprints' closures, as one line. */
-export const codeChanges = async (storeRoot: string, before: string, after: string, stage: string): Promise<string> => {
-  const [a, b] = await Promise.all([readClosure(storeRoot, before), readClosure(storeRoot, after)])
-  if (a === undefined || b === undefined) return `code of stage ${stage} changed`
-  const rel = (label: string) => {
-    const [file, name] = label.split("#")
-    const r = path.relative(process.cwd(), file ?? "")
-    return `${r.startsWith("..") ? file : r}#${name}`
+/** The folder every file of a closure lies in (for a project's stages, its checkout). */
+const commonDir = (labels: ReadonlyArray<string>): string => {
+  const dirs = labels.map((l) => path.dirname(l.split("#")[0] ?? ""))
+  if (dirs.length === 0) return ""
+  let prefix = dirs[0]!.split(path.sep)
+  for (const d of dirs.slice(1)) {
+    const parts = d.split(path.sep)
+    let i = 0
+    while (i < prefix.length && i < parts.length && prefix[i] === parts[i]) i++
+    prefix = prefix.slice(0, i)
   }
-  const changed = Object.keys(b).filter((k) => a[k] !== undefined && a[k] !== b[k]).map((k) => `${rel(k)} changed`)
-  const added = Object.keys(b).filter((k) => a[k] === undefined).map((k) => `${rel(k)} added`)
-  const removed = Object.keys(a).filter((k) => b[k] === undefined).map((k) => `${rel(k)} removed`)
+  return prefix.join(path.sep)
+}
+
+/** A closure with its declarations named relative to its own checkout, so two checkouts of one project compare. */
+const relativeClosure = (closure: Record<string, string>): Map<string, string> => {
+  const root = commonDir(Object.keys(closure))
+  return new Map(Object.entries(closure).map(([label, hash]) => {
+    const [file, name] = label.split("#")
+    return [`${root === "" ? file : path.relative(root, file ?? "")}#${name}`, hash]
+  }))
+}
+
+/**
+ * The declarations that differ between two code fingerprints' closures, as
+ * one line. Declarations are matched by their path inside the checkout, so a
+ * closure listed from another folder (another worktree, a moved project)
+ * compares declaration by declaration.
+ */
+export const codeChanges = async (storeRoot: string, before: string, after: string, stage: string): Promise<string> => {
+  const [ra, rb] = await Promise.all([readClosure(storeRoot, before), readClosure(storeRoot, after)])
+  if (ra === undefined || rb === undefined) return `code of stage ${stage} changed`
+  const [a, b] = [relativeClosure(ra), relativeClosure(rb)]
+  const changed = [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k)).map((k) => `${k} changed`)
+  const added = [...b.keys()].filter((k) => !a.has(k)).map((k) => `${k} added`)
+  const removed = [...a.keys()].filter((k) => !b.has(k)).map((k) => `${k} removed`)
   const all = [...changed, ...added, ...removed]
-  if (all.length === 0) return `code of stage ${stage} changed (a package version or the declaration order)`
+  if (all.length === 0) return `code of stage ${stage} changed (a package version, the checkout's folder or the declaration order)`
   return `code: ${all.slice(0, 3).join(", ")}${all.length > 3 ? ` and ${all.length - 3} more` : ""}`
 }
 

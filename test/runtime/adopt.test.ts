@@ -6,6 +6,8 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import { tmpdir } from "node:os"
+import { codeChanges, saveClosure } from "../../runtime/executor/why.ts"
 import { jsonStatuses, makeProject, type Project } from "./project.ts"
 
 interface Report {
@@ -121,5 +123,55 @@ describe("ssl-kd cache adopt (child processes)", () => {
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain("not-a-store")
     expect(await fs.readdir(other)).toEqual(["notes.txt"])
+  })
+})
+
+describe("ssl-kd cache adopt: several matching entries", () => {
+  it("takes the entry its own node had over another pipeline's equal computation, and refuses when its own entries differ", async () => {
+    const p = await makeProject("adopt-several")
+    const clock = (body: string) => `import { Effect, Schema } from "effect"
+import { Artifact, Stage } from "../../../dsl/index.ts"
+export const Stamp = Artifact.json("Stamp", Schema.Finite)
+const stamp = (): number => ${body}
+export const clock = Stage.make({ name: "proj/clock", config: Schema.Struct({}), inputs: {}, output: Stamp, run: () => Effect.sync(stamp) })
+`
+    await p.write("clock.ts", clock("performance.now() + Math.random()"))
+    const pipeline = (name: string, node: string) => `import { Pipeline } from "../../../dsl/index.ts"
+import { clock } from "./clock.ts"
+export default Pipeline.make("${name}").stage("${node}", clock, {}).build()
+`
+    await p.write("mine.ts", pipeline("mine", "t"))
+    await p.write("theirs.ts", pipeline("theirs", "u"))
+    expect((await p.cli(["run", "mine.ts"])).code).toBe(0)
+    expect((await p.cli(["run", "theirs.ts"])).code).toBe(0)
+    const before = JSON.parse((await p.cli(["plan", "mine.ts", "--json"])).stdout.trim()) as { stages: Array<{ key: string }> }
+    // Same config, no inputs, different payloads (each run stamped its own time).
+    await p.write("clock.ts", clock("Math.random() + performance.now()"))
+    const r = await p.cli(["cache", "adopt", "mine.ts", "--json", "--dry-run"])
+    const report = JSON.parse(r.stdout.trim()) as Report
+    expect(report.adopted.map((a) => [a.node, a.from.key, a.from.node])).toEqual([["t", before.stages[0]!.key, "t"]])
+    // Two entries of its own node with different payloads (code v1's, and v2's from this run): refused, both named.
+    await p.cli(["run", "mine.ts"])
+    await p.write("clock.ts", clock("Math.random() + (performance.now())"))
+    const twice = JSON.parse((await p.cli(["cache", "adopt", "mine.ts", "--json"])).stdout.trim()) as Report
+    expect(twice.adopted).toEqual([])
+    expect(twice.left[0]?.reason).toMatch(/^2 entries match with different payloads \([0-9a-f]{12}, [0-9a-f]{12}\): not adopted$/)
+  })
+})
+
+describe("codeChanges across checkouts", () => {
+  it("names declarations by their path inside each closure's checkout, so a worktree elsewhere compares declaration by declaration", async () => {
+    const store = await fs.mkdtemp(path.join(tmpdir(), "ssl-kd-closures-"))
+    const closure = (root: string, f: string) =>
+      new Map([[`${root}/dsl/Stage.ts#make`, "m1"], [`${root}/plugins/stages/paper/distill.ts#jointDistill`, f], [`${root}/plugins/models/vit.ts#forward`, "v1"]])
+    await saveClosure(store, "old", closure("/work/repro326", "d1"))
+    await saveClosure(store, "new", closure("/home/me/ssl-kd", "d2"))
+    await saveClosure(store, "same", closure("/srv/ci/checkout", "d1"))
+    expect(await codeChanges(store, "old", "new", "paper/joint-distill")).toBe("code: plugins/stages/paper/distill.ts#jointDistill changed")
+    expect(await codeChanges(store, "old", "same", "paper/joint-distill")).toBe(
+      "code of stage paper/joint-distill changed (a package version, the checkout's folder or the declaration order)",
+    )
+    expect(await codeChanges(store, "old", "missing", "paper/joint-distill")).toBe("code of stage paper/joint-distill changed")
+    await fs.rm(store, { recursive: true, force: true })
   })
 })
