@@ -27,7 +27,7 @@ const usage = "ssl-kd cache ls|verify|gc [--cache-dir D] [--json] [--repair] [--
 
 export const help = {
   usage,
-  summary: "Inspect the artifact store: list entries, verify checksums, collect garbage.",
+  summary: "Inspect the artifact store: list entries, verify checksums, collect garbage, adopt entries of older code after a refactor.",
   args: {
     "ls|verify|gc|adopt":
       "ls lists every entry; verify checks every payload file's sha256 (exit 1 if one is corrupt); gc removes entries no recent run used; " +
@@ -85,7 +85,7 @@ const adopt = (
 
 export const command: CliCommand = {
   name: "cache",
-  summary: "list, verify or garbage-collect the artifact store",
+  summary: "list, verify, garbage-collect or adopt entries of the artifact store",
   usage,
   help,
   run: (argv, io) =>
