@@ -86,12 +86,18 @@ const commonDir = (labels: ReadonlyArray<string>): string => {
   return prefix.join(path.sep)
 }
 
-/** A closure with its declarations named relative to its own checkout, so two checkouts of one project compare. */
-const relativeClosure = (closure: Record<string, string>): Map<string, string> => {
+/**
+ * A closure keyed by each declaration's path inside its own checkout (so two
+ * checkouts of one project compare), with the name to show: relative to the
+ * working directory where the file lies inside it, else the checkout path.
+ */
+const relativeClosure = (closure: Record<string, string>): Map<string, { readonly hash: string; readonly shown: string }> => {
   const root = commonDir(Object.keys(closure))
   return new Map(Object.entries(closure).map(([label, hash]) => {
-    const [file, name] = label.split("#")
-    return [`${root === "" ? file : path.relative(root, file ?? "")}#${name}`, hash]
+    const [file = "", name] = label.split("#")
+    const inCheckout = root === "" ? file : path.relative(root, file)
+    const fromCwd = path.relative(process.cwd(), file)
+    return [`${inCheckout}#${name}`, { hash, shown: `${fromCwd.startsWith("..") || path.isAbsolute(fromCwd) ? inCheckout : fromCwd}#${name}` }]
   }))
 }
 
@@ -105,9 +111,9 @@ export const codeChanges = async (storeRoot: string, before: string, after: stri
   const [ra, rb] = await Promise.all([readClosure(storeRoot, before), readClosure(storeRoot, after)])
   if (ra === undefined || rb === undefined) return `code of stage ${stage} changed`
   const [a, b] = [relativeClosure(ra), relativeClosure(rb)]
-  const changed = [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k)).map((k) => `${k} changed`)
-  const added = [...b.keys()].filter((k) => !a.has(k)).map((k) => `${k} added`)
-  const removed = [...a.keys()].filter((k) => !b.has(k)).map((k) => `${k} removed`)
+  const changed = [...b].filter(([k, v]) => a.has(k) && a.get(k)?.hash !== v.hash).map(([, v]) => `${v.shown} changed`)
+  const added = [...b].filter(([k]) => !a.has(k)).map(([, v]) => `${v.shown} added`)
+  const removed = [...a].filter(([k]) => !b.has(k)).map(([, v]) => `${v.shown} removed`)
   const all = [...changed, ...added, ...removed]
   if (all.length === 0) return `code of stage ${stage} changed (a package version, the checkout's folder or the declaration order)`
   return `code: ${all.slice(0, 3).join(", ")}${all.length > 3 ? ` and ${all.length - 3} more` : ""}`

@@ -116,8 +116,13 @@ describe("paper/joint-distill", () => {
       expect(curve.every(Number.isFinite), name).toBe(true)
     }
     expect(d.components.total).toEqual(d.losses.epochs.map((x) => Math.fround(x)))
-    expect(record.progress).toHaveLength(6)
-    for (const p of record.progress) for (const n of COMPONENTS.slice(1)) expect(p.note).toMatch(new RegExp(`${n} -?\\d+\\.\\d{4}`))
+    // 6 training steps, then each trained teacher's train top-1, batch by batch (48 images, batch 16).
+    const training = record.progress.filter((p) => p.note?.startsWith("epoch") === true)
+    expect(training).toHaveLength(6)
+    for (const p of training) for (const n of COMPONENTS.slice(1)) expect(p.note).toMatch(new RegExp(`${n} -?\\d+\\.\\d{4}`))
+    expect(record.progress.slice(6).map((p) => `${p.note} ${p.done}/${p.total}`)).toEqual(
+      ["cl", "mim"].flatMap((role) => [1, 2, 3].map((b) => `train top-1 of the ${role} teacher ${b}/3`)),
+    )
     expect(d).toMatchObject({ method: "joint", epochs: 2, epochsRunHere: 2, images: 48, studentLayer: 1 })
     expect(d.teachers).toMatchObject([
       { role: "cl", teacher: adapted.cl.info.teacher, mode: "partial-1", trainable: 13_098, layer: 1, head: selections.cl.best, start: "adapted", lambda: 0.5, attentionWeight: 0, studentHead: 0 },
