@@ -54,6 +54,8 @@ export interface RunFacts {
     readonly deps: ReadonlyArray<string>
     /** Absent while the node has not finished (or never will in this run). */
     readonly timing?: NodeTiming
+    /** Present when its entry was adopted from older code (`ssl-kd cache adopt`): the fingerprint of the code that computed it. */
+    readonly computedWithCode?: string
   }>
 }
 

@@ -109,7 +109,12 @@ export const executePlan = (
       pool: options.pool === undefined ? "none" : (options.pool.scope ?? "fan-out"),
       nodes: plan.nodes.map((n) => {
         const timing = timings.get(n.node.name)
-        return { node: n.node.name, stage: n.node.stage.name, config: n.canonicalConfig, status: n.status, deps: n.deps, ...(timing === undefined ? {} : { timing }) }
+        const adopted = n.status === "cached" ? n.manifest?.adoptedFrom?.computedWithCode : undefined
+        return {
+          node: n.node.name, stage: n.node.stage.name, config: n.canonicalConfig, status: n.status, deps: n.deps,
+          ...(timing === undefined ? {} : { timing }),
+          ...(adopted === undefined ? {} : { computedWithCode: adopted }),
+        }
       }),
     })
     for (const n of plan.nodes) outcomes.set(n.node.name, yield* Deferred.make<NodeOutcome>())

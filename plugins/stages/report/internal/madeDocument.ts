@@ -72,6 +72,14 @@ export const madeSection = (m: ReportModel): Section => {
       ["compute time of every stage (this run and the cached entries' original runs)", `${seconds(run.computeSeconds)} s`],
       ["concurrency", `${run.workers} fan-out items at once; worker-thread pool: ${run.pool}`],
     )
+    const adopted = run.nodes.filter((n) => n.computedWithCode !== null)
+    if (adopted.length > 0) {
+      const codes = [...new Set(adopted.map((n) => (n.computedWithCode ?? "").slice(0, 12)))]
+      facts.push([
+        "entries adopted from older code (ssl-kd cache adopt)",
+        `${adopted.length} of ${run.nodes.length} stages, computed by code ${codes.join(", ")}: same config, data and inputs, other code than this checkout's`,
+      ])
+    }
   }
   const blocks: Array<Block> = [
     p("When the report was rendered, by what and where. A report served from the cache keeps what was true when it was rendered. Cached stages show the time of the run that computed them."),

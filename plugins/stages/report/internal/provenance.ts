@@ -31,6 +31,8 @@ export interface MadeNode {
   readonly peakRssBytes: number | null
   /** Its computing interval overlapped another node's: its time was measured concurrently. */
   readonly concurrent: boolean
+  /** Its entry was adopted from older code (`ssl-kd cache adopt`): the fingerprint of the code that computed it; null otherwise. */
+  readonly computedWithCode: string | null
 }
 
 export interface MadeWith {
@@ -104,7 +106,7 @@ export const madeNodes = (facts: RunFacts): ReadonlyArray<MadeNode> => {
     const t = n.timing
     const mine = t === undefined ? undefined : span(t)
     const concurrent = mine !== undefined && timed.some((o) => o.node !== n.node && o.span[0] < mine[1] && mine[0] < o.span[1])
-    return { node: n.node, stage: n.stage, config: n.config, status: n.status, deps: n.deps, seconds: t === undefined ? null : t.durationMs / 1000, startedAt: t?.startedAt ?? null, backend: t?.backend ?? null, peakRssBytes: t?.peakRssBytes ?? null, concurrent }
+    return { node: n.node, stage: n.stage, config: n.config, status: n.status, deps: n.deps, seconds: t === undefined ? null : t.durationMs / 1000, startedAt: t?.startedAt ?? null, backend: t?.backend ?? null, peakRssBytes: t?.peakRssBytes ?? null, concurrent, computedWithCode: n.computedWithCode ?? null }
   })
 }
 

@@ -38,8 +38,8 @@ const made: MadeWith = {
     wallSeconds: 60,
     computeSeconds: 90,
     nodes: [
-      { node: "dino-partial-1", stage: "paper/adapt-teacher", config: { mode: "partial-1", lr: 0.001, epochs: 10 }, status: "will-run", deps: ["dino"], seconds: 30, startedAt: "2026-12-02T18:59:01.000Z", backend: "native", peakRssBytes: 734003200, concurrent: true },
-      { node: "top1-dino-partial-1", stage: "paper/evaluate-teacher", config: { dataset: "fashion-mnist" }, status: "cached", deps: ["dino-partial-1"], seconds: 2, startedAt: "2026-12-01T10:00:00.000Z", backend: "native", peakRssBytes: null, concurrent: false },
+      { node: "dino-partial-1", stage: "paper/adapt-teacher", config: { mode: "partial-1", lr: 0.001, epochs: 10 }, status: "will-run", deps: ["dino"], seconds: 30, startedAt: "2026-12-02T18:59:01.000Z", backend: "native", peakRssBytes: 734003200, concurrent: true, computedWithCode: null },
+      { node: "top1-dino-partial-1", stage: "paper/evaluate-teacher", config: { dataset: "fashion-mnist" }, status: "cached", deps: ["dino-partial-1"], seconds: 2, startedAt: "2026-12-01T10:00:00.000Z", backend: "native", peakRssBytes: null, concurrent: false, computedWithCode: "d7e9e3f4f586f20046171f382f9eb032e29889aea95034ddb7e753ae566a42d5" },
     ],
   },
 }
