@@ -97,7 +97,9 @@ export const adoptEntries = (plan: Plan, options: { readonly dryRun: boolean }):
       if (found._tag !== "Hit") continue
       const m = found.manifest
       const group = `${m.stage}\0${m.output}`
-      byStage.set(group, [...(byStage.get(group) ?? []), m])
+      const list = byStage.get(group)
+      if (list === undefined) byStage.set(group, [m])
+      else list.push(m)
     }
     /** Current key -> the keys whose entries hold its value (itself when cached, the adopted entries' keys). */
     const standIns = new Map<string, ReadonlySet<string>>()

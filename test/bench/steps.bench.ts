@@ -50,9 +50,9 @@ const seconds = option("--seconds") ?? "3"
 const repeats = Math.max(1, Math.round(Number(option("--repeats") ?? 1)))
 const threads = option("--threads")
 const kinds = (option("--kinds") ?? stepKinds.join(",")).split(",").filter((k) => (stepKinds as ReadonlyArray<string>).includes(k))
-const noBf16 = argv.includes("--no-bf16") ? "--no-bf16" : bf16SkipReason()
-if (noBf16 !== undefined && noBf16 !== "--no-bf16") console.error(`bf16 columns skipped: ${noBf16}`)
-const precisions = noBf16 === undefined ? ["f32", "bf16"] : ["f32"]
+const bf16Unavailable = argv.includes("--no-bf16") ? undefined : bf16SkipReason()
+if (bf16Unavailable !== undefined) console.error(`bf16 columns skipped: ${bf16Unavailable}`)
+const precisions = argv.includes("--no-bf16") || bf16Unavailable !== undefined ? ["f32"] : ["f32", "bf16"]
 /** The shape options given, passed on to both children unchanged. */
 const shapeArgs = Object.keys(defaultShapes).flatMap((k) => {
   const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`

@@ -15,10 +15,10 @@
 import { Effect } from "effect"
 import { collectGarbage } from "../../cache/gc.ts"
 import { ensureStore, makeFileStore } from "../../cache/Store.ts"
-import { parseWith, requirePositional, UsageError } from "../args.ts"
-import type { CommandHelp } from "../help.ts"
 import { Executor } from "../../executor/Executor.ts"
-import { parseSets } from "../args.ts"
+import { formatDuration } from "../../progress/Progress.ts"
+import { parseSets, parseWith, requirePositional, UsageError } from "../args.ts"
+import type { CommandHelp } from "../help.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 import { applyDataDir, cacheDirOf, executorLayer, pipelineOptions, short, table } from "../session.ts"
@@ -48,8 +48,6 @@ export const help = {
 
 const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`)
 
-const minutes = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`)
-
 const adopt = (
   values: { readonly "cache-dir"?: string | undefined; readonly "data-dir"?: string | undefined; readonly preset?: string | undefined; readonly set?: ReadonlyArray<string> | undefined; readonly json?: boolean | undefined; readonly "dry-run"?: boolean | undefined },
   positionals: ReadonlyArray<string>,
@@ -71,14 +69,14 @@ const adopt = (
     if (report.adopted.length > 0) {
       io.out(table([
         ["stage", "key", "from entry", "computed", "took", "code"],
-        ...report.adopted.map((a) => [a.node, short(a.key), `${short(a.from.key)} (${a.from.pipeline}/${a.from.node})`, a.from.finishedAt, minutes(a.from.durationMs), a.code]),
+        ...report.adopted.map((a) => [a.node, short(a.key), `${short(a.from.key)} (${a.from.pipeline}/${a.from.node})`, a.from.finishedAt, formatDuration(a.from.durationMs), a.code]),
       ]))
     }
     if (report.left.length > 0) {
       io.out(table([["stage", "not adopted"], ...report.left.map((l) => [l.node, l.reason])]))
     }
     const stageTime = report.adopted.reduce((t, a) => t + a.from.durationMs, 0)
-    io.err(`${dryRun ? "would adopt" : "adopted"} ${report.adopted.length} entries (${minutes(stageTime)} of stage time not recomputed); ` +
+    io.err(`${dryRun ? "would adopt" : "adopted"} ${report.adopted.length} entries (${formatDuration(stageTime)} of stage time not recomputed); ` +
       `${report.cached.length} already cached; ${report.left.length} left to run`)
     return 0
   })

@@ -72,9 +72,9 @@ export const madeSection = (m: ReportModel): Section => {
       ["compute time of every stage (this run and the cached entries' original runs)", `${seconds(run.computeSeconds)} s`],
       ["concurrency", `${run.workers} fan-out items at once; worker-thread pool: ${run.pool}`],
     )
-    const adopted = run.nodes.filter((n) => n.computedWithCode !== null)
+    const adopted = run.nodes.flatMap((n) => (n.computedWithCode === null ? [] : [n.computedWithCode.slice(0, 12)]))
     if (adopted.length > 0) {
-      const codes = [...new Set(adopted.map((n) => (n.computedWithCode ?? "").slice(0, 12)))]
+      const codes = [...new Set(adopted)]
       facts.push([
         "entries adopted from older code (ssl-kd cache adopt)",
         `${adopted.length} of ${run.nodes.length} stages, computed by code ${codes.join(", ")}: same config, data and inputs, other code than this checkout's`,

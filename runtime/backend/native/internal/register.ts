@@ -101,14 +101,20 @@ const guardViews = (
   return out
 }
 
+/** The registered native backend, `undefined` when none is. */
+const registeredNative = (): NativeBackend | undefined => {
+  const b = tf.findBackend(nativeTfName)
+  return b instanceof NativeBackend ? b : undefined
+}
+
 /**
  * Sets the matmul precision of the registered native backend; a no-op when
  * none is registered. Throws {@link NativeBf16Unsupported} for "bf16" on a CPU
  * whose oneDNN has no bf16 matmuls (the precision is then left as it was).
  */
 export const setNativeMatmulPrecision = (precision: MatmulPrecision): void => {
-  const b = tf.findBackend(nativeTfName)
-  if (!(b instanceof NativeBackend)) return
+  const b = registeredNative()
+  if (b === undefined) return
   if (precision === "bf16") {
     const support = bf16Support(b.addon)
     if (!support.ok) throw new NativeBf16Unsupported({ isa: support.isa })
@@ -118,20 +124,17 @@ export const setNativeMatmulPrecision = (precision: MatmulPrecision): void => {
 
 /** Whether the registered native backend can run bf16 matmuls (or the ISA that lacks them); `undefined` when none is registered. */
 export const nativeBf16Support = (): Bf16Support | undefined => {
-  const b = tf.findBackend(nativeTfName)
-  return b instanceof NativeBackend ? bf16Support(b.addon) : undefined
+  const b = registeredNative()
+  return b === undefined ? undefined : bf16Support(b.addon)
 }
 
 /** The precision part of the backend's description: "f32 matmuls", or why `SSL_KD_NATIVE_BF16=1` was not applied. */
 export const nativeMatmulNote = (): string | undefined => {
-  const b = tf.findBackend(nativeTfName)
-  if (!(b instanceof NativeBackend)) return undefined
+  const b = registeredNative()
+  if (b === undefined) return undefined
   return `${b.matmulPrecision} matmuls` +
     (b.bf16Refused === undefined ? "" : ` (SSL_KD_NATIVE_BF16=1 not applied: oneDNN has no bf16 matmuls on ${b.bf16Refused}, they need AVX-512)`)
 }
 
 /** The active native backend's matmul precision, `undefined` when none is registered. */
-export const nativeMatmulPrecision = (): MatmulPrecision | undefined => {
-  const b = tf.findBackend(nativeTfName)
-  return b instanceof NativeBackend ? b.matmulPrecision : undefined
-}
+export const nativeMatmulPrecision = (): MatmulPrecision | undefined => registeredNative()?.matmulPrecision
