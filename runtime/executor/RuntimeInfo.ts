@@ -63,7 +63,7 @@ export interface RuntimeInfoShape {
   /** Tensor backend, e.g. `wasm (tfjs 4.22.0)`; `none` when no stage loaded tfjs. */
   readonly backend: () => string
   readonly versions: Readonly<Record<string, string>>
-  /** The run this stage is part of; absent outside the executor and in pool workers. */
+  /** The run this stage is part of (in pool workers: a snapshot taken when the job was sent); absent outside the executor. */
   readonly run?: () => RunFacts
 }
 

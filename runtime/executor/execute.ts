@@ -265,7 +265,7 @@ export const executePlan = (
         })
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
-          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
+          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
           const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart }).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
           )
@@ -373,7 +373,7 @@ export const executePlan = (
         yield* progress.started(p.node.name, reason ?? "")
         const records: Array<MetricRecord> = []
         metricBuffers.set(p.node.name, records)
-        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
+        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
         const manifest = manifestTemplate(p)
         const started = Date.now()
         const done = yield* remote

@@ -4,6 +4,7 @@
  */
 import { Cause } from "effect"
 import type { MetricRecord, Progress } from "../../../dsl/StageContext.ts"
+import type { RunFacts } from "../RuntimeInfo.ts"
 
 /** Which backend a worker selects, as the main process would (`--backend`, `SSL_KD_BACKEND`). */
 export interface BackendRequestData {
@@ -32,6 +33,12 @@ export interface Job {
   readonly scratchDir: string
   /** Modules to import before the stage's: the files registering the user plugins its config names. */
   readonly preload: ReadonlyArray<string>
+  /**
+   * The run this job is part of, as `RuntimeInfo.run` gives it in-process
+   * (`paper/report` states how it was made from it): a snapshot taken when the
+   * job was sent, so nodes finishing after that show no timing.
+   */
+  readonly run?: RunFacts
 }
 
 /** A worker's `workerData`. */

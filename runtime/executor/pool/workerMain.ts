@@ -16,6 +16,7 @@ import { Context, Effect, Exit, Fiber, Schema } from "effect"
 import type { AnyStage } from "../../../dsl/Stage.ts"
 import { StageContext } from "../../../dsl/StageContext.ts"
 import { makeFileStore } from "../../cache/Store.ts"
+import { defaultVersions, RuntimeInfo, type RuntimeInfoShape } from "../RuntimeInfo.ts"
 import { backendDescription, describeCause, transferable, type FromWorker, type Job, type ToWorker, type WorkerInit } from "./protocol.ts"
 
 const port = parentPort
@@ -127,6 +128,12 @@ const loadInputs = (job: Job, stage: AnyStage) =>
     return out
   })
 
+/** What the stage may learn about its run: this worker's backend and versions, the run's facts as the parent sent them. */
+const runtimeInfo = (job: Job, backend: string | undefined): RuntimeInfoShape => {
+  const facts = job.run
+  return { backend: () => backend ?? "none", versions: defaultVersions(), ...(facts === undefined ? {} : { run: () => facts }) }
+}
+
 const runJob = (id: number, job: Job) =>
   Effect.gen(function* () {
     const stage = yield* importStage(job)
@@ -146,7 +153,11 @@ const runJob = (id: number, job: Job) =>
     })
     const run: Effect.Effect<unknown, unknown, StageContext> = stage.run({ config, inputs })
     const exit = yield* Effect.exit(
-      run.pipe(Effect.provideService(StageContext, ctx), Effect.provideContext(tensorsHere?.context ?? Context.empty())),
+      run.pipe(
+        Effect.provideService(StageContext, ctx),
+        Effect.provideService(RuntimeInfo, runtimeInfo(job, tensorsHere?.description)),
+        Effect.provideContext(tensorsHere?.context ?? Context.empty()),
+      ),
     )
     if (Exit.isFailure(exit)) {
       if (tensorsHere !== undefined) tensorsHere.tf.dispose(inputs as never)
