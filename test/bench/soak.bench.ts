@@ -1,12 +1,17 @@
 /**
  * Crash and interrupt soak (issue 17): runs the smoke pipeline once in a
- * clean store for reference, then, in a second store, `--kills` runs killed
- * with SIGKILL and `--interrupts` runs stopped with SIGINT at random times
- * (uniform over the clean run's duration, in random order), then one final
- * run. Checks: no hang (every SIGINT'd run exits within `--bound` seconds,
- * the final run within the clean time × 3 + bound), no internal error,
- * `cache verify` clean, and the final run's printed tables equal to the clean
- * run's. Prints the counts; exit 1 when a check fails.
+ * clean store for reference, then, in a second store, runs it again and again,
+ * each run signalled at a random time (uniform over the clean run's
+ * duration), until `--kills` SIGKILLs and `--interrupts` SIGINTs (in random
+ * order) have landed on a run that was still working. A run that finishes
+ * before its signal completes a cycle: its printed tables are compared with
+ * the clean run's, `cache verify` checks the store, and the store is emptied
+ * for the next cycle (so the signals keep hitting runs with work to do, not
+ * a finished store). Then one final run. Checks: no hang (every SIGINT'd run
+ * exits within `--bound` seconds, a final run within the clean time × 3 +
+ * bound), no internal error, every cycle's and the final run's tables equal
+ * to the clean run's, `cache verify` clean each time. Prints the counts; exit
+ * 1 when a check fails.
  *
  *   node --import tsx test/bench/soak.bench.ts [--kills 50] [--interrupts 10] [--bound 60] [--seed 1] [--json]
  */
@@ -99,31 +104,60 @@ const main = async () => {
     const j = Math.floor(random() * (i + 1))
     ;[events[i], events[j]] = [events[j]!, events[i]!]
   }
-  const counts = { kills: 0, interrupts: 0, endedBeforeSignal: 0, hangs: 0, internalErrors: 0, sigintBadExit: 0, corruptDetected: 0 }
+  const counts = {
+    kills: 0, interrupts: 0, endedBeforeSignal: 0, cycles: 0, cycleMismatches: 0, cycleVerifyFailures: 0,
+    hangs: 0, internalErrors: 0, sigintBadExit: 0, failedRuns: 0, corruptDetected: 0,
+  }
+  const verifyStore = () => spawnSync(process.execPath, [BIN, "cache", "verify", "--cache-dir", soak], { cwd: REPO, encoding: "utf8" })
   const soakStarted = Date.now()
-  for (const [i, name] of events.entries()) {
+  // Every run but the ones that finish first consumes its event; a cap keeps a machine too fast for the signals from looping forever.
+  const maxRuns = 4 * events.length + 10
+  let runs = 0
+  while (events.length > 0 && runs < maxRuns) {
+    runs++
+    const name = events[0]!
     const afterMs = Math.round(random() * reference.ms)
     const r = await runCli(soak, { name, afterMs }, boundS * 1000)
-    if (!r.signalled) counts.endedBeforeSignal++
-    else if (name === "SIGKILL") counts.kills++
-    else counts.interrupts++
     if (r.hung) counts.hangs++
     if (/internal error/.test(r.stderr)) counts.internalErrors++
-    // An interrupted run exits 130; one that had already finished its work may exit 0; one interrupted
-    // while node is still starting (before the CLI installs its handler) dies of the signal itself.
-    if (name === "SIGINT" && r.signalled && !r.hung && r.code !== 130 && r.code !== 0 && r.signal !== "SIGINT") counts.sigintBadExit++
     counts.corruptDetected += (r.stderr.match(/cached entry unusable/g) ?? []).length
-    log(`  ${String(i + 1).padStart(3)} ${name.padEnd(7)} at ${(afterMs / 1000).toFixed(1).padStart(6)} s: ${r.hung ? "HUNG" : r.signalled ? `exit ${r.code ?? r.signal}` : `ended first (exit ${r.code})`}`)
+    let outcome: string
+    if (r.signalled) {
+      events.shift()
+      if (name === "SIGKILL") counts.kills++
+      else counts.interrupts++
+      // An interrupted run exits 130; one that had already finished its work may exit 0; one interrupted
+      // while node is still starting (before the CLI installs its handler) dies of the signal itself.
+      if (name === "SIGINT" && !r.hung && r.code !== 130 && r.code !== 0 && r.signal !== "SIGINT") counts.sigintBadExit++
+      outcome = r.hung ? "HUNG" : `exit ${r.code ?? r.signal}`
+    } else {
+      counts.endedBeforeSignal++
+      if (r.code !== 0) {
+        counts.failedRuns++
+        outcome = `ended first, FAILED (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`
+      } else {
+        // A finished store: check it as the final run would, then start a fresh cycle.
+        counts.cycles++
+        const same = tables(r.stdout, soak) === tables(reference.stdout, clean)
+        const v = verifyStore()
+        if (!same) counts.cycleMismatches++
+        if (v.status !== 0) counts.cycleVerifyFailures++
+        outcome = `ended first (exit 0): cycle ${counts.cycles} complete, tables ${same ? "identical" : "DIFFERENT"}, cache verify exit ${v.status}; store emptied`
+        await fs.rm(soak, { recursive: true, force: true })
+      }
+    }
+    log(`  ${String(runs).padStart(3)} ${name.padEnd(7)} at ${(afterMs / 1000).toFixed(1).padStart(6)} s: ${outcome}`)
   }
   const soakMs = Date.now() - soakStarted
 
   const final = await runCli(soak, undefined, reference.ms * 3 + boundS * 1000)
-  const verify = spawnSync(process.execPath, [BIN, "cache", "verify", "--cache-dir", soak], { cwd: REPO, encoding: "utf8" })
+  const verify = verifyStore()
   const corruptInStore = Number(/(\d+) corrupt/.exec(verify.stderr)?.[1] ?? Number.NaN)
   const identical = final.code === 0 && tables(final.stdout, soak) === tables(reference.stdout, clean)
   counts.corruptDetected += (final.stderr.match(/cached entry unusable/g) ?? []).length
   const result = {
     ...counts,
+    runs,
     requestedKills: kills,
     requestedInterrupts: interrupts,
     finalExit: final.code,
@@ -136,11 +170,15 @@ const main = async () => {
     soakSeconds: soakMs / 1000,
     load: load(),
   }
-  const ok = counts.hangs === 0 && counts.internalErrors === 0 && counts.sigintBadExit === 0 && !final.hung && verify.status === 0 && identical
+  const allLanded = counts.kills === kills && counts.interrupts === interrupts
+  const ok = allLanded && counts.hangs === 0 && counts.internalErrors === 0 && counts.sigintBadExit === 0 && counts.failedRuns === 0 &&
+    counts.cycleMismatches === 0 && counts.cycleVerifyFailures === 0 && !final.hung && verify.status === 0 && identical
   if (json) console.log(JSON.stringify({ ok, ...result }))
   else {
     console.log(
-      `soak ${ok ? "OK" : "FAILED"}: ${counts.kills} kills and ${counts.interrupts} interrupts landed (${counts.endedBeforeSignal} runs ended before their signal), ` +
+      `soak ${ok ? "OK" : "FAILED"}: ${counts.kills} of ${kills} kills and ${counts.interrupts} of ${interrupts} interrupts landed on working runs ` +
+        `(${counts.endedBeforeSignal} runs ended before their signal: ${counts.cycles} completed cycles, ${counts.cycleMismatches} with different tables, ` +
+        `${counts.cycleVerifyFailures} failed cache verify, ${counts.failedRuns} failed runs), ` +
         `${counts.hangs} hangs, ${counts.internalErrors} internal errors, ${counts.sigintBadExit} bad SIGINT exits, ${counts.corruptDetected} corrupt entries detected (never served); ` +
         `final run exit ${final.code} in ${(final.ms / 1000).toFixed(1)} s, cache verify exit ${verify.status} (${corruptInStore} corrupt), tables ${identical ? "identical" : "DIFFERENT"} to the clean run; ` +
         `soak ${(soakMs / 1000).toFixed(0)} s, load ${load()}`,
