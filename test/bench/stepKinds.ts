@@ -37,8 +37,15 @@ import { AdamW } from "../../plugins/training/adamw.ts"
 export const stepKinds = ["dino", "mae", "student", "joint", "vitb-forward"] as const
 export type StepKind = (typeof stepKinds)[number]
 
-/** The shapes of the bench (defaults: the coming `repro` preset; every one a command-line option). */
+/**
+ * The shapes of the bench, every one a command-line option. Defaults: the
+ * `repro` preset (pipelines/scales.ts, pipelines/teachers.ts; steps.test.ts
+ * checks they agree): teachers vitMiniPatch4_28, student vitNanoPatch4_28,
+ * DINO's K = 4096 head with BatchNorm and 6 local crops, MAE's 128-wide
+ * decoder, students at batch 64.
+ */
 export interface StepShapes {
+  /** DINO and MAE pretraining batch. */
   readonly batch: number
   readonly img: number
   readonly patch: number
@@ -48,11 +55,22 @@ export interface StepShapes {
   readonly studentWidth: number
   readonly studentDepth: number
   readonly studentHeads: number
+  /** The student-only and joint-distillation batch. */
+  readonly studentBatch: number
   readonly classes: number
   /** DINO multi-crop: local crops per image and their size (px, a multiple of the patch). */
   readonly localCrops: number
   readonly localSize: number
+  /** DINO head: prototypes K, hidden and bottleneck widths, BatchNorm after the hidden layers (1) or not (0). */
+  readonly dinoOutDim: number
+  readonly dinoHiddenDim: number
+  readonly dinoBottleneckDim: number
+  readonly dinoHeadBn: number
   readonly maskRatio: number
+  /** MAE decoder: width, blocks, heads. */
+  readonly decoderDim: number
+  readonly decoderDepth: number
+  readonly decoderHeads: number
   /** ViT-B/16 forward batch (224 px). */
   readonly vitbBatch: number
 }
@@ -61,16 +79,24 @@ export const defaultShapes: StepShapes = {
   batch: 128,
   img: 28,
   patch: 4,
-  teacherWidth: 192,
-  teacherDepth: 4,
-  teacherHeads: 3,
-  studentWidth: 72,
-  studentDepth: 4,
+  teacherWidth: 160,
+  teacherDepth: 6,
+  teacherHeads: 5,
+  studentWidth: 60,
+  studentDepth: 6,
   studentHeads: 3,
+  studentBatch: 64,
   classes: 10,
-  localCrops: 4,
+  localCrops: 6,
   localSize: 12,
+  dinoOutDim: 4096,
+  dinoHiddenDim: 1024,
+  dinoBottleneckDim: 256,
+  dinoHeadBn: 1,
   maskRatio: 0.75,
+  decoderDim: 128,
+  decoderDepth: 2,
+  decoderHeads: 4,
   vitbBatch: 8,
 }
 
@@ -117,7 +143,9 @@ const random = (n: number, c: number, size: number, seed: number): ImageBatch =>
 const constant = (name: string, v: number): Schedule => ({ name, length: Number.MAX_SAFE_INTEGER, at: () => v })
 
 const dino = (s: StepShapes): BuiltStep => {
-  const c = Schema.decodeUnknownSync(DinoPretrainConfig)({ localCrops: s.localCrops, localSize: s.localSize })
+  const c = Schema.decodeUnknownSync(DinoPretrainConfig)({
+    localCrops: s.localCrops, localSize: s.localSize, outDim: s.dinoOutDim, headHiddenDim: s.dinoHiddenDim, headBottleneckDim: s.dinoBottleneckDim, headUseBn: s.dinoHeadBn !== 0,
+  })
   const config = vit(s, "teacher", 0)
   const n = createDinoNetworks("bench-dino", config, c)
   const views = [random(s.batch, 3, s.img, 1), random(s.batch, 3, s.img, 2),
@@ -133,7 +161,7 @@ const dino = (s: StepShapes): BuiltStep => {
 }
 
 const mae = (s: StepShapes): BuiltStep => {
-  const c = Schema.decodeUnknownSync(MaePretrainConfig)({ maskRatio: s.maskRatio })
+  const c = Schema.decodeUnknownSync(MaePretrainConfig)({ maskRatio: s.maskRatio, decoderDim: s.decoderDim, decoderDepth: s.decoderDepth, decoderHeads: s.decoderHeads })
   const config = vit(s, "teacher", 0)
   const n = createMaeNetworks("bench-mae", config, c)
   const l = (s.img / s.patch) ** 2
@@ -179,17 +207,17 @@ const joint = (s: StepShapes, withTeachers: boolean): BuiltStep => {
   if (withTeachers) members.push(member("cl", tc, tc.depth - 1, true, 1), member("mim", tc, tc.depth - 1, true, 2))
   const terms = withTeachers ? jointLossTerms({ l1: 0.5, l2: 0, temperature: 1, clHead: 0, mimHead: 0 }) : [studentCe]
   const loss = Effect.runSync(composeLosses(losses, terms))
-  const labels = Int32Array.from({ length: s.batch }, (_, i) => i % s.classes)
-  const batch = { images: random(s.batch, 3, s.img, 1), labels }
+  const labels = Int32Array.from({ length: s.studentBatch }, (_, i) => i % s.classes)
+  const batch = { images: random(s.studentBatch, 3, s.img, 1), labels }
   const names = componentNames(members, loss, batch)
   const run = () => void jointStep(members, loss, names, batch, 1e-4, 0.05)
   const tokens = (s.img / s.patch) ** 2 + 1
   // A Partial-1 teacher: full forward, backward through its last block, norm and head only.
   const teacher = vitFlops(tc) + 2 * (blockFlops(tc.embedDim, 4, tokens) + 2 * tc.embedDim * tc.numClasses)
-  const flops = s.batch * (3 * vitFlops(sc) + (withTeachers ? 2 * teacher : 0))
+  const flops = s.studentBatch * (3 * vitFlops(sc) + (withTeachers ? 2 * teacher : 0))
   return {
     run,
-    images: s.batch,
+    images: s.studentBatch,
     flops,
     dispose: () => {
       models.forEach(disposeVit)

@@ -6,17 +6,20 @@ The same networks and shapes as ssl-kd's step code, in float32 or under
 
 - ``dino``: DINO multi-crop step (Caron et al. 2021, Alg. 1): teacher forward on
   the 2 global views, student forward/backward on global + local views, DINO
-  head (3-layer MLP, bottleneck, weight-normalised last layer), centred and
+  head (3-layer MLP, BatchNorm after the hidden layers with ``--dino-head-bn 1``,
+  bottleneck, weight-normalised last layer, K = ``--dino-out-dim``), centred and
   sharpened cross-entropy, per-parameter gradient clip 3, AdamW, centre and
   EMA updates (plugins/stages/teachers/dino/step.ts).
 - ``mae``: MAE step (He et al. 2022) with 75 % masking: encoder on the visible
-  patches, decoder (width 64, 2 blocks, 4 heads) on all, normalised-pixel MSE
+  patches, decoder (``--decoder-dim/-depth/-heads``, default 128, 2, 4) on all, normalised-pixel MSE
   on the masked patches, AdamW (plugins/stages/teachers/mae/step.ts).
-- ``student``: the student alone, cross-entropy, AdamW.
+- ``student``: the student alone, cross-entropy, AdamW (batch ``--student-batch``).
 - ``joint``: eq. 4 of the paper: student + a CL and a MIM teacher trained in
   Partial-1 (last block, final norm, head), CE of each, output KD (l1 0.5, T 1)
   and attention KD of the last block's maps (student head 1 vs MIM head 0),
-  one backward, one AdamW per model (plugins/stages/paper/distillStep.ts).
+  one backward, one AdamW per model (plugins/stages/paper/distillStep.ts; batch ``--student-batch``).
+
+Default shapes: the ``repro`` preset, as test/bench/stepKinds.ts ``defaultShapes``.
 - ``vitb-forward``: ViT-B/16 at 224 px, 1000 classes, inference.
 - ``peak``: a 2048^3 matmul, f32 or bf16.
 
@@ -104,9 +107,10 @@ class ViT(nn.Module):
 class DinoHead(nn.Module):
     """DINOHead: Linear-GELU-Linear-GELU-Linear to the bottleneck, l2-normalise, weight-normalised last layer (g fixed at 1)."""
 
-    def __init__(self, dim: int, out: int = 1024, hidden: int = 512, bottleneck: int = 128) -> None:
+    def __init__(self, dim: int, out: int, hidden: int, bottleneck: int, bn: bool) -> None:
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, bottleneck))
+        norm = (lambda: nn.BatchNorm1d(hidden)) if bn else nn.Identity
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), norm(), nn.GELU(), nn.Linear(hidden, hidden), norm(), nn.GELU(), nn.Linear(hidden, bottleneck))
         self.v = nn.Parameter(torch.empty(out, bottleneck).uniform_(-bottleneck**-0.5, bottleneck**-0.5))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,14 +120,15 @@ class DinoHead(nn.Module):
 def dino_step(a, bf16: bool):
     """One DINO multi-crop step; returns a closure."""
     student, teacher = ViT(a.img, a.patch, a.teacher_width, a.teacher_depth, a.teacher_heads, 0), ViT(a.img, a.patch, a.teacher_width, a.teacher_depth, a.teacher_heads, 0)
-    s_head, t_head = DinoHead(a.teacher_width), DinoHead(a.teacher_width)
+    head = lambda: DinoHead(a.teacher_width, a.dino_out_dim, a.dino_hidden_dim, a.dino_bottleneck_dim, a.dino_head_bn != 0)
+    s_head, t_head = head(), head()
     teacher.load_state_dict(student.state_dict())
     t_head.load_state_dict(s_head.state_dict())
     for p in [*teacher.parameters(), *t_head.parameters()]:
         p.requires_grad_(False)
     params = [*student.parameters(), *s_head.parameters()]
     opt = torch.optim.AdamW(params, lr=5e-4, weight_decay=0.04)
-    center = torch.zeros(1, 1024)
+    center = torch.zeros(1, a.dino_out_dim)
     globals_ = torch.rand(2 * a.batch, 3, a.img, a.img)
     locals_ = torch.rand(a.local_crops * a.batch, 3, a.local_size, a.local_size)
     views = 2 + a.local_crops
@@ -163,10 +168,10 @@ def dino_step(a, bf16: bool):
 def mae_step(a, bf16: bool):
     """One MAE step with `mask_ratio` masking; returns a closure."""
     enc = ViT(a.img, a.patch, a.teacher_width, a.teacher_depth, a.teacher_heads, 0)
-    dec_dim, l = 64, (a.img // a.patch) ** 2
+    dec_dim, l = a.decoder_dim, (a.img // a.patch) ** 2
     dec_embed, dec_pred = nn.Linear(a.teacher_width, dec_dim), nn.Linear(dec_dim, a.patch * a.patch * 3)
     mask_token, dec_pos = nn.Parameter(torch.zeros(1, 1, dec_dim)), nn.Parameter(torch.randn(1, l + 1, dec_dim) * 0.02)
-    dec_blocks, dec_norm = nn.ModuleList([Block(dec_dim, 4) for _ in range(2)]), nn.LayerNorm(dec_dim, eps=1e-6)
+    dec_blocks, dec_norm = nn.ModuleList([Block(dec_dim, a.decoder_heads) for _ in range(a.decoder_depth)]), nn.LayerNorm(dec_dim, eps=1e-6)
     params = [*enc.parameters(), *dec_embed.parameters(), *dec_pred.parameters(), mask_token, dec_pos, *dec_blocks.parameters(), *dec_norm.parameters()]
     opt = torch.optim.AdamW(params, lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05)
     images = torch.rand(a.batch, 3, a.img, a.img)
@@ -220,8 +225,8 @@ def joint_step(a, bf16: bool, teachers: bool):
             models.append(t)
             groups.append(trainable)
     opts = [torch.optim.AdamW(g, lr=1e-4, weight_decay=0.05) for g in groups]
-    images = torch.rand(a.batch, 3, a.img, a.img)
-    labels = torch.arange(a.batch) % a.classes
+    images = torch.rand(a.student_batch, 3, a.img, a.img)
+    labels = torch.arange(a.student_batch) % a.classes
 
     def kl(p_log, q_log):
         return (p_log.exp() * (p_log - q_log)).sum(-1)
@@ -298,9 +303,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: the machine's cores)")
     ap.add_argument("--show-config", action="store_true")
-    for name, default in [("batch", 128), ("img", 28), ("patch", 4), ("teacher-width", 192), ("teacher-depth", 4), ("teacher-heads", 3),
-                          ("student-width", 72), ("student-depth", 4), ("student-heads", 3), ("classes", 10), ("local-crops", 4),
-                          ("local-size", 12), ("vitb-batch", 8)]:
+    for name, default in [("batch", 128), ("img", 28), ("patch", 4), ("teacher-width", 160), ("teacher-depth", 6), ("teacher-heads", 5),
+                          ("student-width", 60), ("student-depth", 6), ("student-heads", 3), ("student-batch", 64), ("classes", 10),
+                          ("local-crops", 6), ("local-size", 12), ("dino-out-dim", 4096), ("dino-hidden-dim", 1024), ("dino-bottleneck-dim", 256),
+                          ("dino-head-bn", 1), ("decoder-dim", 128), ("decoder-depth", 2), ("decoder-heads", 4), ("vitb-batch", 8)]:
         ap.add_argument(f"--{name}", type=int, default=default)
     ap.add_argument("--mask-ratio", type=float, default=0.75)
     a = ap.parse_args()
@@ -308,7 +314,7 @@ def main() -> None:
     torch.manual_seed(0)
     if a.show_config:
         print(torch.__config__.show(), torch.__config__.parallel_info(), f"OpenBLAS: {openblas_core()}", sep="\n", file=sys.stderr)
-    images = {"dino": a.batch, "mae": a.batch, "student": a.batch, "joint": a.batch, "vitb-forward": a.vitb_batch, "peak": 1}[a.kind]
+    images = {"dino": a.batch, "mae": a.batch, "student": a.student_batch, "joint": a.student_batch, "vitb-forward": a.vitb_batch, "peak": 1}[a.kind]
     step = (peak(a.bf16) if a.kind == "peak" else dino_step(a, a.bf16) if a.kind == "dino" else mae_step(a, a.bf16) if a.kind == "mae"
             else vitb_forward(a, a.bf16) if a.kind == "vitb-forward" else joint_step(a, a.bf16, a.kind == "joint"))
     flops = None
