@@ -373,7 +373,7 @@ export const executePlan = (
         yield* progress.started(p.node.name, reason ?? "")
         const records: Array<MetricRecord> = []
         metricBuffers.set(p.node.name, records)
-        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
+        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
         const manifest = manifestTemplate(p)
         const started = Date.now()
         const done = yield* remote
