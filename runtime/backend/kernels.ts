@@ -83,15 +83,17 @@ export const hasFusedKernel = (name: FusedKernelName): boolean =>
 
 /**
  * Whether model code should run the fused attention core (`SslKdAttention`):
- * only with `SSL_KD_NATIVE_ATTENTION=fused`. Its loops measured slower than
- * the composite path's oneDNN batched products at the pipelines' widths
- * (test/bench/attentionCore.bench.ts: [128, 50, 72], 3 heads, forward +
- * backward 34-48 ms CPU fused vs 22-53 ms composite, load average ~13 on 2
- * cores), so it is opt-in until it is faster; the kernel itself is
- * registered and tested either way.
+ * on the native backend by default, the composite ops with
+ * `SSL_KD_NATIVE_ATTENTION=composite`. Its first loops (accumulating in
+ * memory) measured slower than the composite path's oneDNN batched products;
+ * the register-blocked rewrite of 2026-12-07 is ~2x faster than those
+ * (test/bench/attentionCore.bench.ts), its kernels take less time than the
+ * composite ops in every step kind's profile (student, joint, MAE) and
+ * hold no split or transposed copies (peak RSS 15-20 % lower in the joint
+ * and MAE steps).
  */
 export const fusedAttentionEnabled = (): boolean =>
-  process.env["SSL_KD_NATIVE_ATTENTION"] === "fused" && hasFusedKernel(fusedKernelNames.attention)
+  process.env["SSL_KD_NATIVE_ATTENTION"] !== "composite" && hasFusedKernel(fusedKernelNames.attention)
 
 /** Whether the active backend is `native` (its BatchMatMul takes transposed operands without a copy). */
 export const nativeActive = (): boolean => tf.getBackend() === "native"

@@ -4,7 +4,7 @@
  * [3, B, H, N, Dh] (here as [B, 3·H, N, Dh], the same values); A = softmax(q·kᵀ · Dh^-0.5) of shape [B, H, N, N];
  * out = proj((A·v) merged back to [B, N, D]).
  *
- * On the native backend with `SSL_KD_NATIVE_ATTENTION=fused` (opt-in: see
+ * On the native backend (unless `SSL_KD_NATIVE_ATTENTION=composite`: see
  * `fusedAttentionEnabled`) the core between the two Linears (split, scale,
  * q·kᵀ, softmax, A·v, merge) is one fused kernel and its gradient another
  * (runtime/backend/kernels.ts `SslKdAttention`); otherwise the

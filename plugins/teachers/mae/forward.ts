@@ -41,6 +41,28 @@ export const restoreIndex = (mask: Uint8Array, b: number, l: number): Int32Array
   return out
 }
 
+/**
+ * The decoder's tokens in raster order [B, L, D]: each visible patch's token
+ * (from `visible` [B, kept, D], in ascending patch order) back at its patch,
+ * and `maskToken` [1, 1, D] at every masked one (`models_mae.py`'s
+ * `torch.gather(cat([x, mask_tokens]), ids_restore)`). Built as one batched
+ * product plus `mask ⊗ maskToken`, so the token's gradient is one masked sum
+ * (broadcasting it to [B, L - kept, D] went through Tile, whose gradient is
+ * one slice and one add per tile: 4,736 of each at batch 128).
+ */
+export const unshuffle = (visible: tf.Tensor, maskToken: tf.Tensor, mask: Uint8Array, b: number, l: number): tf.Tensor => {
+  const kept = visible.shape[1] ?? 0
+  const select = new Float32Array(b * l * kept)
+  const isMasked = new Float32Array(b * l)
+  const restore = restoreIndex(mask, b, l)
+  for (let i = 0; i < b * l; i++) {
+    const at = restore[i] ?? 0
+    if (mask[i] === 0) select[i * kept + at] = 1
+    else isMasked[i] = 1
+  }
+  return tf.add(tf.matMul(tf.tensor3d(select, [b, l, kept]), visible), tf.mul(tf.tensor3d(isMasked, [b, l, 1]), maskToken))
+}
+
 /** Pixel predictions [B, L, p·p·C] for every patch, from the visible ones. */
 export const maeForward = (n: MaeNetworks, images: tf.Tensor, mask: Uint8Array, keep: Int32Array): tf.Tensor => {
   const [b = 0] = images.shape
@@ -58,9 +80,7 @@ export const maeForward = (n: MaeNetworks, images: tf.Tensor, mask: Uint8Array, 
   }
   const y = linear(x, dec("decoder_embed.weight"), dec("decoder_embed.bias"))
   const dd = y.shape[2] ?? 0
-  const masked = tf.broadcastTo(dec("mask_token"), [b, l - kept, dd])
-  const shuffled = tf.concat([tf.slice(y, [0, 1, 0], [b, kept, dd]), masked], 1)
-  const unshuffled = gatherRows(shuffled, restoreIndex(mask, b, l), b, l, l)
+  const unshuffled = unshuffle(tf.slice(y, [0, 1, 0], [b, kept, dd]), dec("mask_token"), mask, b, l)
   let z = tf.add(tf.concat([tf.slice(y, [0, 0, 0], [b, 1, dd]), unshuffled], 1), dec("decoder_pos_embed"))
   for (let i = 0; i < n.decoder.config.depth; i++) z = block(n.decoder, i, z).x
   z = layerNorm(z, dec("decoder_norm.weight"), dec("decoder_norm.bias"))

@@ -6,8 +6,8 @@
  * tfjs-backend-cpu; the kernel's own gradient against central finite
  * differences (float64 arithmetic on the host from the kernel's float32
  * forward); shapes that do not split into heads fail with a TypeError naming
- * the shape; no tensor is left behind. (The op takes the fused path only
- * with SSL_KD_NATIVE_ATTENTION=fused, set here.)
+ * the shape; no tensor is left behind. (The op takes the fused path on the
+ * native backend unless SSL_KD_NATIVE_ATTENTION=composite.)
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -37,26 +37,28 @@ const run = (b: number, n: number, d: number, heads: number, withAttnLoss: boole
   })
 
 describeNative("fused attention core (SslKdAttention) vs the composite path", () => {
-  // The model op takes the fused path only when opted in (fusedAttentionEnabled).
-  beforeAll(() => void (process.env["SSL_KD_NATIVE_ATTENTION"] = "fused"))
+  // The model op takes the fused path unless opted out (fusedAttentionEnabled).
+  beforeAll(() => void delete process.env["SSL_KD_NATIVE_ATTENTION"])
   afterAll(async () => {
-    delete process.env["SSL_KD_NATIVE_ATTENTION"]
     const { selectBackend } = await import("../../../runtime/backend/TensorBackend.ts")
     const { Effect } = await import("effect")
     await Effect.runPromise(selectBackend({ flag: defaultBackend.name }))
   })
 
-  it("is registered on the native backend (this addon exports it) and not on cpu", async () => {
+  it("is registered on the native backend (this addon exports it) and not on cpu; SSL_KD_NATIVE_ATTENTION=composite opts out", async () => {
     await useBackend("native")
     expect(hasFusedKernel(fusedKernelNames.attention)).toBe(true)
     expect(hasFusedKernel(fusedKernelNames.attentionGrad)).toBe(true)
     expect(fusedAttentionEnabled()).toBe(true)
+    process.env["SSL_KD_NATIVE_ATTENTION"] = "composite"
+    expect(fusedAttentionEnabled()).toBe(false)
+    delete process.env["SSL_KD_NATIVE_ATTENTION"]
     await useBackend("cpu")
     expect(hasFusedKernel(fusedKernelNames.attention)).toBe(false)
     expect(fusedAttentionEnabled()).toBe(false)
   })
 
-  for (const [b, n, d, heads, attnLoss] of [[2, 50, 48, 3, true], [3, 13, 72, 3, false], [1, 7, 16, 4, true], [2, 50, 192, 3, true]] as const) {
+  for (const [b, n, d, heads, attnLoss] of [[2, 50, 48, 3, true], [3, 13, 72, 3, false], [1, 7, 16, 4, true], [2, 50, 192, 3, true], [2, 50, 60, 3, true], [2, 50, 160, 5, false], [1, 65, 216, 3, true]] as const) {
     it(`matches on [${b}, ${n}, ${d}] with ${heads} heads, gradients of out${attnLoss ? " and attn" : ""}`, async () => {
       await useBackend("cpu")
       const want = run(b, n, d, heads, attnLoss)

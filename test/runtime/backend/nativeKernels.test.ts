@@ -1,7 +1,7 @@
 /**
  * Every kernel the native backend overrides, against tfjs-backend-cpu on the
  * same inputs: BatchMatMul in all four transpose combinations (rank 2, 3, 4,
- * broadcast batch), the broadcasting binary ops, the unary ops (special
+ * broadcast batch), the broadcasting binary ops, comparisons, the unary ops (special
  * values included), softmax, reductions over leading / trailing / middle /
  * all axes, transposes, SplitV, Concat, strided Slice and PadV2; int32 inputs going to the cpu
  * kernels; no tensor leaks; and the buffer pool never recycling a buffer that
@@ -63,6 +63,23 @@ describeNative("native kernels vs tfjs-backend-cpu", () => {
     for (const [name, f] of Object.entries(ops)) {
       for (const [sa, sb] of shapes) await expectSame([input(sa, 3), input(sb, 4)], (a, b) => f(a!, b!), `${name} ${sa} ${sb}`)
     }
+  })
+
+  it("comparisons (bool outputs) on equal shapes and with a scalar on either side, ties and NaN included; other broadcasts on the cpu kernel", async () => {
+    const ops: Record<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+      greater: tf.greater, greaterEqual: tf.greaterEqual, less: tf.less, lessEqual: tf.lessEqual, equal: tf.equal, notEqual: tf.notEqual,
+    }
+    const a = new Float32Array([0, 1e-12, 1e-13, 0.5, -1, NaN, Infinity, 2, 1e-12])
+    const b = new Float32Array([0, 1e-12, 1e-12, 0.25, -1, 0, Infinity, NaN, 3])
+    const eps = new Float32Array([1e-12])
+    for (const [name, f] of Object.entries(ops)) {
+      for (const [x, y] of [[{ shape: [3, 3], values: a }, { shape: [3, 3], values: b }], [{ shape: [3, 3], values: a }, { shape: [], values: eps }], [{ shape: [], values: eps }, { shape: [9], values: b }], [{ shape: [3, 3], values: a }, { shape: [1, 3], values: b.subarray(0, 3) }]] as const) {
+        const { native, cpu } = await onBoth([x, y], (p, q) => f(p!, q!))
+        expect(native[0]?.shape, `${name} ${x.shape} ${y.shape}`).toEqual(cpu[0]?.shape)
+        expect(Array.from(native[0]?.values ?? []), `${name} ${x.shape} ${y.shape}`).toEqual(Array.from(cpu[0]?.values ?? []))
+      }
+    }
+    expect(nativeKernelNames()).toEqual(expect.arrayContaining(["Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "NotEqual"]))
   })
 
   it("unary ops, NaN, infinities and extremes included", async () => {
