@@ -82,6 +82,16 @@ describeNative("native kernels vs tfjs-backend-cpu", () => {
     expect(nativeKernelNames()).toEqual(expect.arrayContaining(["Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "NotEqual"]))
   })
 
+  it("Pow by a scalar exponent (2, 1, 0.5, -1, 3, 0) on special values, and tf.norm with its gradient", async () => {
+    const special = new Float32Array([0, -0, 1e-30, 0.5, -0.5, 3, -3, 1e20, NaN, Infinity, -Infinity, 2])
+    for (const e of [2, 1, 0.5, -1, 3, 0]) {
+      const { native, cpu } = await onBoth([{ shape: [3, 4], values: special }, { shape: [], values: new Float32Array([e]) }], (x, y) => tf.pow(x!, y!))
+      expect(Array.from(native[0]?.values ?? []), `pow ${e}`).toEqual(Array.from(cpu[0]?.values ?? []))
+    }
+    await expectSame([input([64, 32], 8)], (x) => [tf.norm(x!, "euclidean", 1, true), tf.grad((v: tf.Tensor) => tf.sum(tf.norm(v, "euclidean", 1)))(x!)], "norm and its gradient")
+    expect(nativeKernelNames()).toContain("Pow")
+  })
+
   it("unary ops, NaN, infinities and extremes included", async () => {
     const special = new Float32Array([0, -0, 1e-30, -1e-30, 0.5, -0.5, 3, -3, 20, -20, 88, 89, -87, -104, -1e9, NaN, Infinity, -Infinity])
     const positive = special.map(Math.abs)
