@@ -7,7 +7,7 @@
  */
 import { Effect } from "effect"
 import { selectBackend } from "../../runtime/backend/TensorBackend.ts"
-import { nativeKernelTimes } from "../../runtime/backend/native/internal/register.ts"
+import { nativeKernelNames, nativeKernelTimes } from "../../runtime/backend/native/internal/register.ts"
 import { buildStep, defaultShapes, type StepKind, stepKinds } from "./stepKinds.ts"
 
 const kind = process.argv[2] ?? "student"
@@ -23,5 +23,13 @@ const wall = (performance.now() - start) / 2
 const rows = nativeKernelTimes(true)
 const inKernels = rows.reduce((a, r) => a + r.ms, 0) / 2
 console.log(`${kind}: ${wall.toFixed(0)} ms/step wall, ${inKernels.toFixed(0)} ms in ${rows.reduce((a, r) => a + r.calls, 0) / 2} kernel calls`)
-for (const r of rows.slice(0, 25)) console.log(`${r.kernel.slice(0, 70).padEnd(70)} ${(r.ms / 2).toFixed(1).padStart(8)} ms ${String(r.calls / 2).padStart(6)} calls`)
+// Kernels the native backend does not override run tfjs-backend-cpu's code (marked "cpu"); fused ones are "SslKd*".
+const native = new Set(nativeKernelNames())
+const where = (kernel: string): string => {
+  const name = kernel.split(" ")[0] ?? kernel
+  return native.has(name) || name.startsWith("SslKd") ? "" : " (cpu)"
+}
+for (const r of rows.slice(0, 25)) console.log(`${(r.kernel.slice(0, 64) + where(r.kernel)).padEnd(70)} ${(r.ms / 2).toFixed(1).padStart(8)} ms ${String(r.calls / 2).padStart(6)} calls`)
+const cpu = rows.filter((r) => where(r.kernel) !== "")
+console.log(`on the cpu kernels: ${(cpu.reduce((a, r) => a + r.ms, 0) / 2).toFixed(1)} ms in ${cpu.reduce((a, r) => a + r.calls, 0) / 2} calls (${[...new Set(cpu.map((r) => r.kernel.split(" ")[0]))].slice(0, 12).join(", ")})`)
 step.dispose()
