@@ -61,9 +61,19 @@ export interface Stage<
    * from the cache; absent for most stages.
    */
   summary?(value: ValueOf<O>): string
+  /**
+   * The resource class the stage needs, as a function of its config: `"gpu"`
+   * stages go only to cluster runners with a gpu slot (`ssl-kd runner --slots
+   * gpu=M`), `"cpu"` ones (the default) only to runners with a cpu slot.
+   * In-process and pool execution ignore it.
+   */
+  resource(config: C["Type"]): Resource
   /** Declaration site, captured by `make` (undefined when not available). */
   readonly location: SourceLocation | undefined
 }
+
+/** The resource classes of cluster scheduling. */
+export type Resource = "cpu" | "gpu"
 
 /** Any stage; the type pipelines and runtimes work with. */
 export type AnyStage = Stage<string, ConfigSchema, InputSpecs, ArtifactType<string, any>, any, any>
@@ -74,6 +84,23 @@ export type ErrorOf<S> = S extends Stage<any, any, any, any, infer E, any> ? E :
 export type ServicesOf<S> = S extends Stage<any, any, any, any, any, infer R> ? Exclude<R, StageContext> : never
 
 const STAGE_NAME = /^[a-z][a-z0-9-]*(\/[a-z][a-z0-9-]*)*$/
+
+const isResource = (r: unknown): r is Resource => r === "cpu" || r === "gpu"
+
+/** The declared resource as a function of the config; a value other than "cpu" or "gpu" is a TypeError naming the stage. */
+const resourceOf = <T>(stage: string, declared: Resource | ((config: T) => Resource) | undefined): ((config: T) => Resource) => {
+  const bad = (r: unknown) => new TypeError(`stage ${JSON.stringify(stage)}: resource must be "cpu" or "gpu", got ${JSON.stringify(r) ?? String(r)}`)
+  if (declared === undefined) return () => "cpu"
+  if (typeof declared !== "function") {
+    if (!isResource(declared)) throw bad(declared)
+    return () => declared
+  }
+  return (config) => {
+    const r: unknown = declared(config)
+    if (!isResource(r)) throw bad(r)
+    return r
+  }
+}
 
 export { parseFrame } from "./internal/site.ts"
 
@@ -99,6 +126,8 @@ export const make = <
   readonly reads?: (config: C["Type"]) => ReadonlyArray<string>
   readonly run: (args: { readonly config: C["Type"]; readonly inputs: InputValues<I> }) => Effect.Effect<ValueOf<O>, E, R>
   readonly summary?: (value: ValueOf<O>) => string
+  /** `"cpu"` (default) or `"gpu"`, or a function of the config choosing one (e.g. by a `backend` field). */
+  readonly resource?: Resource | ((config: C["Type"]) => Resource)
 }): Stage<Name, C, I, O, E, Exclude<R, never>> => {
   if (!STAGE_NAME.test(def.name)) {
     throw new TypeError(
@@ -114,6 +143,7 @@ export const make = <
     output: def.output,
     reads: def.reads ?? (() => []),
     run: def.run,
+    resource: resourceOf(def.name, def.resource),
     ...(def.summary === undefined ? {} : { summary: def.summary }),
     location: callerSite(),
   }

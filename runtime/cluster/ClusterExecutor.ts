@@ -4,7 +4,9 @@
  * durable `StageExecution` workflow keyed by its cache key. This process
  * joins client-only (it hosts no work); runners (`ssl-kd runner`) run the
  * jobs and commit the entries to the shared store, which this process then
- * reads like cached ones.
+ * reads like cached ones. Each job goes to the queue of its stage's declared
+ * resource class (`Stage.make({ resource })`: cpu by default, or gpu), which
+ * only runners with a slot of that class take from.
  *
  * A second submission of a key (another CLI, or this one restarted after a
  * crash) joins the execution in progress or gets its result. A failed
@@ -12,8 +14,9 @@
  * the next generation, so a later run retries it.
  */
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer, Option, Scope } from "effect"
+import { Context, Effect, Layer, Option, Schema, Scope } from "effect"
 import { WorkflowEngine } from "effect/workflow"
+import type { AnyStage, Resource } from "../../dsl/Stage.ts"
 import { Executor, layerLocal, type LocalOptions } from "../executor/Executor.ts"
 import { locateStage } from "../executor/pool/locate.ts"
 import { RemoteStageFailed, type RemoteExecutor } from "../executor/remote.ts"
@@ -38,6 +41,13 @@ const failedBefore = (payload: StagePayload) =>
     return Option.isSome(result) && result.value._tag === "Complete" && result.value.exit._tag === "Failure"
   })
 
+/** The stage's declared resource class for its (canonical, encoded) config; a declaration that throws is a typed failure. */
+const resourceOf = (stage: AnyStage, config: unknown): Effect.Effect<Resource, string> =>
+  Effect.try({
+    try: () => stage.resource(Schema.decodeUnknownSync(stage.config)(config)),
+    catch: (e) => `cannot tell the resource class of stage ${stage.name}: ${e instanceof Error ? e.message : String(e)}`,
+  })
+
 /** The remote side, over the cluster whose engine is in `context`. */
 const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngine["Service"]): RemoteExecutor => ({
   description: `cluster ${redactUrl(options.url)}`,
@@ -52,10 +62,11 @@ const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngi
       )
       const preload: Array<string> = []
       for (const url of job.preload) preload.push(yield* toProject(options.projectRoot, fileURLToPath(url), "plugin file").pipe(Effect.mapError((e) => fail(e._tag, e.message))))
+      const resource = yield* resourceOf(stage, job.config).pipe(Effect.mapError((detail) => fail("StageResourceInvalid", detail)))
       let payload: StagePayload = {
         key: job.key,
         generation: 0,
-        resource: "cpu",
+        resource,
         job: {
           node: job.node,
           key: job.key,

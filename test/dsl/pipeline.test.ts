@@ -102,6 +102,17 @@ describe("pipeline validation at construction", () => {
     ).toThrow(/stage name "Bad Name" is invalid/)
   })
 
+  it("a stage's resource class: cpu by default, a value or a function of the config; anything else is a TypeError naming the stage", () => {
+    const base = { config: Schema.Struct({ backend: Schema.String }), inputs: {}, output: Artifact.json("X", Schema.Null), run: () => Effect.succeed(null) }
+    expect(Stage.make({ name: "r/default", ...base }).resource({ backend: "gpu" })).toBe("cpu")
+    expect(Stage.make({ name: "r/fixed", ...base, resource: "gpu" }).resource({ backend: "cpu" })).toBe("gpu")
+    const chosen = Stage.make({ name: "r/chosen", ...base, resource: (c) => (c.backend === "gpu" ? "gpu" : "cpu") })
+    expect([chosen.resource({ backend: "gpu" }), chosen.resource({ backend: "native" })]).toEqual(["gpu", "cpu"])
+    expect(() => Stage.make({ name: "r/bad", ...base, resource: "tpu" as "gpu" })).toThrow('stage "r/bad": resource must be "cpu" or "gpu", got "tpu"')
+    const lying = Stage.make({ name: "r/lying", ...base, resource: () => "cuda" as "gpu" })
+    expect(() => lying.resource({ backend: "x" })).toThrow('stage "r/lying": resource must be "cpu" or "gpu", got "cuda"')
+  })
+
   it("did-you-mean ranks close names first", () => {
     expect(suggest("distil", ["distill", "evaluate", "adapt"])).toEqual(["distill"])
     expect(suggest("zzz", ["distill"])).toEqual([])

@@ -22,6 +22,7 @@ const stageAt = (file: string, line: number): Stage.AnyStage => ({
   inputs: {},
   output: Artifact.json("X", Schema.Null),
   reads: () => [],
+  resource: () => "cpu",
   run: () => Effect.succeed(null),
   location: { file: path.join(dir, file), line, column: 1 },
 })

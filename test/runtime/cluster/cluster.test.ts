@@ -42,6 +42,16 @@ export const item = Stage.make({
     }),
 })
 
+/** The same as item, declared for a gpu slot (the test runner has none: resource classes are slots, not devices). */
+export const gpuItem = Stage.make({
+  name: "cluster-test/gpu-item",
+  config: Schema.Struct({ x: Schema.Finite }),
+  inputs: {},
+  output: Num,
+  resource: "gpu",
+  run: ({ config }) => Effect.sync(() => (note("gpu " + config.x), config.x * ${itemFactor})),
+})
+
 export class ItemBroken extends Data.TaggedError("ItemBroken")<{ readonly x: number }> {
   override get message() { return "item " + this.x + " is broken" }
 }
@@ -113,6 +123,11 @@ export const restart = fan("cluster-test-restart", [31, 32, 33, 34, 35, 36], 300
 export const watched = fan("cluster-test-status", [41, 42, 43, 44, 45], 10, ${JSON.stringify(log + ".release")})
 export const odd = fan("cluster-test-odd", [51], 10)
 
+export const gpu = Pipeline.make("cluster-test-gpu")
+  .fanOut("g", gpuItem, { config: {}, over: { a: { x: 61 }, b: { x: 62 } } })
+  .fanOut("c", item, { config: { ms: 10 }, over: { a: { x: 63 }, b: { x: 64 } } })
+  .build()
+
 export const training = Pipeline.make("cluster-test-train")
   .stage("train", train, { config: { epochs: 4, steps: 3, msPerStep: 700 } })
   .build()
@@ -124,7 +139,7 @@ export default Pipeline.make("cluster-test")
 `
 
 /** The pipeline files of the tests: each re-exports one pipeline of pipeline.ts as its default. */
-const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training"] as const
+const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training", "gpu"] as const
 
 interface Proc {
   readonly child: ChildProcess
@@ -141,8 +156,8 @@ const start = (args: ReadonlyArray<string>, options: { readonly cwd?: string; re
   return proc
 }
 
-const startRunner = (url: string, store: string, options: { readonly cwd?: string; readonly bin?: string } = {}) =>
-  start(["runner", "--cluster", url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], options)
+const startRunner = (url: string, store: string, options: { readonly cwd?: string; readonly bin?: string; readonly slots?: string } = {}) =>
+  start(["runner", "--cluster", url, "--slots", options.slots ?? "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], options)
 
 const stopAll = async (procs: ReadonlyArray<Proc>) => {
   for (const r of procs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGTERM")
@@ -346,6 +361,34 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(human.stdout).toContain("queued: 0")
     await expectIdle()
   }, 240_000)
+
+  it("a stage declared resource: \"gpu\" waits queued until a runner with a gpu slot joins and runs only there; cpu stages never go to that runner", async () => {
+    const p = cli("gpu.ts")
+    let queued: Status | undefined
+    const deadline = Date.now() + 60_000
+    while (queued === undefined && Date.now() < deadline) {
+      const s = await status()
+      if (["g[a]", "g[b]"].every((n) => s.queued.some((j) => j.node === n)) && countOf("63") + countOf("64") === 2) queued = s
+      else await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(queued, `the gpu items were not seen queued while the cpu items ran:\n${p.stderr}${explain()}`).toBeDefined()
+    expect(countOf("gpu 61") + countOf("gpu 62")).toBe(0) // no cpu runner took them
+    const gpuRunner = startRunner(pg.url, store, { slots: "gpu=1" })
+    try {
+      await waitFor("the gpu runner to join", () => gpuRunner.stdout.includes("Listening on"), 60_000, () => gpuRunner.stderr)
+      const done = await finish(p)
+      expect(done.code, done.stderr + gpuRunner.stderr).toBe(0)
+      const where = (what: string) => executions().filter((e) => e.what === what).map((e) => e.pid)
+      expect([...where("gpu 61"), ...where("gpu 62")]).toEqual([gpuRunner.child.pid, gpuRunner.child.pid])
+      const cpuPids = new Set(runners.map((r) => r.child.pid))
+      expect([...where("63"), ...where("64")].every((pid) => cpuPids.has(pid))).toBe(true)
+      const s = await status()
+      expect(s.runners.find((r) => runnerPidOf(r.name) === gpuRunner.child.pid)?.slots).toEqual({ gpu: 1 })
+    } finally {
+      await stopAll([gpuRunner])
+    }
+    await expectIdle()
+  }, 180_000)
 
   it("SIGKILL of the runner training a stage after its second checkpoint: the run succeeds, the stage resumes at epoch >= 2 on another runner, the store verifies, no work is left", async () => {
     const p = cli("training.ts")
