@@ -76,6 +76,7 @@ const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngi
           preload,
         },
         codeFingerprint: request.manifest.codeFingerprint,
+        dataIdentity: request.manifest.datasetIdentity,
         manifest: JSON.stringify(request.manifest),
       }
       // Skip the generations that failed: this run retries the stage as the next one.

@@ -65,7 +65,12 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
     const store = makeFileStore(options.storeRoot)
     yield* ensureStore(store.root, { create: true })
     const check = yield* Effect.acquireRelease(
-      Effect.sync(() => makeStageCheck({ memoFile: path.join(store.root, "memo", `fingerprints-runner-${os.hostname()}.json`) })),
+      Effect.sync(() =>
+        makeStageCheck({
+          memoFile: path.join(store.root, "memo", `fingerprints-runner-${os.hostname()}.json`),
+          digestsFile: path.join(store.root, "memo", `digests-runner-${os.hostname()}.json`),
+        }),
+      ),
       (c) => c.shutdown,
     )
     const total = (options.slots.cpu ?? 0) + (options.slots.gpu ?? 0)
@@ -96,13 +101,22 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
         for (const p of job.preload) preload.push(pathToFileURL(yield* fromProject(options.projectRoot, p, "plugin file").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))).href)
         // Import and fingerprint the stage in the check thread: this thread keeps refreshing the leases meanwhile.
         const checked = yield* check
-          .check({ moduleFile, exportName: job.stage.exportName, stageName: job.stage.stageName })
+          .check({ moduleFile, exportName: job.stage.exportName, stageName: job.stage.stageName, ...(payload.dataIdentity === undefined ? {} : { config: JSON.parse(job.config) as unknown }) })
           .pipe(Effect.mapError((e) => refuse(e.errorTag, `${e.detail} (checkout ${options.projectRoot}, runner ${runnerName})`)))
         if (checked.fingerprint !== payload.codeFingerprint) {
           return yield* Effect.fail(
             refuse(
               "CodeFingerprintMismatch",
               `runner ${runnerName} (checkout ${options.projectRoot}) has other code for stage ${job.stage.stageName}: fingerprint ${checked.fingerprint.slice(0, 12)}, the job was planned with ${payload.codeFingerprint.slice(0, 12)}; run the runner on the same commit`,
+            ),
+          )
+        }
+        if (payload.dataIdentity !== undefined && checked.data !== undefined && checked.data.identity !== payload.dataIdentity) {
+          const short = (id: string | null) => (id === null ? "none (no files)" : id.slice(0, 12))
+          return yield* Effect.fail(
+            refuse(
+              "DatasetMismatch",
+              `runner ${runnerName} (checkout ${options.projectRoot}) has other data for stage ${job.stage.stageName}: its reads (${checked.data.reads.join(", ") || "none"}) hash to ${short(checked.data.identity)} here, the job was planned with ${short(payload.dataIdentity)}; give the runner the same files`,
             ),
           )
         }

@@ -42,6 +42,8 @@ export const StagePayload = Schema.Struct({
   job: PortableJob,
   /** The stage's code fingerprint as the submitting checkout computed it: a runner with other code refuses the job. */
   codeFingerprint: Schema.String,
+  /** The dataset identity of the files the stage reads, as the submitter hashed them (null: none): a runner whose files differ refuses the job. */
+  dataIdentity: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** The manifest to commit, less timings, backend and files (runtime/executor/remote.ts `ManifestTemplate`), as JSON text. */
   manifest: Schema.String,
 })

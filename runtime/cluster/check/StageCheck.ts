@@ -28,6 +28,8 @@ export interface Checked {
   readonly fingerprint: string
   readonly fromMemo: boolean
   readonly millis: number
+  /** With a config in the request: the dataset identity of the stage's reads on this runner, and those paths. */
+  readonly data?: { readonly identity: string | null; readonly reads: ReadonlyArray<string> }
 }
 
 export interface StageCheck {
@@ -38,8 +40,8 @@ export interface StageCheck {
 
 type Pending = { readonly resolve: (r: Checked) => void; readonly reject: (e: StageCheckRefused) => void }
 
-/** The check thread, started now and warmed (ts-morph loaded); `memoFile` persists fingerprints between runs. */
-export const makeStageCheck = (options: { readonly memoFile: string | undefined }): StageCheck => {
+/** The check thread, started now and warmed (ts-morph loaded); `memoFile` persists fingerprints between runs, `digestsFile` file digests. */
+export const makeStageCheck = (options: { readonly memoFile: string | undefined; readonly digestsFile?: string | undefined }): StageCheck => {
   let worker: Worker | undefined
   const pending = new Map<number, Pending>()
   let nextId = 1
@@ -50,13 +52,13 @@ export const makeStageCheck = (options: { readonly memoFile: string | undefined 
   }
 
   const start = (): Worker => {
-    const w = new Worker(ENTRY, { workerData: { memoFile: options.memoFile } })
+    const w = new Worker(ENTRY, { workerData: { memoFile: options.memoFile, digestsFile: options.digestsFile } })
     w.on("message", (msg: FromChecker) => {
       if (msg.type === "ready") return
       const p = pending.get(msg.id)
       if (p === undefined) return
       pending.delete(msg.id)
-      if (msg.type === "checked") p.resolve({ moduleUrl: msg.moduleUrl, fingerprint: msg.fingerprint, fromMemo: msg.fromMemo, millis: msg.millis })
+      if (msg.type === "checked") p.resolve({ moduleUrl: msg.moduleUrl, fingerprint: msg.fingerprint, fromMemo: msg.fromMemo, millis: msg.millis, ...(msg.data === undefined ? {} : { data: msg.data }) })
       else p.reject(new StageCheckRefused({ errorTag: msg.errorTag, detail: msg.detail }))
       if (pending.size === 0) w.unref()
     })

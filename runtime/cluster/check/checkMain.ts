@@ -6,11 +6,16 @@
  * thread, so that the main thread's event loop keeps refreshing the leases of
  * the jobs it holds (a starved refresh let another runner take a job that
  * was still running). The memo is persisted after each computed fingerprint.
+ * Given the job's config, it also hashes the files the stage reads here
+ * (dataset identity, hashed here for the same reason: a first hash of a
+ * dataset reads all of it).
  */
 import { parentPort, workerData } from "node:worker_threads"
+import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { AnyStage } from "../../../dsl/Stage.ts"
+import { makeDatasetIdentity } from "../../executor/DatasetIdentity.ts"
 import * as Fingerprint from "../../fingerprint/Fingerprint.ts"
 import type { FromChecker, ToChecker } from "./protocol.ts"
 
@@ -21,7 +26,10 @@ const post = (msg: FromChecker) => port.postMessage(msg)
 const isStage = (v: unknown): v is AnyStage => typeof v === "object" && v !== null && (v as { _tag?: unknown })._tag === "Stage"
 const firstLine = (e: unknown) => (e instanceof Error ? e.message.split("\n")[0] : String(e))
 
-const fingerprints = Fingerprint.makeFingerprinter((workerData as { readonly memoFile: string | undefined }).memoFile)
+const memos = workerData as { readonly memoFile: string | undefined; readonly digestsFile: string | undefined }
+const fingerprints = Fingerprint.makeFingerprinter(memos.memoFile)
+/** Content hashes of the files stages read, memoized by size and mtime (as the planner's). */
+const datasets = makeDatasetIdentity(memos.digestsFile)
 
 /** One check at a time: the fingerprinter is synchronous inside, and its memo is one table. */
 let queue: Promise<void> = Promise.resolve()
@@ -47,7 +55,22 @@ port.on("message", (msg: ToChecker) => {
     const result = await Effect.runPromise(Effect.result(fingerprints.fingerprint(stage)))
     if (result._tag === "Failure") return post({ type: "refused", id, errorTag: result.failure._tag, detail: result.failure.message })
     if (!result.success.fromMemo) await Effect.runPromise(fingerprints.flush)
-    post({ type: "checked", id, moduleUrl, fingerprint: result.success.fingerprint, fromMemo: result.success.fromMemo, millis: result.success.millis })
+    let data: { identity: string | null; reads: Array<string> } | undefined
+    if ("config" in request) {
+      let reads: Array<string>
+      try {
+        reads = stage.reads(Schema.decodeUnknownSync(stage.config)(request.config)).map((p) => path.resolve(p))
+      } catch (e) {
+        return post({ type: "refused", id, errorTag: "StageConfigInvalid", detail: `stage ${request.stageName} cannot read the job's config here: ${firstLine(e)}` })
+      }
+      const identity = await Effect.runPromise(Effect.result(reads.length === 0 ? Effect.succeed(null) : datasets.identify(reads)))
+      if (identity._tag === "Failure") {
+        return post({ type: "refused", id, errorTag: identity.failure._tag, detail: `stage ${request.stageName} reads ${reads.join(", ")} here: ${identity.failure.message}` })
+      }
+      await Effect.runPromise(datasets.flush)
+      data = { identity: identity.success, reads }
+    }
+    post({ type: "checked", id, moduleUrl, fingerprint: result.success.fingerprint, fromMemo: result.success.fromMemo, millis: result.success.millis, ...(data === undefined ? {} : { data }) })
   }).catch((e: unknown) => post({ type: "refused", id, errorTag: "StageCheckFailed", detail: `checking stage ${request.stageName} failed: ${firstLine(e)}` }))
 })
 post({ type: "ready" })

@@ -16,7 +16,7 @@ import { findPostgres, startPostgres, type Postgres } from "./postgres.ts"
 const found = findPostgres()
 if ("missing" in found) console.warn(`cluster tests skipped: ${found.missing}`)
 
-const pipelineSource = (log: string, itemFactor = 10) => `import * as fs from "node:fs"
+const pipelineSource = (log: string, itemFactor = 10, dataFile = "data.txt") => `import * as fs from "node:fs"
 import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect, Schema } from "effect"
 import { Artifact, Pipeline, Stage } from "../../../dsl/index.ts"
@@ -50,6 +50,16 @@ export const gpuItem = Stage.make({
   output: Num,
   resource: "gpu",
   run: ({ config }) => Effect.sync(() => (note("gpu " + config.x), config.x * ${itemFactor})),
+})
+
+/** Reads a data file (its content is in the key: dataset identity), relative to the process's working folder. */
+export const readsFile = Stage.make({
+  name: "cluster-test/reads-file",
+  config: Schema.Struct({ file: Schema.String }),
+  inputs: {},
+  output: Num,
+  reads: (c) => [c.file],
+  run: ({ config }) => Effect.sync(() => (note("read " + fs.readFileSync(config.file, "utf8").trim()), 1)),
 })
 
 export class ItemBroken extends Data.TaggedError("ItemBroken")<{ readonly x: number }> {
@@ -126,6 +136,10 @@ export const odd = fan("cluster-test-odd", [51], 10)
 export const gpu = Pipeline.make("cluster-test-gpu")
   .fanOut("g", gpuItem, { config: {}, over: { a: { x: 61 }, b: { x: 62 } } })
   .fanOut("c", item, { config: { ms: 10 }, over: { a: { x: 63 }, b: { x: 64 } } })
+  .build()
+
+export const reading = Pipeline.make("cluster-test-reading")
+  .stage("r", readsFile, { config: { file: ${JSON.stringify(dataFile)} } })
   .build()
 
 export const training = Pipeline.make("cluster-test-train")
@@ -431,7 +445,7 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
 })
 
 describe.skipIf("missing" in found)("cluster: a runner on another checkout", () => {
-  it("is refused with CodeFingerprintMismatch (not retried), and the stage never runs there", async () => {
+  it("is refused with CodeFingerprintMismatch (not retried), and the stage never runs there; a stage whose data differs there is refused with DatasetMismatch until the files agree", async () => {
     const pg = await startPostgres()
     const dir = fs.mkdtempSync(path.join(REPO, "test", ".tmp", "cluster-odd-"))
     const procs: Array<Proc> = []
@@ -439,13 +453,17 @@ describe.skipIf("missing" in found)("cluster: a runner on another checkout", () 
       const rel = path.relative(REPO, dir)
       const log = path.join(dir, "executions.log")
       const store = path.join(dir, "store")
-      fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log))
+      const dataFile = path.join(rel, "data.txt")
+      fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log, 10, dataFile))
       fs.writeFileSync(path.join(dir, "odd.ts"), `export { odd as default } from "./pipeline.ts"\n`)
+      fs.writeFileSync(path.join(dir, "reading.ts"), `export { reading as default } from "./pipeline.ts"\n`)
+      fs.writeFileSync(path.join(dir, "data.txt"), "planned\n")
       // the other checkout: the same project, except that the item stage's code differs
       const other = path.join(dir, "checkout")
       fs.mkdirSync(path.join(other, rel), { recursive: true })
       for (const entry of fs.readdirSync(REPO)) if (entry !== "test" && entry !== ".git") fs.symlinkSync(path.join(REPO, entry), path.join(other, entry))
-      fs.writeFileSync(path.join(other, rel, "pipeline.ts"), pipelineSource(log, 11))
+      fs.writeFileSync(path.join(other, rel, "pipeline.ts"), pipelineSource(log, 11, dataFile))
+      fs.writeFileSync(path.join(other, rel, "data.txt"), "other\n") // the same path, other content
       const runner = start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], { cwd: other, bin: path.join(other, "bin", "ssl-kd.js") })
       procs.push(runner)
       await waitFor("the runner to join", () => runner.stdout.includes("Listening on"), 60_000, () => runner.stderr)
@@ -464,6 +482,25 @@ describe.skipIf("missing" in found)("cluster: a runner on another checkout", () 
       expect(fs.existsSync(log)).toBe(false) // the stage ran nowhere
       // refused once, not retried by the cluster
       expect(runner.stderr.match(/failed: CodeFingerprintMismatch/g)).toHaveLength(1)
+
+      // Same code (readsFile does not change between the checkouts), other data: refused with DatasetMismatch, the stage never runs.
+      const readRun = async () => {
+        const p = start(["run", path.join(rel, "reading.ts"), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet"])
+        procs.push(p)
+        const code = await p.exited
+        return { code, json: JSON.parse(p.stdout.trim().split("\n")[0]!) as RunJson, stderr: p.stderr }
+      }
+      const mismatch = await readRun()
+      expect(mismatch.code, mismatch.stderr + runner.stderr).toBe(1)
+      const r = mismatch.json.stages.find((s) => s.name === "r")
+      expect(r?.error?.message).toContain("DatasetMismatch")
+      expect(r?.error?.message).toContain(path.join(other, dataFile))
+      expect(fs.existsSync(log)).toBe(false)
+      // the runner given the same file: a later run retries the stage and it runs there
+      fs.writeFileSync(path.join(other, rel, "data.txt"), "planned\n")
+      const same = await readRun()
+      expect(same.code, same.stderr + runner.stderr).toBe(0)
+      expect(fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.slice(l.indexOf(" ") + 1))).toEqual(["read planned"])
     } finally {
       await stopAll(procs)
       await pg.stop()
