@@ -77,6 +77,7 @@ const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngi
         },
         codeFingerprint: request.manifest.codeFingerprint,
         dataIdentity: request.manifest.datasetIdentity,
+        plugins: (request.manifest.plugins ?? []).map((p) => ({ what: p.what, name: p.name, code: p.code })),
         manifest: JSON.stringify(request.manifest),
       }
       // Skip the generations that failed: this run retries the stage as the next one.

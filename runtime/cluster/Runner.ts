@@ -101,7 +101,13 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
         for (const p of job.preload) preload.push(pathToFileURL(yield* fromProject(options.projectRoot, p, "plugin file").pipe(Effect.mapError((e) => refuse(e._tag, e.message)))).href)
         // Import and fingerprint the stage in the check thread: this thread keeps refreshing the leases meanwhile.
         const checked = yield* check
-          .check({ moduleFile, exportName: job.stage.exportName, stageName: job.stage.stageName, ...(payload.dataIdentity === undefined ? {} : { config: JSON.parse(job.config) as unknown }) })
+          .check({
+            moduleFile,
+            exportName: job.stage.exportName,
+            stageName: job.stage.stageName,
+            ...(payload.dataIdentity === undefined && payload.plugins === undefined ? {} : { config: JSON.parse(job.config) as unknown }),
+            ...(payload.plugins === undefined ? {} : { preload }),
+          })
           .pipe(Effect.mapError((e) => refuse(e.errorTag, `${e.detail} (checkout ${options.projectRoot}, runner ${runnerName})`)))
         if (checked.fingerprint !== payload.codeFingerprint) {
           return yield* Effect.fail(
@@ -119,6 +125,18 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
               `runner ${runnerName} (checkout ${options.projectRoot}) has other data for stage ${job.stage.stageName}: its reads (${checked.data.reads.join(", ") || "none"}) hash to ${short(checked.data.identity)} here, the job was planned with ${short(payload.dataIdentity)}; give the runner the same files`,
             ),
           )
+        }
+        if (payload.plugins !== undefined && checked.plugins !== undefined) {
+          const text = (ps: ReadonlyArray<{ what: string; name: string; code: string }>) => ps.map((p) => `${p.what} "${p.name}" ${p.code.slice(0, 12)}`).join(", ") || "none"
+          const full = (ps: ReadonlyArray<{ what: string; name: string; code: string }>) => JSON.stringify(ps.map((p) => [p.what, p.name, p.code]))
+          if (full(checked.plugins) !== full(payload.plugins)) {
+            return yield* Effect.fail(
+              refuse(
+                "PluginFingerprintMismatch",
+                `runner ${runnerName} (checkout ${options.projectRoot}) has other plugin code for stage ${job.stage.stageName}: ${text(checked.plugins)} here, the job was planned with ${text(payload.plugins)}; run the runner on the same commit`,
+              ),
+            )
+          }
         }
         const address = { moduleUrl: checked.moduleUrl, exportName: job.stage.exportName, stageName: job.stage.stageName }
         const scratchDir = yield* store.prepareScratch(job.key).pipe(Effect.mapError(io))

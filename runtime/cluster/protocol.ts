@@ -44,6 +44,8 @@ export const StagePayload = Schema.Struct({
   codeFingerprint: Schema.String,
   /** The dataset identity of the files the stage reads, as the submitter hashed them (null: none): a runner whose files differ refuses the job. */
   dataIdentity: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** The user plugins the config names, with their code fingerprints as the submitter computed them: a runner with other plugin code refuses the job. */
+  plugins: Schema.optionalKey(Schema.Array(Schema.Struct({ what: Schema.String, name: Schema.String, code: Schema.String }))),
   /** The manifest to commit, less timings, backend and files (runtime/executor/remote.ts `ManifestTemplate`), as JSON text. */
   manifest: Schema.String,
 })

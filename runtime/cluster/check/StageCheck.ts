@@ -9,7 +9,7 @@
  */
 import { Worker } from "node:worker_threads"
 import { Data, Effect } from "effect"
-import type { CheckRequest, FromChecker, ToChecker } from "./protocol.ts"
+import type { CheckRequest, FromChecker, PluginCode, ToChecker } from "./protocol.ts"
 
 const ENTRY = new URL("./worker.mjs", import.meta.url)
 
@@ -30,6 +30,8 @@ export interface Checked {
   readonly millis: number
   /** With a config in the request: the dataset identity of the stage's reads on this runner, and those paths. */
   readonly data?: { readonly identity: string | null; readonly reads: ReadonlyArray<string> }
+  /** With preload in the request: the user plugins the config names on this runner. */
+  readonly plugins?: ReadonlyArray<PluginCode>
 }
 
 export interface StageCheck {
@@ -58,7 +60,7 @@ export const makeStageCheck = (options: { readonly memoFile: string | undefined;
       const p = pending.get(msg.id)
       if (p === undefined) return
       pending.delete(msg.id)
-      if (msg.type === "checked") p.resolve({ moduleUrl: msg.moduleUrl, fingerprint: msg.fingerprint, fromMemo: msg.fromMemo, millis: msg.millis, ...(msg.data === undefined ? {} : { data: msg.data }) })
+      if (msg.type === "checked") p.resolve({ moduleUrl: msg.moduleUrl, fingerprint: msg.fingerprint, fromMemo: msg.fromMemo, millis: msg.millis, ...(msg.data === undefined ? {} : { data: msg.data }), ...(msg.plugins === undefined ? {} : { plugins: msg.plugins }) })
       else p.reject(new StageCheckRefused({ errorTag: msg.errorTag, detail: msg.detail }))
       if (pending.size === 0) w.unref()
     })

@@ -8,7 +8,8 @@
  * was still running). The memo is persisted after each computed fingerprint.
  * Given the job's config, it also hashes the files the stage reads here
  * (dataset identity, hashed here for the same reason: a first hash of a
- * dataset reads all of it).
+ * dataset reads all of it), and fingerprints the user plugins the config
+ * names (after importing the job's plugin files).
  */
 import { parentPort, workerData } from "node:worker_threads"
 import * as path from "node:path"
@@ -16,8 +17,9 @@ import { pathToFileURL } from "node:url"
 import { Effect, Schema } from "effect"
 import type { AnyStage } from "../../../dsl/Stage.ts"
 import { makeDatasetIdentity } from "../../executor/DatasetIdentity.ts"
+import { pluginsNamed } from "../../executor/plugins.ts"
 import * as Fingerprint from "../../fingerprint/Fingerprint.ts"
-import type { FromChecker, ToChecker } from "./protocol.ts"
+import type { FromChecker, PluginCode, ToChecker } from "./protocol.ts"
 
 const port = parentPort
 if (port === null) throw new Error("runtime/cluster/check/checkMain.ts runs only as a worker thread")
@@ -70,7 +72,35 @@ port.on("message", (msg: ToChecker) => {
       await Effect.runPromise(datasets.flush)
       data = { identity: identity.success, reads }
     }
-    post({ type: "checked", id, moduleUrl, fingerprint: result.success.fingerprint, fromMemo: result.success.fromMemo, millis: result.success.millis, ...(data === undefined ? {} : { data }) })
+    let plugins: Array<PluginCode> | undefined
+    if (request.preload !== undefined) {
+      for (const url of request.preload) {
+        try {
+          await import(url) // registers the user's plugins in this thread's registries
+        } catch (e) {
+          return post({ type: "refused", id, errorTag: "PluginModuleError", detail: `plugin file ${url} of stage ${request.stageName} does not load here: ${firstLine(e)}` })
+        }
+      }
+      plugins = []
+      for (const use of pluginsNamed(request.config)) {
+        if (result.success.files.has(use.site.file)) continue // in the stage's own closure, as the planner skips it
+        const label = `${use.what} "${use.name}"`
+        const site = await Effect.runPromise(Effect.result(fingerprints.fingerprintSite(stage.name, label, use.site)))
+        if (site._tag === "Failure") return post({ type: "refused", id, errorTag: site.failure._tag, detail: site.failure.message })
+        plugins.push({ what: use.what, name: use.name, code: site.success.fingerprint })
+      }
+      await Effect.runPromise(fingerprints.flush)
+    }
+    post({
+      type: "checked",
+      id,
+      moduleUrl,
+      fingerprint: result.success.fingerprint,
+      fromMemo: result.success.fromMemo,
+      millis: result.success.millis,
+      ...(data === undefined ? {} : { data }),
+      ...(plugins === undefined ? {} : { plugins }),
+    })
   }).catch((e: unknown) => post({ type: "refused", id, errorTag: "StageCheckFailed", detail: `checking stage ${request.stageName} failed: ${firstLine(e)}` }))
 })
 post({ type: "ready" })

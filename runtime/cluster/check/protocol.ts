@@ -12,6 +12,19 @@ export interface CheckRequest {
    * so the runner can refuse a job planned on other data.
    */
   readonly config?: unknown
+  /**
+   * With the config: the user plugin files the job preloads (file URLs, this
+   * runner's): imported here, then the plugins the config names are
+   * fingerprinted at their registration sites, as the planner does.
+   */
+  readonly preload?: ReadonlyArray<string>
+}
+
+/** A user plugin a config names, with the code fingerprint at its registration site. */
+export interface PluginCode {
+  readonly what: string
+  readonly name: string
+  readonly code: string
 }
 
 export type ToChecker = { readonly type: "warm" } | { readonly type: "check"; readonly id: number; readonly request: CheckRequest }
@@ -28,6 +41,8 @@ export type FromChecker =
       readonly millis: number
       /** With a config in the request: the dataset identity of the stage's reads on this runner (null: it reads no files), and those paths. */
       readonly data?: { readonly identity: string | null; readonly reads: ReadonlyArray<string> }
+      /** With preload in the request: the user plugins the config names here, sorted by kind and name. */
+      readonly plugins?: ReadonlyArray<PluginCode>
     }
   /** The module does not load, the export is not the stage, or its code cannot be fingerprinted. */
   | { readonly type: "refused"; readonly id: number; readonly errorTag: string; readonly detail: string }

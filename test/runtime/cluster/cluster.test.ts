@@ -19,7 +19,7 @@ if ("missing" in found) console.warn(`cluster tests skipped: ${found.missing}`)
 const pipelineSource = (log: string, itemFactor = 10, dataFile = "data.txt") => `import * as fs from "node:fs"
 import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect, Schema } from "effect"
-import { Artifact, Pipeline, Stage } from "../../../dsl/index.ts"
+import { Artifact, Pipeline, Registry, Stage } from "../../../dsl/index.ts"
 import { runEpochs } from "../../../plugins/training/epochs.ts"
 
 export const Num = Artifact.json("Num", Schema.Finite)
@@ -60,6 +60,21 @@ export const readsFile = Stage.make({
   output: Num,
   reads: (c) => [c.file],
   run: ({ config }) => Effect.sync(() => (note("read " + fs.readFileSync(config.file, "utf8").trim()), 1)),
+})
+
+/** A registry a user's plugin file (plugin.ts) adds to: the plugin's code is in the key of the stages whose config names it. */
+export const shapes = new Registry<number>("shape")
+
+export const usesPlugin = Stage.make({
+  name: "cluster-test/uses-plugin",
+  config: Schema.Struct({ shape: Schema.String }),
+  inputs: {},
+  output: Num,
+  run: ({ config }) => Effect.gen(function* () {
+    const v = yield* shapes.get(config.shape)
+    yield* Effect.sync(() => note("plugin " + v))
+    return v
+  }),
 })
 
 export class ItemBroken extends Data.TaggedError("ItemBroken")<{ readonly x: number }> {
@@ -140,6 +155,10 @@ export const gpu = Pipeline.make("cluster-test-gpu")
 
 export const reading = Pipeline.make("cluster-test-reading")
   .stage("r", readsFile, { config: { file: ${JSON.stringify(dataFile)} } })
+  .build()
+
+export const plugged = Pipeline.make("cluster-test-plugged")
+  .stage("p", usesPlugin, { config: { shape: "my-shape" } })
   .build()
 
 export const training = Pipeline.make("cluster-test-train")
@@ -445,7 +464,7 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
 })
 
 describe.skipIf("missing" in found)("cluster: a runner on another checkout", () => {
-  it("is refused with CodeFingerprintMismatch (not retried), and the stage never runs there; a stage whose data differs there is refused with DatasetMismatch until the files agree", async () => {
+  it("is refused with CodeFingerprintMismatch (not retried), and the stage never runs there; a stage whose data or user plugin differs there is refused (DatasetMismatch, PluginFingerprintMismatch) until they agree", async () => {
     const pg = await startPostgres()
     const dir = fs.mkdtempSync(path.join(REPO, "test", ".tmp", "cluster-odd-"))
     const procs: Array<Proc> = []
@@ -458,12 +477,16 @@ describe.skipIf("missing" in found)("cluster: a runner on another checkout", () 
       fs.writeFileSync(path.join(dir, "odd.ts"), `export { odd as default } from "./pipeline.ts"\n`)
       fs.writeFileSync(path.join(dir, "reading.ts"), `export { reading as default } from "./pipeline.ts"\n`)
       fs.writeFileSync(path.join(dir, "data.txt"), "planned\n")
+      const pluginSource = (v: number) => `import { Effect } from "effect"\nimport { shapes } from "./pipeline.ts"\nEffect.runSync(shapes.register("my-shape", ${v}))\n`
+      fs.writeFileSync(path.join(dir, "plugin.ts"), pluginSource(1))
+      fs.writeFileSync(path.join(dir, "plugged.ts"), `import "./plugin.ts"\nexport { plugged as default } from "./pipeline.ts"\n`)
       // the other checkout: the same project, except that the item stage's code differs
       const other = path.join(dir, "checkout")
       fs.mkdirSync(path.join(other, rel), { recursive: true })
       for (const entry of fs.readdirSync(REPO)) if (entry !== "test" && entry !== ".git") fs.symlinkSync(path.join(REPO, entry), path.join(other, entry))
       fs.writeFileSync(path.join(other, rel, "pipeline.ts"), pipelineSource(log, 11, dataFile))
       fs.writeFileSync(path.join(other, rel, "data.txt"), "other\n") // the same path, other content
+      fs.writeFileSync(path.join(other, rel, "plugin.ts"), pluginSource(2)) // the plugin registered on the same line, other code
       const runner = start(["runner", "--cluster", pg.url, "--slots", "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], { cwd: other, bin: path.join(other, "bin", "ssl-kd.js") })
       procs.push(runner)
       await waitFor("the runner to join", () => runner.stdout.includes("Listening on"), 60_000, () => runner.stderr)
@@ -501,6 +524,23 @@ describe.skipIf("missing" in found)("cluster: a runner on another checkout", () 
       const same = await readRun()
       expect(same.code, same.stderr + runner.stderr).toBe(0)
       expect(fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.slice(l.indexOf(" ") + 1))).toEqual(["read planned"])
+
+      // Same stage code and data, other code of the user plugin its config names: PluginFingerprintMismatch, then it runs once they agree.
+      const pluggedRun = async () => {
+        const p = start(["run", path.join(rel, "plugged.ts"), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet"])
+        procs.push(p)
+        const code = await p.exited
+        return { code, json: JSON.parse(p.stdout.trim().split("\n")[0]!) as RunJson, stderr: p.stderr }
+      }
+      const otherPlugin = await pluggedRun()
+      expect(otherPlugin.code, otherPlugin.stderr + runner.stderr).toBe(1)
+      expect(otherPlugin.json.stages.find((s) => s.name === "p")?.error?.message).toContain('PluginFingerprintMismatch')
+      expect(otherPlugin.json.stages.find((s) => s.name === "p")?.error?.message).toContain('shape "my-shape"')
+      expect(fs.readFileSync(log, "utf8")).not.toContain("plugin")
+      fs.writeFileSync(path.join(other, rel, "plugin.ts"), pluginSource(1))
+      const samePlugin = await pluggedRun()
+      expect(samePlugin.code, samePlugin.stderr + runner.stderr).toBe(0)
+      expect(fs.readFileSync(log, "utf8")).toContain(" plugin 1\n")
     } finally {
       await stopAll(procs)
       await pg.stop()
