@@ -11,7 +11,8 @@
  * A second submission of a key (another CLI, or this one restarted after a
  * crash) joins the execution in progress or gets its result. A failed
  * execution stays failed for its generation; the next run of the key starts
- * the next generation, so a later run retries it.
+ * the next generation, so a later run retries it; a `--force`d stage also
+ * skips the generations that succeeded, and its runner replaces the entry.
  */
 import { fileURLToPath } from "node:url"
 import { Context, Effect, Layer, Option, Schema, Scope } from "effect"
@@ -33,12 +34,15 @@ export interface ClusterOptions extends LocalOptions {
   readonly projectRoot: string
 }
 
-/** A failed generation's exit, or none when the execution of `payload` is absent, running or succeeded. */
-const failedBefore = (payload: StagePayload) =>
+/**
+ * Whether the execution of `payload` has completed and must not be joined: it failed (a later run retries
+ * the stage), or, for a forced run, it completed at all (a forced stage is computed again).
+ */
+const doneBefore = (payload: StagePayload, forced: boolean) =>
   Effect.gen(function* () {
     const id = yield* StageExecution.executionId(payload)
     const result = yield* StageExecution.poll(id)
-    return Option.isSome(result) && result.value._tag === "Complete" && result.value.exit._tag === "Failure"
+    return Option.isSome(result) && result.value._tag === "Complete" && (forced || result.value.exit._tag === "Failure")
   })
 
 /** The stage's declared resource class for its (canonical, encoded) config; a declaration that throws is a typed failure. */
@@ -80,8 +84,9 @@ const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngi
         plugins: (request.manifest.plugins ?? []).map((p) => ({ what: p.what, name: p.name, code: p.code })),
         manifest: JSON.stringify(request.manifest),
       }
-      // Skip the generations that failed: this run retries the stage as the next one.
-      while (yield* failedBefore(payload)) payload = { ...payload, generation: payload.generation + 1 }
+      // Skip the generations that failed (this run retries the stage as the next one) and, when forced, every completed one.
+      if (request.forced) payload = { ...payload, force: true }
+      while (yield* doneBefore(payload, request.forced)) payload = { ...payload, generation: payload.generation + 1 }
       return yield* StageExecution.execute(payload).pipe(Effect.mapError((e) => fail(e.errorTag, `${e.detail} (on runner ${e.runner})`)))
     }).pipe(Effect.provideService(WorkflowEngine.WorkflowEngine, engine)),
 })

@@ -90,9 +90,9 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
       Effect.gen(function* () {
         const job = payload.job
         const io = (e: { readonly message: string }) => refuse("StoreIOError", e.message)
-        // An earlier attempt may have committed before its acknowledgement was lost: the entry stands.
+        // An earlier attempt may have committed before its acknowledgement was lost: the entry stands (unless forced).
         const existing = yield* store.lookup(job.key, "full").pipe(Effect.mapError(io))
-        if (existing._tag === "Hit") {
+        if (existing._tag === "Hit" && payload.force !== true) {
           const t = existing.manifest.timings
           return { startedAt: t.startedAt, finishedAt: t.finishedAt, durationMs: t.durationMs, backend: existing.manifest.backend, runner: runnerName }
         }
@@ -172,7 +172,7 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
               versions: { ...defaultVersions(), ...template.versions },
             },
             result.files,
-            { replace: false },
+            { replace: payload.force === true },
           )
           .pipe(Effect.mapError(io))
         yield* Effect.promise(() => writeEntryMetrics(store.entryDir(job.key), records).catch(() => undefined))

@@ -46,6 +46,8 @@ export const StagePayload = Schema.Struct({
   dataIdentity: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** The user plugins the config names, with their code fingerprints as the submitter computed them: a runner with other plugin code refuses the job. */
   plugins: Schema.optionalKey(Schema.Array(Schema.Struct({ what: Schema.String, name: Schema.String, code: Schema.String }))),
+  /** `--force`: run the stage even if its entry exists, and replace it (the execution is a new generation). */
+  force: Schema.optionalKey(Schema.Boolean),
   /** The manifest to commit, less timings, backend and files (runtime/executor/remote.ts `ManifestTemplate`), as JSON text. */
   manifest: Schema.String,
 })

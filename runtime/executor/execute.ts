@@ -378,7 +378,7 @@ export const executePlan = (
         const started = Date.now()
         const done = yield* remote
           .run(
-            { stage: p.node.stage, job, manifest },
+            { stage: p.node.stage, job, manifest, forced: plan.forced.has(p.node.name) },
             {
               progress: (pr) => progress.progress(p.node.name, pr),
               log: (message) => progress.log(p.node.name, message),

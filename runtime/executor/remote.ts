@@ -18,6 +18,8 @@ export interface RemoteRequest {
   /** The pool job of this machine (absolute paths); the remote side makes it portable. */
   readonly job: ItemJob
   readonly manifest: ManifestTemplate
+  /** `--force`d: recompute even where an execution of this key succeeded, and replace the entry. */
+  readonly forced: boolean
 }
 
 /** A committed execution: when and where it ran. */

@@ -312,6 +312,24 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(s.retaken).toBe(0)
   }, 120_000)
 
+  it("--force recomputes on the cluster: a new generation of each forced key (not a join of the succeeded one), its entry replaced", async () => {
+    const before = executions().length
+    // every entry's manifest (entries/<k0k1>/<key>/manifest.json), by key
+    const manifests = () =>
+      new Map(fs.readdirSync(path.join(store, "entries")).flatMap((shard) =>
+        fs.readdirSync(path.join(store, "entries", shard)).map((key) => [key, fs.readFileSync(path.join(store, "entries", shard, key, "manifest.json"), "utf8")] as const)))
+    const firstManifests = manifests()
+    const forced = await run("--force", "items")
+    expect(forced.code, forced.stderr + explain()).toBe(0)
+    expect(forced.json.stages.filter((s) => s.status === "ran").map((s) => s.name).sort()).toEqual(["items[a]", "items[b]", "items[c]", "items[d]", "items[e]", "items[f]", "total"])
+    expect(executions().slice(before).map((e) => e.what).sort()).toEqual(["1", "2", "3", "4", "5", "6", "total 210"])
+    const replaced = [...manifests()].filter(([key, text]) => firstManifests.has(key) && firstManifests.get(key) !== text)
+    expect(replaced).toHaveLength(7) // the 7 forced entries, with new timings
+    const again = await run()
+    expect(again.json.stages.every((s) => s.status === "cached")).toBe(true)
+    await expectIdle()
+  }, 120_000)
+
   it("a stage failure arrives with its own error tag; a later run retries it (the next generation of its key)", async () => {
     const before = countOf("7")
     const first = await runFile("failing.ts")
