@@ -8,6 +8,9 @@
  * resource class (`Stage.make({ resource })`: cpu by default, or gpu), which
  * only runners with a slot of that class take from.
  *
+ * While a stage runs, this process shows its runner's progress reports and
+ * log lines (read from the database every second, `stageNews`).
+ *
  * A second submission of a key (another CLI, or this one restarted after a
  * crash) joins the execution in progress or gets its result. A failed
  * execution stays failed for its generation; the next run of the key starts
@@ -15,7 +18,8 @@
  * skips the generations that succeeded, and its runner replaces the entry.
  */
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer, Option, Schema, Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Scope } from "effect"
+import { SqlClient } from "effect/sql"
 import { WorkflowEngine } from "effect/workflow"
 import type { AnyStage, Resource } from "../../dsl/Stage.ts"
 import { Executor, layerLocal, type LocalOptions } from "../executor/Executor.ts"
@@ -23,6 +27,7 @@ import { locateStage } from "../executor/pool/locate.ts"
 import { RemoteStageFailed, type RemoteExecutor } from "../executor/remote.ts"
 import type { ProgressDisplay } from "../progress/Progress.ts"
 import { engineLayer } from "./internal/layers.ts"
+import { ensureRegistry, stageNews } from "./internal/registry.ts"
 import { toProject } from "./paths.ts"
 import { StageExecution, type StagePayload } from "./protocol.ts"
 import { redactUrl } from "./url.ts"
@@ -53,9 +58,9 @@ const resourceOf = (stage: AnyStage, config: unknown): Effect.Effect<Resource, s
   })
 
 /** The remote side, over the cluster whose engine is in `context`. */
-const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngine["Service"]): RemoteExecutor => ({
+const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngine["Service"], sql: SqlClient.SqlClient): RemoteExecutor => ({
   description: `cluster ${redactUrl(options.url)}`,
-  run: (request) =>
+  run: (request, hooks) =>
     Effect.gen(function* () {
       const { job, stage } = request
       const fail = (errorTag: string, detail: string) => new RemoteStageFailed({ node: job.node, errorTag, detail })
@@ -87,9 +92,32 @@ const makeRemote = (options: ClusterOptions, engine: WorkflowEngine.WorkflowEngi
       // Skip the generations that failed (this run retries the stage as the next one) and, when forced, every completed one.
       if (request.forced) payload = { ...payload, force: true }
       while (yield* doneBefore(payload, request.forced)) payload = { ...payload, generation: payload.generation + 1 }
-      return yield* StageExecution.execute(payload).pipe(Effect.mapError((e) => fail(e.errorTag, `${e.detail} (on runner ${e.runner})`)))
+      // While it runs, show what its runner reports: progress (the runner's registry row) and log lines.
+      let seen = 0
+      let shown = ""
+      const relay = Effect.gen(function* () {
+        const news = yield* stageNews(job.key, seen)
+        for (const line of news.logs) yield* hooks.log(line.text)
+        seen = news.logs.at(-1)?.seq ?? seen
+        const pr = news.progress
+        if (pr !== undefined && JSON.stringify(pr) !== shown) {
+          shown = JSON.stringify(pr)
+          yield* hooks.progress(pr)
+        }
+      }).pipe(Effect.ignore, Effect.provideService(SqlClient.SqlClient, sql))
+      return yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* relay.pipe(Effect.repeat(Schedule.spaced(Duration.millis(NEWS_POLL_MS))), Effect.forkScoped)
+          const done = yield* StageExecution.execute(payload).pipe(Effect.mapError((e) => fail(e.errorTag, `${e.detail} (on runner ${e.runner})`)))
+          yield* relay // the last lines, written before the runner reported the stage done
+          return done
+        }),
+      )
     }).pipe(Effect.provideService(WorkflowEngine.WorkflowEngine, engine)),
 })
+
+/** How often a clustered run reads the progress and log lines of its running stages. */
+const NEWS_POLL_MS = 1000
 
 /** The executor with every locatable stage run on the cluster at `options.url`. */
 export const layerCluster = (options: ClusterOptions): Layer.Layer<Executor, never, ProgressDisplay> =>
@@ -98,6 +126,8 @@ export const layerCluster = (options: ClusterOptions): Layer.Layer<Executor, nev
       const scope = yield* Scope.Scope
       const context = yield* Layer.buildWithScope(engineLayer({ url: options.url }), scope)
       const engine = Context.get(context, WorkflowEngine.WorkflowEngine)
-      return layerLocal({ ...options, remote: makeRemote(options, engine) })
+      const sql = Context.get(context, SqlClient.SqlClient)
+      yield* ensureRegistry.pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      return layerLocal({ ...options, remote: makeRemote(options, engine, sql) })
     }).pipe(Effect.orDie),
   )

@@ -17,6 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Data, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { DurableQueue } from "effect/workflow"
 import { makeFileStore } from "../cache/Store.ts"
 import { ensureStore } from "../cache/marker.ts"
@@ -27,7 +28,7 @@ import type { ManifestTemplate } from "../executor/remote.ts"
 import { defaultVersions } from "../executor/RuntimeInfo.ts"
 import { makeStageCheck } from "./check/StageCheck.ts"
 import { engineLayer, queueLayer } from "./internal/layers.ts"
-import { registerRunner, type RunningStage } from "./internal/registry.ts"
+import { appendStageLog, registerRunner, type RunningStage } from "./internal/registry.ts"
 import { fromProject } from "./paths.ts"
 import { redactUrl } from "./url.ts"
 import { type ResourceClass, type StageDone, type StageError, StageExecution, type StagePayload, StageQueues } from "./protocol.ts"
@@ -86,8 +87,9 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
 
     const refuse = (errorTag: string, detail: string): StageError => ({ _tag: "StageError", errorTag, detail, runner: runnerName })
 
-    const execute = (payload: StagePayload): Effect.Effect<StageDone, StageError> =>
+    const execute = (payload: StagePayload): Effect.Effect<StageDone, StageError, SqlClient.SqlClient> =>
       Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
         const job = payload.job
         const io = (e: { readonly message: string }) => refuse("StoreIOError", e.message)
         // An earlier attempt may have committed before its acknowledgement was lost: the entry stands (unless forced).
@@ -148,8 +150,13 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
             address,
             { node: job.node, key: job.key, config: JSON.parse(job.config) as unknown, storeRoot: store.root, inputs: job.inputs, scratchDir, preload },
             {
-              progress: () => Effect.void,
-              log: (message) => Effect.sync(() => options.log(`runner: ${job.node}: ${message}`)),
+              // shown by the runs waiting on this stage: progress through the registry row (heartbeat), log lines through their table
+              progress: (pr) =>
+                Effect.sync(() => {
+                  const now = running.get(payload.key)
+                  if (now !== undefined) running.set(payload.key, { ...now, progress: { done: pr.done, total: pr.total, ...(pr.note === undefined ? {} : { note: pr.note }) } })
+                }),
+              log: (message) => Effect.andThen(Effect.sync(() => options.log(`runner: ${job.node}: ${message}`)), appendStageLog(job.key, message).pipe(Effect.provideService(SqlClient.SqlClient, sql))),
               metric: (record) => Effect.sync(() => void records.push(record)),
             },
           )

@@ -17,6 +17,8 @@ export interface RunningStage {
   readonly key: string
   readonly resource: string
   readonly startedAt: string
+  /** The stage's last progress report (`StageContext.progress`), if any: what a clustered run shows for it. */
+  readonly progress?: { readonly done: number; readonly total: number; readonly note?: string }
 }
 
 export interface RunnerRow {
@@ -34,6 +36,14 @@ export const ensureRegistry = Effect.gen(function* () {
     .withTransaction(
       Effect.gen(function* () {
         yield* sql`SELECT pg_advisory_xact_lock(7310014)`
+        // Log lines of running stages (StageContext.log on a runner), for the runs that wait on them.
+        yield* sql`CREATE TABLE IF NOT EXISTS ssl_kd_stage_logs (
+          seq BIGSERIAL PRIMARY KEY,
+          key TEXT NOT NULL,
+          at TIMESTAMPTZ NOT NULL DEFAULT now(),
+          text TEXT NOT NULL
+        )`
+        yield* sql`CREATE INDEX IF NOT EXISTS ssl_kd_stage_logs_key ON ssl_kd_stage_logs (key, seq)`
         yield* sql`CREATE TABLE IF NOT EXISTS ssl_kd_runners (
           address TEXT PRIMARY KEY,
           name TEXT NOT NULL,
@@ -70,4 +80,21 @@ export const registerRunner = (row: RunnerRow, running: () => ReadonlyArray<Runn
     ).pipe(Effect.ignore)
     yield* beat.pipe(Effect.repeat(Schedule.spaced(Duration.millis(HEARTBEAT_MS))), Effect.forkScoped)
     return (): void => void Effect.runFork(beat)
+  })
+
+/** Appends a log line of the stage computing `key` (a runner's StageContext.log); a failed write is dropped (logs are best-effort). */
+export const appendStageLog = (key: string, text: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`INSERT INTO ssl_kd_stage_logs (key, text) VALUES (${key}, ${text})`
+  }).pipe(Effect.ignore)
+
+/** What a run waiting on `key` shows of it: log lines after `afterSeq`, and the progress its runner last reported (none when no live runner runs it). */
+export const stageNews = (key: string, afterSeq: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const logs = yield* sql<{ seq: string; text: string }>`SELECT seq::text AS seq, text FROM ssl_kd_stage_logs WHERE key = ${key} AND seq > ${afterSeq} ORDER BY seq`
+    const rows = yield* sql<{ running: string }>`SELECT running FROM ssl_kd_runners WHERE last_seen > now() - make_interval(secs => ${LOST_AFTER_MS / 1000})`
+    const progress = rows.flatMap((r) => (JSON.parse(r.running) as Array<RunningStage>).filter((s) => s.key === key && s.progress !== undefined).map((s) => s.progress!))[0]
+    return { logs: logs.map((l) => ({ seq: Number(l.seq), text: l.text })), progress }
   })

@@ -19,7 +19,7 @@ if ("missing" in found) console.warn(`cluster tests skipped: ${found.missing}`)
 const pipelineSource = (log: string, itemFactor = 10, dataFile = "data.txt") => `import * as fs from "node:fs"
 import * as tf from "@tensorflow/tfjs-core"
 import { Data, Effect, Schema } from "effect"
-import { Artifact, Pipeline, Registry, Stage } from "../../../dsl/index.ts"
+import { Artifact, Pipeline, Registry, Stage, StageContext } from "../../../dsl/index.ts"
 import { runEpochs } from "../../../plugins/training/epochs.ts"
 
 export const Num = Artifact.json("Num", Schema.Finite)
@@ -74,6 +74,23 @@ export const usesPlugin = Stage.make({
     const v = yield* shapes.get(config.shape)
     yield* Effect.sync(() => note("plugin " + v))
     return v
+  }),
+})
+
+/** Reports progress and logs a line per step, a step every ms: what a clustered run shows of a stage on a runner. */
+export const chatty = Stage.make({
+  name: "cluster-test/chatty",
+  config: Schema.Struct({ steps: Schema.Int, ms: Schema.Finite }),
+  inputs: {},
+  output: Num,
+  run: ({ config }) => Effect.gen(function* () {
+    const ctx = yield* StageContext
+    for (let i = 1; i <= config.steps; i++) {
+      yield* ctx.progress({ done: i, total: config.steps, note: "step " + i })
+      yield* ctx.log("did step " + i)
+      yield* Effect.sleep(config.ms)
+    }
+    return config.steps
   }),
 })
 
@@ -161,6 +178,10 @@ export const plugged = Pipeline.make("cluster-test-plugged")
   .stage("p", usesPlugin, { config: { shape: "my-shape" } })
   .build()
 
+export const talking = Pipeline.make("cluster-test-talking")
+  .stage("chat", chatty, { config: { steps: 4, ms: 2500 } })
+  .build()
+
 export const training = Pipeline.make("cluster-test-train")
   .stage("train", train, { config: { epochs: 4, steps: 3, msPerStep: 700 } })
   .build()
@@ -172,7 +193,7 @@ export default Pipeline.make("cluster-test")
 `
 
 /** The pipeline files of the tests: each re-exports one pipeline of pipeline.ts as its default. */
-const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training", "gpu"] as const
+const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training", "gpu", "talking"] as const
 
 interface Proc {
   readonly child: ChildProcess
@@ -328,6 +349,14 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     const again = await run()
     expect(again.json.stages.every((s) => s.status === "cached")).toBe(true)
     await expectIdle()
+  }, 120_000)
+
+  it("a run shows the progress and every log line of a stage running on a runner", async () => {
+    const p = start(["run", path.relative(REPO, path.join(dir, "talking.ts")), "--cluster", pg.url, "--cache-dir", store])
+    const code = await p.exited
+    expect(code, p.stderr + explain()).toBe(0)
+    for (let i = 1; i <= 4; i++) expect(p.stderr, p.stderr).toContain(`[chat] did step ${i}`)
+    expect(p.stderr, p.stderr).toMatch(/\[chat\].* [1-4]\/4/) // a progress line relayed from the runner's registry row
   }, 120_000)
 
   it("a stage failure arrives with its own error tag; a later run retries it (the next generation of its key)", async () => {
