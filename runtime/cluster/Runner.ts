@@ -16,7 +16,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
-import { Data, Effect, Layer } from "effect"
+import { Data, Deferred, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { DurableQueue } from "effect/workflow"
 import { makeFileStore } from "../cache/Store.ts"
@@ -28,7 +28,7 @@ import type { ManifestTemplate } from "../executor/remote.ts"
 import { defaultVersions } from "../executor/RuntimeInfo.ts"
 import { makeStageCheck } from "./check/StageCheck.ts"
 import { engineLayer, queueLayer } from "./internal/layers.ts"
-import { appendStageLog, registerRunner, type RunningStage } from "./internal/registry.ts"
+import { appendStageLog, HEARTBEAT_MS, keysRunElsewhere, registerRunner, type RunningStage } from "./internal/registry.ts"
 import { fromProject } from "./paths.ts"
 import { redactUrl } from "./url.ts"
 import { type ResourceClass, type StageDone, type StageError, StageExecution, type StagePayload, StageQueues } from "./protocol.ts"
@@ -84,10 +84,38 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
     const running = new Map<string, RunningStage>()
     /** Writes this runner's registry row now (set once the registry is up). */
     let refreshRegistry = (): void => undefined
+    /**
+     * Per running key, completed with the reason when this runner's attempt must stop: its lease lapsed (another
+     * runner reports the key running) or the database was out of reach for longer than the lease. The watchdog
+     * (below) decides; the attempt then stops instead of going on writing the stage's scratch beside the new one.
+     */
+    const leaseLost = new Map<string, Deferred.Deferred<string>>()
 
     const refuse = (errorTag: string, detail: string): StageError => ({ _tag: "StageError", errorTag, detail, runner: runnerName })
 
-    const execute = (payload: StagePayload): Effect.Effect<StageDone, StageError, SqlClient.SqlClient> =>
+    /**
+     * A stopped (lapsed) attempt must not answer for the job: the queue completes the workflow with whatever its
+     * handler returns, and the runner that took the job over answers it. So the stopped attempt waits for the
+     * execution's outcome (the other runner's) and returns that.
+     */
+    const outcomeOfTakeover = (payload: StagePayload, stopped: StageError) =>
+      Effect.gen(function* () {
+        running.delete(payload.key) // no longer this runner's: `cluster status` shows the one that took it over
+        refreshRegistry()
+        options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) stopped: ${stopped.detail}; waiting for the runner that took it over`)
+        const id = yield* StageExecution.executionId(payload)
+        while (true) {
+          const result = yield* StageExecution.poll(id)
+          if (Option.isSome(result) && result.value._tag === "Complete") {
+            const exit = result.value.exit
+            if (exit._tag === "Success") return exit.value
+            return yield* Effect.failCause(exit.cause)
+          }
+          yield* Effect.sleep(Duration.millis(HEARTBEAT_MS))
+        }
+      })
+
+    const execute = (payload: StagePayload) =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const job = payload.job
@@ -145,6 +173,7 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
         const records: Array<MetricRecord> = []
         options.log(`runner: ${job.node} (${job.key.slice(0, 12)}) started`)
         const started = new Date()
+        const lost = leaseLost.get(payload.key)
         const result = yield* pool
           .runAt(
             address,
@@ -164,6 +193,7 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
             Effect.mapError((e) =>
               e._tag === "StageFailedInWorker" ? refuse(e.errorTag, e.detail) : e._tag === "WorkerOutputFailed" ? refuse("OutputError", e.detail) : refuse(e._tag, e.message),
             ),
+            (work) => (lost === undefined ? work : Effect.raceFirst(work, Deferred.await(lost).pipe(Effect.flatMap((why) => Effect.fail(refuse("LeaseLost", why)))))),
           )
         if (result._tag === "Unavailable") return yield* Effect.fail(refuse("StageNotRunnable", `stage ${job.stage.stageName} cannot run in a worker of runner ${runnerName}: ${result.reason}`))
         const finished = new Date()
@@ -188,16 +218,19 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
         return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, backend, runner: runnerName }
       }).pipe(
         Effect.tapError((e) => Effect.sync(() => options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) failed: ${e.errorTag}: ${e.detail}`))),
+        Effect.catchIf((e): e is StageError => e.errorTag === "LeaseLost", (e) => outcomeOfTakeover(payload, e)),
         Effect.ensuring(
           Effect.sync(() => {
             running.delete(payload.key)
+            leaseLost.delete(payload.key)
             refreshRegistry()
           }),
         ),
         Effect.onInterrupt(() => Effect.sync(() => options.log(`runner: ${payload.job.node} (${payload.key.slice(0, 12)}) interrupted (its job goes back to the queue)`))),
         (run) =>
           Effect.andThen(
-            Effect.sync(() => {
+            Effect.gen(function* () {
+              leaseLost.set(payload.key, yield* Deferred.make<string>())
               running.set(payload.key, { node: payload.job.node, key: payload.key, resource: payload.resource, startedAt: new Date().toISOString() })
               refreshRegistry()
             }),
@@ -209,10 +242,32 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
       .filter((r) => (options.slots[r] ?? 0) > 0)
       .map((r) => DurableQueue.worker(StageQueues[r], execute, { concurrency: options.slots[r]! }))
     const workflow = StageExecution.toLayer((payload) => DurableQueue.process(StageQueues[payload.resource], payload))
+    const address = `${options.host}:${options.port}`
     const registry = Layer.effectDiscard(
-      registerRunner({ address: `${options.host}:${options.port}`, name: runnerName, slots: options.slots, project: options.projectRoot, store: store.root }, () => [...running.values()]).pipe(
-        Effect.map((refresh) => void (refreshRegistry = refresh)),
-      ),
+      Effect.gen(function* () {
+        const row = yield* registerRunner({ address, name: runnerName, slots: options.slots, project: options.projectRoot, store: store.root }, () => [...running.values()])
+        refreshRegistry = row.refresh
+        // The watchdog: an attempt whose job another runner started later (the queue gave it away: the lease lapsed),
+        // or every attempt once the database has been out of reach for longer than the lease, stops (LeaseLost).
+        // Start times come from each runner's clock: skew must stay below the lease.
+        const watch = Effect.gen(function* () {
+          if (leaseLost.size === 0) return
+          const elsewhere = yield* keysRunElsewhere(address).pipe(Effect.timeout(Duration.millis(HEARTBEAT_MS)), Effect.option)
+          const cutOffMs = Date.now() - row.lastOkAt()
+          for (const [key, lost] of leaseLost) {
+            const mine = running.get(key)
+            const node = mine?.node ?? key.slice(0, 12)
+            // taken over: another runner started this key after this attempt did (a killed runner's row still lists what it ran before)
+            const theirs = Option.isSome(elsewhere) ? elsewhere.value.get(key) : undefined
+            if (theirs !== undefined && mine !== undefined && theirs > Date.parse(mine.startedAt)) {
+              yield* Deferred.succeed(lost, `runner ${runnerName} stopped its attempt at ${node}: another runner took the job after this runner's lease of ${options.leaseMs / 1000} s lapsed`)
+            } else if (cutOffMs > options.leaseMs) {
+              yield* Deferred.succeed(lost, `runner ${runnerName} stopped its attempt at ${node}: the database was out of reach for ${(cutOffMs / 1000).toFixed(0)} s, longer than the lease of ${options.leaseMs / 1000} s`)
+            }
+          }
+        })
+        yield* watch.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(HEARTBEAT_MS))), Effect.forkScoped)
+      }),
     )
     const app = Layer.mergeAll(workflow, registry, ...workers).pipe(
       Layer.provide(queueLayer(options.leaseMs)),

@@ -75,11 +75,35 @@ export const registerRunner = (row: RunnerRow, running: () => ReadonlyArray<Runn
         store = EXCLUDED.store, running = '[]', started_at = now(), last_seen = now()`
     yield* Effect.addFinalizer(() => Effect.ignore(sql`DELETE FROM ssl_kd_runners WHERE address = ${row.address}`))
     const one = yield* Semaphore.make(1)
+    let lastOkAt = Date.now()
     const beat = one.withPermits(1)(
       Effect.suspend(() => sql`UPDATE ssl_kd_runners SET running = ${JSON.stringify(running())}, last_seen = now() WHERE address = ${row.address}`),
-    ).pipe(Effect.ignore)
+    ).pipe(
+      Effect.andThen(Effect.sync(() => void (lastOkAt = Date.now()))),
+      Effect.ignore,
+    )
     yield* beat.pipe(Effect.repeat(Schedule.spaced(Duration.millis(HEARTBEAT_MS))), Effect.forkScoped)
-    return (): void => void Effect.runFork(beat)
+    return {
+      /** Writes the row now. */
+      refresh: (): void => void Effect.runFork(beat),
+      /** When the row was last written (a runner cut off from the database stops advancing it). */
+      lastOkAt: (): number => lastOkAt,
+    }
+  })
+
+/**
+ * The keys that runners other than `address` report running (rows refreshed within {@link LOST_AFTER_MS}),
+ * each with the latest time one of them started it. A killed runner's row lists its last stages until it
+ * ages: callers compare start times, not mere presence.
+ */
+export const keysRunElsewhere = (address: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ running: string }>`SELECT running FROM ssl_kd_runners
+      WHERE address <> ${address} AND last_seen > now() - make_interval(secs => ${LOST_AFTER_MS / 1000})`
+    const out = new Map<string, number>()
+    for (const r of rows) for (const s of JSON.parse(r.running) as Array<RunningStage>) out.set(s.key, Math.max(out.get(s.key) ?? 0, Date.parse(s.startedAt)))
+    return out
   })
 
 /** Appends a log line of the stage computing `key` (a runner's StageContext.log); a failed write is dropped (logs are best-effort). */

@@ -186,6 +186,10 @@ export const training = Pipeline.make("cluster-test-train")
   .stage("train", train, { config: { epochs: 4, steps: 3, msPerStep: 700 } })
   .build()
 
+export const lapsed = Pipeline.make("cluster-test-lapsed")
+  .stage("train", train, { config: { epochs: 4, steps: 3, msPerStep: 800 } })
+  .build()
+
 export default Pipeline.make("cluster-test")
   .fanOut("items", item, { config: { ms: 1500 }, over: { a: { x: 1 }, b: { x: 2 }, c: { x: 3 }, d: { x: 4 }, e: { x: 5 }, f: { x: 6 } } })
   .stage("total", total, { inputs: { xs: "items" } })
@@ -193,7 +197,7 @@ export default Pipeline.make("cluster-test")
 `
 
 /** The pipeline files of the tests: each re-exports one pipeline of pipeline.ts as its default. */
-const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training", "gpu", "talking"] as const
+const PIPELINES = ["failing", "overlap", "restart", "watched", "odd", "training", "gpu", "talking", "lapsed"] as const
 
 interface Proc {
   readonly child: ChildProcess
@@ -507,6 +511,34 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(s.runners.filter((r) => !r.lost).map((r) => runnerPidOf(r.name)).sort((a, b) => a - b)).toEqual(runners.filter((r) => r !== victim).map((r) => r.child.pid!).sort((a, b) => a - b))
     // the training job was taken twice (the victim, then the resumer); no other job of this suite was taken again
     expect(s.retaken).toBe(1)
+  }, 180_000)
+
+  it("a runner whose lease lapsed while it was alive (SIGSTOP past the lease, then SIGCONT) stops its attempt (LeaseLost): the stage ends once, on the runner that took it over", async () => {
+    const live = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+    expect(live.length).toBeGreaterThanOrEqual(2)
+    const mark = new Map(live.map((r) => [r, r.stderr.length]))
+    const since = (r: Proc) => r.stderr.slice(mark.get(r) ?? 0)
+    const before = executions().length
+    const p = cli("lapsed.ts")
+    let victim: Proc | undefined
+    await waitFor("the first epoch's checkpoint", () => (victim ??= live.find((r) => /train: epoch 1\/4: .*\(checkpointed\)/.test(since(r)))) !== undefined, 120_000, () => p.stderr + explain())
+    victim!.child.kill("SIGSTOP")
+    try {
+      await waitFor("another runner to take the job over", () => live.some((r) => r !== victim && /train: resuming at epoch/.test(since(r))), 60_000, () => p.stderr + explain())
+    } finally {
+      victim!.child.kill("SIGCONT")
+    }
+    const done = await finish(p)
+    expect(done.code, done.stderr + explain()).toBe(0)
+    await waitFor("the victim to stop its attempt", () => /failed: LeaseLost: .*stopped its attempt at train/.test(since(victim!)), 30_000, () => since(victim!))
+    expect(since(victim!)).toMatch(/waiting for the runner that took it over/)
+    const trained = executions().slice(before).filter((e) => e.what.startsWith("train start"))
+    expect(trained.map((e) => e.pid), since(victim!)).toHaveLength(1) // the lapsed attempt never finished the stage
+    expect(trained[0]!.pid).not.toBe(victim!.child.pid)
+    const verify = start(["cache", "verify", "--cache-dir", store, "--json"])
+    expect(await verify.exited, verify.stderr).toBe(0)
+    expect((JSON.parse(verify.stdout) as { corrupt: number }).corrupt).toBe(0)
+    await expectIdle()
   }, 180_000)
 })
 
