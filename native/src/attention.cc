@@ -146,20 +146,6 @@ inline void copyRow(float* dst, const float* src, int64_t n) {
   for (int64_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
-/** Row-wise softmax of s[0 : n] in place. */
-inline void softmaxRow(float* s, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; j++) mx = std::max(mx, s[j]);
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; j++) {
-    s[j] = fastExp(s[j] - mx);
-    sum += s[j];
-  }
-  const float inv = 1.0f / sum;
-#pragma omp simd
-  for (int64_t j = 0; j < n; j++) s[j] *= inv;
-}
 
 }  // namespace
 
@@ -188,7 +174,7 @@ void attentionCore(const float* qkv, float* out, float* attn, int64_t batch, int
       float* a = attn + u * n * n;
       rowsProduct(qp.data(), dhp, 1, n, dh, kt.data(), np, s.data(), np, np);
       for (int64_t i = 0; i < n; i++) {
-        softmaxRow(s.data() + i * np, n);
+        softmaxRow(s.data() + i * np, s.data() + i * np, n);
         copyRow(a + i * n, s.data() + i * np, n);
       }
       rowsProduct(s.data(), np, 1, n, n, vp.data(), dhp, o.data(), dhp, dhp);

@@ -106,21 +106,7 @@ void softmax(const float* x, float* out, int64_t rows, int64_t cols) {
   // The one kernel here split over threads (runTuned, as fused.cc's): rows are independent.
   runTuned("softmax," + std::to_string(rows) + ',' + std::to_string(cols), rows * cols >= kParallelElems, [&](int nthr) {
 #pragma omp parallel for num_threads(nthr) schedule(static) if (nthr > 1)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* px = x + r * cols;
-    float* po = out + r * cols;
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t i = 0; i < cols; i++) mx = std::max(mx, px[i]);
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < cols; i++) {
-      po[i] = fastExp(px[i] - mx);
-      sum += po[i];
-    }
-    const float inv = 1.0f / sum;
-#pragma omp simd
-    for (int64_t i = 0; i < cols; i++) po[i] *= inv;
-  }
+  for (int64_t r = 0; r < rows; r++) softmaxRow(x + r * cols, out + r * cols, cols);
   });
 }
 

@@ -46,4 +46,19 @@ inline float fastErf(float x) {
   return x < 0.0f ? -y : y;
 }
 
+/** out[0 : n] = softmax(x[0 : n]) (max-shifted, fastExp); out may be x. */
+inline void softmaxRow(const float* x, float* out, int64_t n) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; i++) mx = std::max(mx, x[i]);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; i++) {
+    out[i] = fastExp(x[i] - mx);
+    sum += out[i];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) out[i] *= inv;
+}
+
 }  // namespace sslkd

@@ -585,13 +585,15 @@ describe.skipIf("missing" in found)("cluster: a runner on another checkout", () 
       // refused once, not retried by the cluster
       expect(runner.stderr.match(/failed: CodeFingerprintMismatch/g)).toHaveLength(1)
 
-      // Same code (readsFile does not change between the checkouts), other data: refused with DatasetMismatch, the stage never runs.
-      const readRun = async () => {
-        const p = start(["run", path.join(rel, "reading.ts"), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet"])
+      /** A clustered run of `file` (beside the pipeline) on this test's database and store. */
+      const runThere = async (file: string) => {
+        const p = start(["run", path.join(rel, file), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet"])
         procs.push(p)
         const code = await p.exited
         return { code, json: JSON.parse(p.stdout.trim().split("\n")[0]!) as RunJson, stderr: p.stderr }
       }
+      // Same code (readsFile does not change between the checkouts), other data: refused with DatasetMismatch, the stage never runs.
+      const readRun = () => runThere("reading.ts")
       const mismatch = await readRun()
       expect(mismatch.code, mismatch.stderr + runner.stderr).toBe(1)
       const r = mismatch.json.stages.find((s) => s.name === "r")
@@ -605,12 +607,7 @@ describe.skipIf("missing" in found)("cluster: a runner on another checkout", () 
       expect(fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.slice(l.indexOf(" ") + 1))).toEqual(["read planned"])
 
       // Same stage code and data, other code of the user plugin its config names: PluginFingerprintMismatch, then it runs once they agree.
-      const pluggedRun = async () => {
-        const p = start(["run", path.join(rel, "plugged.ts"), "--cluster", pg.url, "--cache-dir", store, "--json", "--quiet"])
-        procs.push(p)
-        const code = await p.exited
-        return { code, json: JSON.parse(p.stdout.trim().split("\n")[0]!) as RunJson, stderr: p.stderr }
-      }
+      const pluggedRun = () => runThere("plugged.ts")
       const otherPlugin = await pluggedRun()
       expect(otherPlugin.code, otherPlugin.stderr + runner.stderr).toBe(1)
       expect(otherPlugin.json.stages.find((s) => s.name === "p")?.error?.message).toContain('PluginFingerprintMismatch')
