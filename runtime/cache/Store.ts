@@ -17,6 +17,7 @@ import { CorruptEntryError, ioError, StoreIOError } from "./errors.ts"
 import { sha256 } from "./hash.ts"
 import { withLock } from "./lock.ts"
 import { Manifest, type PayloadFile } from "./manifest.ts"
+import type { RemoteStoreShape } from "./remoteStore.ts"
 import { checkNoLinks, readBounded, realFolder, regularSize, UnsafePathError, writeNewFileSync } from "./safeFs.ts"
 
 export { ensureStore, STORE_MARKER } from "./marker.ts"
@@ -43,8 +44,10 @@ export interface StoreShape {
   readonly commit: (
     manifest: Omit<Manifest, "files">,
     files: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>,
-    options: { readonly replace: boolean },
+    options: CommitOptions,
   ) => Effect.Effect<Manifest, StoreIOError>
+  /** The sidecar files of an entry (beside its manifest, outside the payload: e.g. the stage's metrics); none when absent. */
+  readonly readSidecars: (key: string) => Effect.Effect<ReadonlyMap<string, Uint8Array>, StoreIOError>
   /** Move a corrupt entry aside to `corrupt/` (kept for inspection, never read). */
   readonly quarantine: (key: string, reason: string) => Effect.Effect<string, StoreIOError>
   readonly remove: (key: string) => Effect.Effect<void, StoreIOError>
@@ -59,7 +62,26 @@ export interface StoreShape {
   readonly scratchDir: (key: string) => string
   /** Create `scratchDir(key)` as a real folder (a symbolic link in its place is removed, never followed). */
   readonly prepareScratch: (key: string) => Effect.Effect<string, StoreIOError>
+  /** The remote store this one reads through to (`--remote-store`, remoteStore.ts); absent for a store on its own. */
+  readonly remote?: RemoteStoreShape
 }
+
+/**
+ * `replace`: an existing entry of the key is swapped out (`--force`).
+ * `sidecars`: files written beside the manifest, in the same atomic commit,
+ * that describe how the entry was made rather than what it holds (the
+ * stage's metrics); not checksummed, never part of the payload.
+ */
+export interface CommitOptions {
+  readonly replace: boolean
+  readonly sidecars?: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>
+}
+
+/** A sidecar's name: one plain file name beside manifest.json (never the manifest, the payload folder or a path). */
+export const isSidecarName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name) && name !== "manifest.json" && name !== "payload"
+
+/** Largest sidecar read back (metrics of a long training: a few MiB at most). */
+const MAX_SIDECAR_BYTES = 64 << 20
 
 export class ArtifactStore extends Context.Service<ArtifactStore, StoreShape>()("ssl-kd/ArtifactStore") {}
 
@@ -208,12 +230,16 @@ export const makeFileStore = (root: string): StoreShape => {
    * temp folder removed. A SIGKILL can leave only a temp folder, which
    * nothing reads and `cache gc` removes.
    */
-  const commitSync = (partial: Omit<Manifest, "files">, files: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>, replace: boolean, tmp: string): Manifest => {
+  const commitSync = (partial: Omit<Manifest, "files">, files: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array }>, options: CommitOptions, tmp: string): Manifest => {
     const key = partial.key
+    const replace = options.replace
     const payload: Array<PayloadFile> = []
     fsSync.mkdirSync(path.join(abs, "tmp"), { recursive: true })
     for (const f of files) {
       if (!safePayloadName(f.name)) throw new Error(`artifact file name ${JSON.stringify(f.name)} is not a safe relative path`)
+    }
+    for (const f of options.sidecars ?? []) {
+      if (!isSidecarName(f.name)) throw new Error(`sidecar file name ${JSON.stringify(f.name)} is not a plain file name`)
     }
     for (const sub of ["tmp", "entries", path.join("entries", key.slice(0, 2))]) {
       const st = fsSync.lstatSync(path.join(abs, sub), { throwIfNoEntry: false })
@@ -226,6 +252,7 @@ export const makeFileStore = (root: string): StoreShape => {
       writeNewFileSync(file, f.bytes)
       payload.push({ name: f.name, size: f.bytes.byteLength, sha256: sha256(f.bytes) })
     }
+    for (const f of options.sidecars ?? []) writeNewFileSync(path.join(tmp, f.name), f.bytes)
     const manifest: Manifest = { ...partial, files: payload }
     writeNewFileSync(path.join(tmp, "manifest.json"), new TextEncoder().encode(JSON.stringify(manifest, null, 2)))
     const target = entryDir(key)
@@ -259,7 +286,7 @@ export const makeFileStore = (root: string): StoreShape => {
     return Effect.try({
       try: () => {
         try {
-          return commitSync(partial, files, options.replace, tmp)
+          return commitSync(partial, files, options, tmp)
         } finally {
           fsSync.rmSync(tmp, { recursive: true, force: true })
         }
@@ -282,11 +309,38 @@ export const makeFileStore = (root: string): StoreShape => {
       catch: ioError("list", path.join(abs, "entries")),
     })
 
+  const readSidecars: StoreShape["readSidecars"] = (key) =>
+    Effect.tryPromise({
+      try: async () => {
+        const out = new Map<string, Uint8Array>()
+        if (!KEY.test(key)) return out
+        const dir = entryDir(key)
+        let names: Array<string>
+        try {
+          if ((await checkNoLinks(abs, path.relative(abs, dir))) === "absent") return out
+          names = await fs.readdir(dir)
+        } catch (e) {
+          if (e instanceof UnsafePathError) return out
+          throw e
+        }
+        for (const name of names.sort()) {
+          if (!isSidecarName(name) || name.endsWith(".tmp")) continue
+          const file = path.join(dir, name)
+          const size = await regularSize(file)
+          if (typeof size !== "number" || size > MAX_SIDECAR_BYTES) continue
+          out.set(name, await readBounded(file, size))
+        }
+        return out
+      },
+      catch: ioError("read sidecars of", entryDir(key)),
+    })
+
   return {
     root: abs,
     entryDir,
     lookup,
     readPayload,
+    readSidecars,
     commit,
     quarantine,
     prepareScratch: (key) =>

@@ -2,7 +2,8 @@
  * Garbage collection of the store: temp folders and locks left by killed
  * runs, quarantined corrupt entries, scratch folders of committed entries,
  * and entries no recent run used (kept: every entry named by the newest
- * `keepRuns` run records of each pipeline and preset). Refuses to run while
+ * `keepRuns` run records of each pipeline and preset, and with `keepYoungerMs`
+ * every entry committed that recently). Refuses to run while
  * another run is registered on the store.
  */
 import * as fs from "node:fs/promises"
@@ -26,6 +27,8 @@ export class StoreBusyError extends Data.TaggedError("StoreBusyError")<{
 export interface GcOptions {
   readonly keepRuns: number
   readonly dryRun: boolean
+  /** Also keep entries committed less than this long ago (their manifest's age); default 0. */
+  readonly keepYoungerMs?: number
 }
 
 export interface GcReport {
@@ -93,8 +96,16 @@ export const collectGarbage = (store: StoreShape, options: GcOptions): Effect.Ef
           if (!options.dryRun) await fs.rm(p, { recursive: true, force: true })
         }
         const removedEntries: Array<string> = []
+        const young = async (k: string) => {
+          if ((options.keepYoungerMs ?? 0) <= 0) return false
+          try {
+            return Date.now() - (await fs.lstat(path.join(store.entryDir(k), "manifest.json"))).mtimeMs < options.keepYoungerMs!
+          } catch {
+            return false
+          }
+        }
         for (const k of keys) {
-          if (keep.has(k)) continue
+          if (keep.has(k) || (await young(k))) continue
           removedEntries.push(k)
           await drop(store.entryDir(k))
         }

@@ -20,7 +20,8 @@ import { Effect } from "effect"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
 import { inputSources } from "../../dsl/Pipeline.ts"
 import { makeFileStore } from "../cache/Store.ts"
-import { readEntryMetrics, type MetricRecord } from "../executor/metrics.ts"
+import { metricsOf, type MetricRecord } from "../executor/metrics.ts"
+import { readThrough, type RemoteStoreShape } from "../cache/remoteStore.ts"
 import type { RunReport } from "../cache/runRecord.ts"
 
 /** Nodes whose output no other node consumes. */
@@ -61,13 +62,16 @@ export const metricRows = (node: string, stage: string, records: ReadonlyArray<M
  */
 export const publishOutputs = (options: {
   readonly storeRoot: string
+  /** The remote store `storeRoot` reads through to: outputs and metrics only there are copied from it. */
+  readonly remoteStore?: RemoteStoreShape
   readonly dir: string
   readonly pipeline: Pipeline<any>
   readonly report: RunReport
 }): Effect.Effect<Published, Error> =>
   Effect.tryPromise({
     try: async () => {
-      const store = makeFileStore(options.storeRoot)
+      const local = makeFileStore(options.storeRoot)
+      const store = options.remoteStore === undefined ? local : readThrough(local, options.remoteStore)
       const dir = path.resolve(options.dir)
       const tmp = `${dir}.tmp-${process.pid}`
       await fs.rm(tmp, { recursive: true, force: true })
@@ -78,7 +82,8 @@ export const publishOutputs = (options: {
       for (const node of terminalNodes(options.pipeline)) {
         const s = byName.get(node)
         if (s === undefined || s.status === "failed") continue
-        const found = await Effect.runPromise(Effect.option(store.lookup(s.key, "size")))
+        // with a remote store, a full lookup copies an entry held only there into the local store
+        const found = await Effect.runPromise(Effect.option(store.lookup(s.key, options.remoteStore === undefined ? "size" : "full")))
         if (found._tag === "None" || found.value._tag !== "Hit") continue
         const target = path.join(tmp, node.replace(/[^A-Za-z0-9_.-]/g, "_"))
         for (const f of found.value.manifest.files) {
@@ -91,7 +96,7 @@ export const publishOutputs = (options: {
       const csv: Array<string> = ["node,stage,epoch,step,metric,value"]
       for (const s of options.report.stages) {
         if (s.status === "failed") continue
-        const records = await readEntryMetrics(store.entryDir(s.key))
+        const records = metricsOf(await Effect.runPromise(store.readSidecars(s.key).pipe(Effect.orElseSucceed(() => new Map<string, Uint8Array>()))))
         if (records.length === 0) continue
         await fs.mkdir(path.join(tmp, "metrics"), { recursive: true })
         await fs.writeFile(path.join(tmp, "metrics", `${s.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.jsonl`), records.map((r) => JSON.stringify(r)).join("\n") + "\n")

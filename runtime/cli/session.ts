@@ -6,6 +6,7 @@ import type { BackendInfo, TensorBackend } from "../backend/TensorBackend.ts"
 import { defaultVersions, type RuntimeInfoShape } from "../executor/RuntimeInfo.ts"
 import { layerLocal } from "../executor/Executor.ts"
 import { makeFileStore } from "../cache/Store.ts"
+import { openRemoteStore, type RemoteStoreShape } from "../cache/remoteStore.ts"
 import type { NodeOutcome } from "../executor/execute.ts"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
 import type { Plan } from "../executor/plan.ts"
@@ -47,6 +48,12 @@ export const pipelineOptions = {
     value: "DIR",
     text: "The artifact store (default .ssl-kd/ in the working directory, or SSL_KD_CACHE_DIR).",
     example: "ssl-kd run pipelines/paper.ts --cache-dir /scratch/ssl-kd",
+  },
+  "remote-store": {
+    type: "string",
+    value: "URL",
+    text: "A store every machine reaches, behind the local one (--cache-dir becomes a read-through cache of it): entries missing here are copied from it, new ones go to both, checkpoints live there. file:///path or a folder path on a shared file system (or SSL_KD_REMOTE_STORE).",
+    example: "ssl-kd run pipelines/paper.ts --remote-store file:///shared/ssl-kd",
   },
   workers: {
     type: "string",
@@ -92,6 +99,12 @@ export const DEFAULT_CACHE_DIR = ".ssl-kd"
 
 export const cacheDirOf = (io: CliIO, flag: string | undefined) => path.resolve(io.cwd, flag ?? process.env.SSL_KD_CACHE_DIR ?? DEFAULT_CACHE_DIR)
 
+/** `--remote-store URL` (or SSL_KD_REMOTE_STORE), opened; undefined without one. */
+export const remoteStoreOf = (io: CliIO, flag: string | undefined) => {
+  const value = flag ?? process.env.SSL_KD_REMOTE_STORE
+  return value === undefined || value === "" ? Effect.succeed(undefined) : openRemoteStore(value, io.cwd)
+}
+
 /** `--workers N` when it is a positive number. */
 const workersFlag = (flag: string | undefined): number | undefined => {
   const n = flag === undefined ? undefined : Math.floor(Number(flag))
@@ -101,10 +114,11 @@ const workersFlag = (flag: string | undefined): number | undefined => {
 export const executorLayer = (
   io: CliIO,
   values: { "cache-dir"?: string | undefined; workers?: string | undefined; quiet?: boolean | undefined; verbose?: boolean | undefined; cluster?: string | undefined },
+  remoteStore?: RemoteStoreShape,
 ) => {
   const workers = workersFlag(values.workers)
   const progress = values.quiet === true ? layerSilent : layerFor(process.stderr, { verbose: values.verbose === true })
-  const local = { cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined ? { workers } : {}) }
+  const local = { cacheDir: cacheDirOf(io, values["cache-dir"]), ...(workers !== undefined ? { workers } : {}), ...(remoteStore === undefined ? {} : { remoteStore }) }
   const url = values.cluster
   // The cluster modules load only for a clustered run.
   const executor =

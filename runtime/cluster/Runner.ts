@@ -20,10 +20,12 @@ import { Data, Deferred, Duration, Effect, Layer, Option, Schedule } from "effec
 import { SqlClient } from "effect/sql"
 import { DurableQueue } from "effect/workflow"
 import { makeFileStore } from "../cache/Store.ts"
+import { readThrough, type RemoteStoreShape } from "../cache/remoteStore.ts"
+import { remoteFolderOf } from "../executor/pool/jobStore.ts"
 import { ensureStore } from "../cache/marker.ts"
 import type { BackendRequestData } from "../executor/pool/protocol.ts"
 import { makeWorkerPool } from "../executor/pool/WorkerPool.ts"
-import { writeEntryMetrics, type MetricRecord } from "../executor/metrics.ts"
+import { metricsSidecar, type MetricRecord } from "../executor/metrics.ts"
 import type { ManifestTemplate } from "../executor/remote.ts"
 import { defaultVersions } from "../executor/RuntimeInfo.ts"
 import { makeStageCheck } from "./check/StageCheck.ts"
@@ -37,8 +39,10 @@ export interface RunnerOptions {
   readonly url: string
   /** Slots per resource class: how many jobs of that class run at once (0 or absent: none taken). */
   readonly slots: Readonly<Partial<Record<ResourceClass, number>>>
-  /** The shared store (its own path on this machine). */
+  /** The shared store (its own path on this machine), or with `remoteStore` this runner's local cache of it. */
   readonly storeRoot: string
+  /** The shared store behind `storeRoot` (`--remote-store`): `storeRoot` reads through to it. */
+  readonly remoteStore?: RemoteStoreShape
   /** The checkout stage modules are resolved against. */
   readonly projectRoot: string
   /** Where other participants reach this runner. */
@@ -63,7 +67,7 @@ const describe = (e: unknown): string =>
 export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFailed> =>
   Effect.gen(function* () {
     const runnerName = `${os.hostname()}:${options.port} (pid ${process.pid})`
-    const store = makeFileStore(options.storeRoot)
+    const store = options.remoteStore === undefined ? makeFileStore(options.storeRoot) : readThrough(makeFileStore(options.storeRoot), options.remoteStore)
     yield* ensureStore(store.root, { create: true })
     const check = yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -177,7 +181,7 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
         const result = yield* pool
           .runAt(
             address,
-            { node: job.node, key: job.key, config: JSON.parse(job.config) as unknown, storeRoot: store.root, inputs: job.inputs, scratchDir, preload },
+            { node: job.node, key: job.key, config: JSON.parse(job.config) as unknown, storeRoot: store.root, ...remoteFolderOf(store), inputs: job.inputs, scratchDir, preload },
             {
               // shown by the runs waiting on this stage: progress through the registry row (heartbeat), log lines through their table
               progress: (pr) =>
@@ -209,10 +213,9 @@ export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFa
               versions: { ...defaultVersions(), ...template.versions },
             },
             result.files,
-            { replace: payload.force === true },
+            { replace: payload.force === true, sidecars: metricsSidecar(records) },
           )
           .pipe(Effect.mapError(io))
-        yield* Effect.promise(() => writeEntryMetrics(store.entryDir(job.key), records).catch(() => undefined))
         yield* Effect.promise(() => fs.rm(store.scratchDir(job.key), { recursive: true, force: true }))
         options.log(`runner: ${job.node} (${job.key.slice(0, 12)}) ran in ${durationMs} ms`)
         return { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, backend, runner: runnerName }

@@ -31,7 +31,6 @@ import type { CorruptEntryError, StoreIOError } from "../cache/errors.ts"
 import { canonicalJson } from "../cache/hash.ts"
 import type { Manifest } from "../cache/manifest.ts"
 import { ArtifactStore } from "../cache/Store.ts"
-import { METRICS_FILE } from "./metrics.ts"
 import type { Plan, PlannedNode } from "./plan.ts"
 import { codeChanges } from "./why.ts"
 
@@ -175,11 +174,8 @@ export const adoptEntries = (plan: Plan, options: { readonly dryRun: boolean }):
           },
         },
         [...payload].map(([fileName, bytes]) => ({ name: fileName, bytes })),
-        { replace: false },
-      )
-      // The metrics that entry's run published, so the adopted entry reports the same.
-      yield* Effect.promise(() =>
-        fs.copyFile(path.join(store.entryDir(from.key), METRICS_FILE), path.join(store.entryDir(n.key), METRICS_FILE)).catch(() => undefined),
+        // The metrics that entry's run published (its sidecars), so the adopted entry reports the same.
+        { replace: false, sidecars: [...(yield* store.readSidecars(from.key))].map(([name, bytes]) => ({ name, bytes })) },
       )
     }
     return { dryRun: options.dryRun, cached, adopted, left }

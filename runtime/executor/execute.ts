@@ -29,7 +29,8 @@ import { makeWorkerPool, type PoolOptions } from "./pool/WorkerPool.ts"
 import { locateStage } from "./pool/locate.ts"
 import type { RemoteExecutor } from "./remote.ts"
 import { type NodeTiming, RuntimeInfo, type RunFacts } from "./RuntimeInfo.ts"
-import { type MetricRecord, writeEntryMetrics } from "./metrics.ts"
+import { type MetricRecord, metricsSidecar } from "./metrics.ts"
+import { remoteFolderOf } from "./pool/jobStore.ts"
 import { withPeakRss } from "./memory.ts"
 
 import type { NodeOutcome, NodeStatus } from "../cache/runRecord.ts"
@@ -265,7 +266,7 @@ export const executePlan = (
         })
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
-          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
+          const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, ...remoteFolderOf(store), inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
           const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart }).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
           )
@@ -342,12 +343,11 @@ export const executePlan = (
                 backend,
               },
               files,
-              { replace: plan.forced.has(p.node.name) },
+              // Metrics go beside the manifest (not in the payload), in the same commit.
+              { replace: plan.forced.has(p.node.name), sidecars: metricsSidecar(metricBuffers.get(p.node.name) ?? []) },
             )
             timings.set(p.node.name, { startedAt: started.toISOString(), finishedAt: finished.toISOString(), durationMs, peakRssBytes, backend })
             yield* Effect.promise(() => fs.rm(store.scratchDir(p.key), { recursive: true, force: true }))
-            // Metrics go beside the manifest (not in the payload); a failure to write them loses only them.
-            yield* Effect.promise(() => writeEntryMetrics(store.entryDir(p.key), metricBuffers.get(p.node.name) ?? []).catch(() => undefined))
             statusOverride.set(p.node.name, { status: "ran", reason, durationMs })
             yield* progress.finished(p.node.name, "ran", durationMs)
             return ready
@@ -373,7 +373,7 @@ export const executePlan = (
         yield* progress.started(p.node.name, reason ?? "")
         const records: Array<MetricRecord> = []
         metricBuffers.set(p.node.name, records)
-        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
+        const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, ...remoteFolderOf(store), inputs: p.inputKeys, scratchDir: store.scratchDir(p.key), preload: p.pluginFiles.map((f) => pathToFileURL(f).href) }
         const manifest = manifestTemplate(p)
         const started = Date.now()
         const done = yield* remote

@@ -17,6 +17,10 @@ export const METRICS_FILE = "metrics.jsonl"
 export const cleanRecord = (r: MetricRecord): MetricRecord =>
   Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === "number" && Number.isFinite(v))) as MetricRecord
 
+/** The metrics sidecar of an entry (committed with it, `CommitOptions.sidecars`); none for no records. */
+export const metricsSidecar = (records: ReadonlyArray<MetricRecord>): Array<{ name: string; bytes: Uint8Array }> =>
+  records.length === 0 ? [] : [{ name: METRICS_FILE, bytes: new TextEncoder().encode(records.map((r) => JSON.stringify(cleanRecord(r))).join("\n") + "\n") }]
+
 export const writeEntryMetrics = async (entryDir: string, records: ReadonlyArray<MetricRecord>): Promise<void> => {
   if (records.length === 0) return
   const file = path.join(entryDir, METRICS_FILE)
@@ -32,6 +36,16 @@ export const readEntryMetrics = async (entryDir: string): Promise<ReadonlyArray<
   } catch {
     return []
   }
+  return parseMetrics(text)
+}
+
+/** An entry's metrics from its sidecars (`StoreShape.readSidecars`: a remote store's too); none when absent or unreadable. */
+export const metricsOf = (sidecars: ReadonlyMap<string, Uint8Array>): ReadonlyArray<MetricRecord> => {
+  const bytes = sidecars.get(METRICS_FILE)
+  return bytes === undefined ? [] : parseMetrics(new TextDecoder().decode(bytes))
+}
+
+const parseMetrics = (text: string): ReadonlyArray<MetricRecord> => {
   const out: Array<MetricRecord> = []
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue

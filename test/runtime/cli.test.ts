@@ -154,10 +154,10 @@ describe("ssl-kd run / plan (child processes)", () => {
     const p = await makeProject("help")
     const r = await p.cli(["run", "pipeline.ts", "--help"])
     expect(r.code).toBe(0)
-    for (const flag of ["--preset P", "--set NODE.FIELD=VALUE", "--force STAGE", "--out DIR", "--data-dir DIR", "--verbose, -v", "--backend node-gpu|node|native|wasm|cpu", "--cluster URL"]) {
+    for (const flag of ["--preset P", "--set NODE.FIELD=VALUE", "--force STAGE", "--out DIR", "--data-dir DIR", "--verbose, -v", "--backend node-gpu|node|native|wasm|cpu", "--cluster URL", "--remote-store URL"]) {
       expect(r.stdout).toContain(`  ${flag}`)
     }
-    expect(r.stdout.match(/^ {6}e\.g\. ssl-kd /gm)?.length).toBe(12)
+    expect(r.stdout.match(/^ {6}e\.g\. ssl-kd /gm)?.length).toBe(13)
     expect(r.stdout).toContain("Presets of pipeline.ts (pipeline proj): slow.")
     for (const cmd of ["plan", "graph", "cache", "watch", "data", "extract", "teachers", "runs", "runner", "cluster"]) {
       const h = await p.cli([cmd, "--help"])

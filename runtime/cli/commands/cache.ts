@@ -21,9 +21,9 @@ import { parseSets, parseWith, requirePositional, UsageError } from "../args.ts"
 import type { CommandHelp } from "../help.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 import { loadPipeline } from "../loadPipeline.ts"
-import { applyDataDir, cacheDirOf, executorLayer, pipelineOptions, short, table } from "../session.ts"
+import { applyDataDir, cacheDirOf, executorLayer, pipelineOptions, remoteStoreOf, short, table } from "../session.ts"
 
-const usage = "ssl-kd cache ls|verify|gc [--cache-dir D] [--json] [--repair] [--keep-runs N] [--dry-run] | ssl-kd cache adopt <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--dry-run]"
+const usage = "ssl-kd cache ls|verify|gc [--cache-dir D | --remote-store URL] [--json] [--repair] [--keep-runs N] [--keep-hours H] [--dry-run] | ssl-kd cache adopt <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--dry-run]"
 
 export const help = {
   usage,
@@ -36,9 +36,20 @@ export const help = {
   },
   options: {
     "cache-dir": pipelineOptions["cache-dir"],
+    "remote-store": {
+      ...pipelineOptions["remote-store"],
+      text: "List, verify or collect garbage in this remote store instead of the local one (its run records are those of every machine's runs); with adopt, the store the local one reads through to.",
+      example: "ssl-kd cache verify --remote-store file:///shared/ssl-kd",
+    },
     json: { type: "boolean", text: "Print one JSON object on stdout.", example: "ssl-kd cache ls --json" },
     repair: { type: "boolean", text: "With verify: move corrupt entries to corrupt/ so the next run recomputes them.", example: "ssl-kd cache verify --repair" },
     "keep-runs": { type: "string", value: "N", text: "With gc: keep the entries used by the last N runs of each pipeline (default 1).", example: "ssl-kd cache gc --keep-runs 3" },
+    "keep-hours": {
+      type: "string",
+      value: "H",
+      text: "With gc: also keep every entry committed in the last H hours (default 0 locally, 24 on a remote store, where another machine's run may be committing entries its run record does not name yet).",
+      example: "ssl-kd cache gc --remote-store file:///shared/ssl-kd --keep-hours 2",
+    },
     "dry-run": { type: "boolean", text: "With gc or adopt: say what would be removed or adopted, change nothing.", example: "ssl-kd cache adopt pipelines/paper.ts --preset repro --dry-run" },
     preset: pipelineOptions.preset,
     set: pipelineOptions.set,
@@ -49,7 +60,7 @@ export const help = {
 const bytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${(n / 1024 ** 3).toFixed(2)} GiB`)
 
 const adopt = (
-  values: { readonly "cache-dir"?: string | undefined; readonly "data-dir"?: string | undefined; readonly preset?: string | undefined; readonly set?: ReadonlyArray<string> | undefined; readonly json?: boolean | undefined; readonly "dry-run"?: boolean | undefined },
+  values: { readonly "cache-dir"?: string | undefined; readonly "remote-store"?: string | undefined; readonly "data-dir"?: string | undefined; readonly preset?: string | undefined; readonly set?: ReadonlyArray<string> | undefined; readonly json?: boolean | undefined; readonly "dry-run"?: boolean | undefined },
   positionals: ReadonlyArray<string>,
   io: CliIO,
 ) =>
@@ -60,7 +71,7 @@ const adopt = (
     const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
     const dryRun = values["dry-run"] === true
     const report = yield* Executor.use((e) => e.adopt(pipeline, { preset: values.preset, set, dryRun })).pipe(
-      Effect.provide(executorLayer(io, { "cache-dir": values["cache-dir"], quiet: true })),
+      Effect.provide(executorLayer(io, { "cache-dir": values["cache-dir"], quiet: true }, yield* remoteStoreOf(io, values["remote-store"]))),
     )
     if (values.json === true) {
       io.out(JSON.stringify(report))
@@ -91,7 +102,11 @@ export const command: CliCommand = {
       const { values, positionals } = yield* parseWith("cache", help, argv)
       const sub = yield* requirePositional("cache", usage, positionals, 0, "a sub-command (ls, verify or gc)")
       if (sub === "adopt") return yield* adopt(values, positionals, io)
-      const store = makeFileStore(cacheDirOf(io, values["cache-dir"]))
+      const remote = sub === "ls" || sub === "verify" || sub === "gc" ? yield* remoteStoreOf(io, values["remote-store"]) : undefined
+      if (remote !== undefined && remote.folder === undefined) {
+        return yield* new UsageError({ command: `cache ${sub}`, usage, problem: `--remote-store ${remote.url}: this backend is not a store folder; cache ${sub} works on file:// remote stores` })
+      }
+      const store = remote?.folder ?? makeFileStore(cacheDirOf(io, values["cache-dir"]))
       // never list, repair or clean a folder that is not a store (a mistyped --cache-dir)
       if (sub === "ls" || sub === "verify" || sub === "gc") yield* ensureStore(store.root, { create: false })
       if (sub === "ls" || sub === "verify") {
@@ -147,7 +162,11 @@ export const command: CliCommand = {
         if (!Number.isInteger(keepRuns) || keepRuns < 0) {
           return yield* new UsageError({ command: "cache gc", usage, problem: `--keep-runs ${values["keep-runs"]}: expected a whole number >= 0` })
         }
-        const report = yield* collectGarbage(store, { keepRuns, dryRun: values["dry-run"] === true })
+        const keepHours = values["keep-hours"] === undefined ? (remote === undefined ? 0 : 24) : Number(values["keep-hours"])
+        if (!Number.isFinite(keepHours) || keepHours < 0) {
+          return yield* new UsageError({ command: "cache gc", usage, problem: `--keep-hours ${values["keep-hours"]}: expected a number of hours >= 0` })
+        }
+        const report = yield* collectGarbage(store, { keepRuns, dryRun: values["dry-run"] === true, keepYoungerMs: keepHours * 3600_000 })
         if (values.json === true) io.out(JSON.stringify(report))
         else {
           io.out(

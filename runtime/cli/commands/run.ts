@@ -26,9 +26,9 @@ import type { CommandHelp } from "../help.ts"
 import { loadPipeline } from "../loadPipeline.ts"
 import { defaultOutDir, publishOutputs } from "../outputs.ts"
 import { RuntimeInfo } from "../../executor/RuntimeInfo.ts"
-import { applyDataDir, cacheDirOf, executorLayer, pipelineOptions, poolOptions, presetHelp, runStages, short, stageSummaries, table, tensorServices } from "../session.ts"
+import { applyDataDir, cacheDirOf, executorLayer, remoteStoreOf, pipelineOptions, poolOptions, presetHelp, runStages, short, stageSummaries, table, tensorServices } from "../session.ts"
 
-const usage = "ssl-kd run <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--force STAGE]... [--out DIR] [--json] [-v] [--backend B] [--workers N] [--data-dir DIR] [--cache-dir DIR]"
+const usage = "ssl-kd run <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--force STAGE]... [--out DIR] [--json] [-v] [--backend B] [--workers N] [--data-dir DIR] [--cache-dir DIR] [--remote-store URL]"
 
 export const help = {
   usage,
@@ -80,6 +80,7 @@ export const command: CliCommand = {
         return yield* new UsageError({ command: "run", usage, problem: `--cluster ${values.cluster}: expected a postgres:// URL` })
       }
       const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
+      const remoteStore = yield* remoteStoreOf(io, values["remote-store"])
       const tensors = tensorServices(io, values.backend)
       const pool = poolOptions(values)
       const verbose = values.verbose === true
@@ -99,10 +100,10 @@ export const command: CliCommand = {
               io.err(`ssl-kd: pipeline ${pipeline.name}${values.preset ? ` (preset ${values.preset})` : ""}: ${toRun} of ${plan.nodes.length} stages to run, ${plan.nodes.length - toRun} cached`)
             }),
         }),
-      ).pipe(Effect.provide(executorLayer(io, values)), Effect.provideService(RuntimeInfo, tensors.runtimeInfo))
+      ).pipe(Effect.provide(executorLayer(io, values, remoteStore)), Effect.provideService(RuntimeInfo, tensors.runtimeInfo))
       const cacheDir = cacheDirOf(io, values["cache-dir"])
       const outDir = values.out === undefined ? defaultOutDir(cacheDir, pipeline.name, values.preset) : path.resolve(io.cwd, values.out)
-      const published = yield* Effect.result(publishOutputs({ storeRoot: cacheDir, dir: outDir, pipeline, report }))
+      const published = yield* Effect.result(publishOutputs({ storeRoot: cacheDir, ...(remoteStore === undefined ? {} : { remoteStore }), dir: outDir, pipeline, report }))
       if (published._tag === "Failure") io.err(`ssl-kd run: could not write the output folder ${relative(io, outDir)}: ${published.failure.message}`)
       if (values.json === true) {
         io.out(

@@ -11,9 +11,9 @@ import { freePort } from "../../cluster/freePort.ts"
 import { parseWith, UsageError } from "../args.ts"
 import type { CliCommand } from "../Command.ts"
 import type { CommandHelp } from "../help.ts"
-import { cacheDirOf, pipelineOptions } from "../session.ts"
+import { cacheDirOf, pipelineOptions, remoteStoreOf } from "../session.ts"
 
-const usage = "ssl-kd runner --cluster postgres://USER@HOST:PORT/DB --slots cpu=N[,gpu=M] [--cache-dir D] [--address HOST:PORT] [--lease-seconds S] [--backend B]"
+const usage = "ssl-kd runner --cluster postgres://USER@HOST:PORT/DB --slots cpu=N[,gpu=M] [--cache-dir D] [--remote-store URL] [--address HOST:PORT] [--lease-seconds S] [--backend B]"
 
 export const help = {
   usage,
@@ -22,7 +22,8 @@ export const help = {
   options: {
     cluster: { type: "string", value: "URL", text: "The cluster's PostgreSQL database (message, runner and queue storage).", example: "ssl-kd runner --cluster postgres://ssl@db:5432/sslkd --slots cpu=4" },
     slots: { type: "string", value: "cpu=N[,gpu=M]", text: "How many stages of each resource class this runner runs at once; it takes work only while a slot is free.", example: "ssl-kd runner --cluster postgres://... --slots cpu=2,gpu=1" },
-    "cache-dir": { ...pipelineOptions["cache-dir"], text: "The shared store (the same folder every runner and every clustered run sees, e.g. on a shared file system)." },
+    "cache-dir": { ...pipelineOptions["cache-dir"], text: "The shared store (the same folder every runner and every clustered run sees, e.g. on a shared file system); with --remote-store, this runner's local cache of that store." },
+    "remote-store": { ...pipelineOptions["remote-store"], example: "ssl-kd runner --cluster postgres://... --slots cpu=4 --cache-dir /local/ssl-kd --remote-store file:///shared/ssl-kd" },
     address: { type: "string", value: "HOST:PORT", text: "Where the other runners reach this one (default 127.0.0.1 and a free port: one machine only).", example: "ssl-kd runner --cluster postgres://... --slots cpu=8 --address 10.0.0.5:34431" },
     "lease-seconds": { type: "string", value: "S", text: "A job taken by a runner that stops refreshing its lease (killed) goes to another runner after S seconds (default 120).", example: "ssl-kd runner --cluster postgres://... --slots cpu=2 --lease-seconds 30" },
     backend: pipelineOptions.backend,
@@ -66,11 +67,13 @@ export const command: CliCommand = {
       } else port = yield* Effect.promise(() => freePort("127.0.0.1"))
       const lease = values["lease-seconds"] === undefined ? 120 : Number(values["lease-seconds"])
       if (!Number.isFinite(lease) || lease < 1) return yield* new UsageError({ command: "runner", usage, problem: `--lease-seconds ${values["lease-seconds"]}: expected a number of seconds >= 1` })
+      const remoteStore = yield* remoteStoreOf(io, values["remote-store"])
       const { runRunner } = yield* Effect.promise(() => import("../../cluster/Runner.ts"))
       return yield* runRunner({
         url,
         slots,
         storeRoot: cacheDirOf(io, values["cache-dir"]),
+        ...(remoteStore === undefined ? {} : { remoteStore }),
         projectRoot: io.cwd,
         host,
         port,

@@ -28,6 +28,8 @@ export interface Job {
   /** The canonical (encoded, defaults applied) config; decoded in the worker with the stage's schema. */
   readonly config: unknown
   readonly storeRoot: string
+  /** The folder of the remote store `storeRoot` reads through to (`--remote-store`), when there is one. */
+  readonly remoteStoreFolder?: string
   /** Input name -> key, or the `{item, key}` list of an `Artifact.many` input. */
   readonly inputs: Readonly<Record<string, string | ReadonlyArray<{ readonly item: string; readonly key: string }>>>
   readonly scratchDir: string

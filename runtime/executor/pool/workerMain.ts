@@ -15,7 +15,7 @@ import { parentPort, threadId, workerData } from "node:worker_threads"
 import { Context, Effect, Exit, Fiber, Schema } from "effect"
 import type { AnyStage } from "../../../dsl/Stage.ts"
 import { StageContext } from "../../../dsl/StageContext.ts"
-import { makeFileStore } from "../../cache/Store.ts"
+import { jobStore } from "./jobStore.ts"
 import { defaultVersions, RuntimeInfo, type RuntimeInfoShape } from "../RuntimeInfo.ts"
 import { backendDescription, describeCause, transferable, type FromWorker, type Job, type ToWorker, type WorkerInit } from "./protocol.ts"
 
@@ -102,7 +102,7 @@ const importStage = (job: Job) =>
 
 const loadInputs = (job: Job, stage: AnyStage) =>
   Effect.gen(function* () {
-    const store = makeFileStore(job.storeRoot)
+    const store = yield* jobStore(job)
     const load = (input: string, key: string) =>
       Effect.gen(function* () {
         const spec = stage.inputs[input]

@@ -1,7 +1,8 @@
 /**
  * The cluster end to end, with real processes: a throw-away PostgreSQL
  * (postgres.ts), runner processes (`ssl-kd runner`, jobs leased for 5 s) and
- * clustered runs (`ssl-kd run --cluster`) sharing one store folder. Every
+ * clustered runs (`ssl-kd run --cluster`) sharing one store folder: two
+ * runners through a local cache of their own (`--remote-store`), one in it. Every
  * execution of a test stage appends "<pid> <what>" to a log, so "computed
  * once" is counted, not assumed. Skipped, saying why, where PostgreSQL is
  * not installed.
@@ -36,8 +37,12 @@ const start = (args: ReadonlyArray<string>, options: { readonly cwd?: string; re
   return proc
 }
 
-const startRunner = (url: string, store: string, options: { readonly cwd?: string; readonly bin?: string; readonly slots?: string } = {}) =>
-  start(["runner", "--cluster", url, "--slots", options.slots ?? "cpu=1", "--cache-dir", store, "--lease-seconds", "5", "--backend", "cpu"], options)
+/** A runner on the shared store, or with `local` its own cache folder reading through to the shared store (`--remote-store`). */
+const startRunner = (url: string, store: string, options: { readonly cwd?: string; readonly bin?: string; readonly slots?: string; readonly local?: string } = {}) =>
+  start(
+    ["runner", "--cluster", url, "--slots", options.slots ?? "cpu=1", ...(options.local === undefined ? ["--cache-dir", store] : ["--cache-dir", options.local, "--remote-store", store]), "--lease-seconds", "5", "--backend", "cpu"],
+    options,
+  )
 
 const stopAll = async (procs: ReadonlyArray<Proc>) => {
   for (const r of procs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill("SIGTERM")
@@ -85,7 +90,8 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     log = path.join(dir, "executions.log")
     fs.writeFileSync(path.join(dir, "pipeline.ts"), pipelineSource(log))
     for (const name of PIPELINES) fs.writeFileSync(path.join(dir, `${name}.ts`), `export { ${name} as default } from "./pipeline.ts"\n`)
-    for (let i = 0; i < 3; i++) runners.push(startRunner(pg.url, store))
+    // runners 0 and 1 keep their own local cache in front of the shared store (as on separate machines); runner 2 works in the shared folder itself
+    for (let i = 0; i < 3; i++) runners.push(startRunner(pg.url, store, i < 2 ? { local: path.join(dir, `runner-${i}-cache`) } : {}))
     await waitFor("3 runners to join", () => runners.every((r) => r.stdout.includes("Listening on")), 60_000, () => runners.map((r) => r.stderr).join("\n---\n"))
   }, 120_000)
 
@@ -153,6 +159,17 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(second.code).toBe(0)
     expect(second.json.stages.every((s) => s.status === "cached")).toBe(true)
     expect(executions()).toHaveLength(7)
+    // the runners with a local cache committed there and to the shared store: the same manifests
+    const manifests = (root: string) =>
+      new Map(
+        (fs.existsSync(path.join(root, "entries")) ? fs.readdirSync(path.join(root, "entries")) : []).flatMap((shard) =>
+          fs.readdirSync(path.join(root, "entries", shard)).map((key) => [key, fs.readFileSync(path.join(root, "entries", shard, key, "manifest.json"), "utf8")] as const),
+        ),
+      )
+    const shared = manifests(store)
+    const cached = [0, 1].map((i) => manifests(path.join(dir, `runner-${i}-cache`)))
+    expect(cached.reduce((n, m) => n + m.size, 0), explain()).toBeGreaterThanOrEqual(1)
+    for (const m of cached) for (const [key, manifest] of m) expect(shared.get(key)).toBe(manifest)
     // each job was taken once (a lapsed lease would show as a second attempt)
     const s = await expectIdle()
     expect(s.completed).toBe(7)
