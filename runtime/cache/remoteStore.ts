@@ -19,6 +19,9 @@
  *   machine resumes where the dead one stopped.
  * - Run records go to both, so `cache gc` on the remote keeps what recent
  *   runs of any machine used.
+ * - A stage to compute is locked here and on the remote (lock files that a
+ *   holder on another host keeps alive by its heartbeat): two machines that
+ *   miss the same entry compute it once, the second then copies it.
  *
  * `RemoteStoreShape` is what a backend implements. `file://` (a folder on a
  * shared file system, laid out as a local store) is the one built in; an
@@ -49,6 +52,12 @@ export interface RemoteStoreShape {
   readonly remove: (key: string) => Effect.Effect<void, StoreIOError>
   readonly keys: () => Effect.Effect<ReadonlyArray<string>, StoreIOError>
   readonly recordRun: (report: RunReport) => Effect.Effect<void>
+  /**
+   * A per-key lock every machine sees (file://: the store's lock files, which
+   * a holder on another host keeps by its heartbeat), so two machines that
+   * miss the same entry compute it once; absent where the backend has none.
+   */
+  readonly withKeyLock?: StoreShape["withKeyLock"]
   /** A scratch folder per key that every runner reaches; absent where the backend has none. */
   readonly scratch?: { readonly dir: (key: string) => string; readonly prepare: (key: string) => Effect.Effect<string, StoreIOError> }
   /** The remote as a store folder, where it is one (`file://`): `cache ls|verify|gc --remote-store` work on it. */
@@ -92,6 +101,7 @@ export const fileRemoteStore = (url: string, folder: string): Effect.Effect<Remo
       remove: store.remove,
       keys: store.keys,
       recordRun: (report) => Effect.asVoid(writeRunRecord(store.root, report)),
+      withKeyLock: store.withKeyLock,
       scratch: { dir: store.scratchDir, prepare: store.prepareScratch },
       folder: store,
     } satisfies RemoteStoreShape
@@ -214,6 +224,9 @@ export const readThrough = (local: StoreShape, remote: RemoteStoreShape): StoreS
         onRemote.delete(key)
         return aside
       }),
+    // this machine's lock first (cheap), then the remote's: a stage missed on two machines is computed once
+    withKeyLock: (key, purpose, effect, onWait) =>
+      local.withKeyLock(key, purpose, remote.withKeyLock === undefined ? effect : remote.withKeyLock(key, purpose, effect, onWait), onWait),
     scratchDir: remote.scratch?.dir ?? local.scratchDir,
     prepareScratch: remote.scratch?.prepare ?? local.prepareScratch,
     remote,

@@ -49,6 +49,19 @@ const total = Stage.make({
     }),
 })
 
+const slow = Stage.make({
+  name: "remote-test/slow",
+  config: Schema.Struct({}),
+  inputs: { numbers: Numbers },
+  output: Total,
+  run: ({ inputs }) =>
+    Effect.gen(function* () {
+      executions.push("slow")
+      yield* Effect.sleep("400 millis")
+      return { total: inputs.numbers.reduce((a, b) => a + b, 0) }
+    }),
+})
+
 const pipeline = (scale = 2) =>
   Pipeline.make("remote-test")
     .stage("gen", gen, { config: { count: 4 } })
@@ -148,6 +161,19 @@ describe("remote store (file://) behind the local store", () => {
     await run(a, remote, pipeline(), ["gen"])
     expect(executions).toEqual([])
     expect((await verifyAll(r))[key("gen")]).toBe("Hit")
+  })
+
+  it("two machines that miss the same entry at once compute it once (the key's lock on the remote); the other copies it", async () => {
+    const base = await tempDir("remote")
+    const [a, b, r] = ["a", "b", "remote"].map((n) => path.join(base, n)) as [string, string, string]
+    const remote = await open(r)
+    const slowPipeline = Pipeline.make("remote-test-slow").stage("gen", gen, { config: { count: 4 } }).stage("slow", slow, { inputs: { numbers: "gen" } }).build()
+    executions.length = 0
+    const [x, y] = await Promise.all([run(a, remote, slowPipeline, ["slow"]), run(b, await open(r), slowPipeline, ["slow"])])
+    expect(executions.filter((e) => e === "slow")).toEqual(["slow"])
+    expect(executions.filter((e) => e === "gen")).toEqual(["gen"])
+    expect([statuses(x)["slow"], statuses(y)["slow"]].sort()).toEqual(["cached", "ran"])
+    expect(Object.values(await verifyAll(a)).concat(Object.values(await verifyAll(b)))).toEqual(["Hit", "Hit", "Hit", "Hit"])
   })
 
   it("per-epoch scratch lives in the remote; gc on the remote keeps what recorded runs used and young entries", async () => {
