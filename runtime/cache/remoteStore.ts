@@ -34,7 +34,7 @@
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Data, Effect } from "effect"
-import type { CorruptEntryError, StoreIOError } from "./errors.ts"
+import type { CorruptEntryError, NotAStoreError, StoreIOError } from "./errors.ts"
 import type { Manifest } from "./manifest.ts"
 import { ensureStore } from "./marker.ts"
 import { writeRunRecord, type RunReport } from "./runRecord.ts"
@@ -86,10 +86,15 @@ export const remoteStoreFolder = (value: string, cwd: string): Effect.Effect<str
   return Effect.try({ try: () => fileURLToPath(value), catch: (e) => new RemoteStoreUrlError({ value, reason: `not a file URL with an absolute path (${e instanceof Error ? e.message : String(e)})` }) })
 }
 
-/** The built-in backend: a store folder on a shared file system (created, with its marker, if empty). */
-export const fileRemoteStore = (url: string, folder: string): Effect.Effect<RemoteStoreShape, StoreIOError | import("./errors.ts").NotAStoreError> =>
+/**
+ * The built-in backend: a store folder on a shared file system. With
+ * `create` (the default) a missing or empty folder is made a store; without
+ * (read-only commands: `plan`, `cache ls`) it is taken as an empty store and
+ * nothing is written. A folder holding other files is refused either way.
+ */
+export const fileRemoteStore = (url: string, folder: string, options: { readonly create?: boolean } = {}): Effect.Effect<RemoteStoreShape, StoreIOError | NotAStoreError> =>
   Effect.gen(function* () {
-    yield* ensureStore(folder, { create: true })
+    yield* ensureStore(folder, { create: options.create ?? true })
     const store = makeFileStore(folder)
     return {
       url,
@@ -108,8 +113,8 @@ export const fileRemoteStore = (url: string, folder: string): Effect.Effect<Remo
   })
 
 /** Open `--remote-store VALUE`. */
-export const openRemoteStore = (value: string, cwd: string) =>
-  Effect.flatMap(remoteStoreFolder(value, cwd), (folder) => fileRemoteStore(value, folder))
+export const openRemoteStore = (value: string, cwd: string, options: { readonly create?: boolean } = {}) =>
+  Effect.flatMap(remoteStoreFolder(value, cwd), (folder) => fileRemoteStore(value, folder, options))
 
 /** The store a run uses when a remote is attached: `local` in front of `remote` (see the module comment). */
 export const readThrough = (local: StoreShape, remote: RemoteStoreShape): StoreShape => {

@@ -100,9 +100,9 @@ export const DEFAULT_CACHE_DIR = ".ssl-kd"
 export const cacheDirOf = (io: CliIO, flag: string | undefined) => path.resolve(io.cwd, flag ?? process.env.SSL_KD_CACHE_DIR ?? DEFAULT_CACHE_DIR)
 
 /** `--remote-store URL` (or SSL_KD_REMOTE_STORE), opened; undefined without one. */
-export const remoteStoreOf = (io: CliIO, flag: string | undefined) => {
+export const remoteStoreOf = (io: CliIO, flag: string | undefined, options: { readonly create?: boolean } = {}) => {
   const value = flag ?? process.env.SSL_KD_REMOTE_STORE
-  return value === undefined || value === "" ? Effect.succeed(undefined) : openRemoteStore(value, io.cwd)
+  return value === undefined || value === "" ? Effect.succeed(undefined) : openRemoteStore(value, io.cwd, options)
 }
 
 /** `--workers N` when it is a positive number. */

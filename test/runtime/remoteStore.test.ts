@@ -13,6 +13,7 @@ import { Artifact, Config, Pipeline, Stage, StageContext } from "../../dsl/index
 import { collectGarbage } from "../../runtime/cache/gc.ts"
 import { openRemoteStore, readThrough, remoteStoreFolder, type RemoteStoreShape } from "../../runtime/cache/remoteStore.ts"
 import { makeFileStore } from "../../runtime/cache/Store.ts"
+import { main } from "../../runtime/cli/main.ts"
 import { publishOutputs } from "../../runtime/cli/outputs.ts"
 import { Executor, layerLocal } from "../../runtime/executor/Executor.ts"
 import { layerSilent } from "../../runtime/progress/Progress.ts"
@@ -198,6 +199,38 @@ describe("remote store (file://) behind the local store", () => {
     expect([...(await keysOf(r))].sort()).toEqual([other.stages[0]!.key, x3].sort())
     // the local cache is untouched by a gc of the remote
     expect(await keysOf(a)).toContain(x2)
+  })
+
+  it("ssl-kd cache ls / verify / gc --remote-store work on the remote; a bad one is a typed error (exit 2), a missing one is not created", async () => {
+    const base = await tempDir("remote")
+    const [a, r] = ["a", "remote"].map((n) => path.join(base, n)) as [string, string]
+    const first = await run(a, await open(r))
+    const totalKey = first.stages.find((s) => s.name === "total")!.key
+    await fs.writeFile(payloadFile(r, totalKey), '{"total":21}')
+    const cli = async (...argv: Array<string>) => {
+      const out: Array<string> = []
+      const err: Array<string> = []
+      const code = await main(argv, { out: (t) => void out.push(t), err: (t) => void err.push(t), cwd: base, isTTY: false })
+      return { code, out: out.join("\n"), err: err.join("\n") }
+    }
+    const verify = await cli("cache", "verify", "--remote-store", pathToFileURL(r).href, "--json")
+    expect(verify.code, verify.err).toBe(1)
+    const listed = JSON.parse(verify.out) as { store: string; corrupt: number; entries: Array<{ key: string; status: string }> }
+    expect(listed.store).toBe(r)
+    expect(listed.entries.find((e) => e.key === totalKey)?.status).toBe("corrupt")
+    expect(listed.corrupt).toBe(1)
+    // the local store is fine and is not what was verified
+    expect((await cli("cache", "verify", "--cache-dir", "a")).code).toBe(0)
+    const bad = await cli("cache", "ls", "--remote-store", "s3://bucket/x")
+    expect(bad.code).toBe(2)
+    expect(bad.err).toMatch(/--remote-store "s3:\/\/bucket\/x": the s3:\/\/ scheme has no backend/)
+    expect(bad.err).not.toMatch(/\n\s+at /)
+    const missing = await cli("cache", "ls", "--remote-store", "nowhere")
+    expect(missing.code, missing.err).toBe(0)
+    await expect(fs.stat(path.join(base, "nowhere"))).rejects.toThrow()
+    const gc = await cli("cache", "gc", "--remote-store", r, "--keep-runs", "0", "--dry-run", "--json")
+    expect(gc.code, gc.err).toBe(0)
+    expect((JSON.parse(gc.out) as { removedEntries: Array<string> }).removedEntries).toEqual([]) // both younger than 24 h
   })
 
   it("names a remote it cannot open and what was expected", async () => {

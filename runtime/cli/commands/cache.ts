@@ -102,7 +102,7 @@ export const command: CliCommand = {
       const { values, positionals } = yield* parseWith("cache", help, argv)
       const sub = yield* requirePositional("cache", usage, positionals, 0, "a sub-command (ls, verify or gc)")
       if (sub === "adopt") return yield* adopt(values, positionals, io)
-      const remote = sub === "ls" || sub === "verify" || sub === "gc" ? yield* remoteStoreOf(io, values["remote-store"]) : undefined
+      const remote = sub === "ls" || sub === "verify" || sub === "gc" ? yield* remoteStoreOf(io, values["remote-store"], { create: false }) : undefined
       if (remote !== undefined && remote.folder === undefined) {
         return yield* new UsageError({ command: `cache ${sub}`, usage, problem: `--remote-store ${remote.url}: this backend is not a store folder; cache ${sub} works on file:// remote stores` })
       }

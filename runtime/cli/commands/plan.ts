@@ -36,7 +36,7 @@ export const command: CliCommand = {
       const file = yield* requirePositional("plan", usage, positionals, 0, "the pipeline file")
       const set = yield* parseSets("plan", usage, values.set ?? [])
       const pipeline = yield* loadPipeline(file, io.cwd, values.preset)
-      const remoteStore = yield* remoteStoreOf(io, values["remote-store"])
+      const remoteStore = yield* remoteStoreOf(io, values["remote-store"], { create: false })
       const plan = yield* Executor.use((e) => e.plan(pipeline, { preset: values.preset, force: values.force ?? [], set })).pipe(
         Effect.provide(executorLayer(io, { ...values, quiet: true }, remoteStore)),
       )
