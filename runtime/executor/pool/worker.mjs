@@ -2,5 +2,7 @@
 // main process (bin/ssl-kd.js), then the worker main takes over.
 import { register } from "tsx/esm/api"
 
+// effect (~250 plain JavaScript modules) loads before the TypeScript hooks, skipping them (as bin/ssl-kd.js).
+await import("effect")
 register()
 await import("./workerMain.ts")
