@@ -25,7 +25,7 @@ const json = argv.includes("--json")
 const onlyAt = argv.indexOf("--only")
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? "").split(",")) : undefined
 
-const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "soak", "imagenet-mini", "cluster"] as const
+const benches = ["pipeline", "datasets", "stream", "vit", "evaluation", "trunk", "speed", "workerStart", "soak", "imagenet-mini", "cluster"] as const
 /** Benchmarks that run only when `--only` names them. */
 const optIn = new Set<string>(["soak", "imagenet-mini", "cluster"])
 const passed = (name: string): Array<string> => {
