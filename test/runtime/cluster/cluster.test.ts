@@ -73,6 +73,14 @@ interface Status {
   unprocessedMessages: number
 }
 
+/** Every entry's manifest text (entries/<k0k1>/<key>/manifest.json) in the store at `root`, by key. */
+const manifestsOf = (root: string): Map<string, string> =>
+  new Map(
+    (fs.existsSync(path.join(root, "entries")) ? fs.readdirSync(path.join(root, "entries")) : []).flatMap((shard) =>
+      fs.readdirSync(path.join(root, "entries", shard)).map((key) => [key, fs.readFileSync(path.join(root, "entries", shard, key, "manifest.json"), "utf8")] as const),
+    ),
+  )
+
 const runnerPidOf = (name: string) => Number(/\(pid (\d+)\)/.exec(name)?.[1])
 
 describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a shared store)", () => {
@@ -160,14 +168,8 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
     expect(second.json.stages.every((s) => s.status === "cached")).toBe(true)
     expect(executions()).toHaveLength(7)
     // the runners with a local cache committed there and to the shared store: the same manifests
-    const manifests = (root: string) =>
-      new Map(
-        (fs.existsSync(path.join(root, "entries")) ? fs.readdirSync(path.join(root, "entries")) : []).flatMap((shard) =>
-          fs.readdirSync(path.join(root, "entries", shard)).map((key) => [key, fs.readFileSync(path.join(root, "entries", shard, key, "manifest.json"), "utf8")] as const),
-        ),
-      )
-    const shared = manifests(store)
-    const cached = [0, 1].map((i) => manifests(path.join(dir, `runner-${i}-cache`)))
+    const shared = manifestsOf(store)
+    const cached = [0, 1].map((i) => manifestsOf(path.join(dir, `runner-${i}-cache`)))
     expect(cached.reduce((n, m) => n + m.size, 0), explain()).toBeGreaterThanOrEqual(1)
     for (const m of cached) for (const [key, manifest] of m) expect(shared.get(key)).toBe(manifest)
     // each job was taken once (a lapsed lease would show as a second attempt)
@@ -178,10 +180,7 @@ describe.skipIf("missing" in found)("cluster (PostgreSQL, runner processes, a sh
 
   it("--force recomputes on the cluster: a new generation of each forced key (not a join of the succeeded one), its entry replaced", async () => {
     const before = executions().length
-    // every entry's manifest (entries/<k0k1>/<key>/manifest.json), by key
-    const manifests = () =>
-      new Map(fs.readdirSync(path.join(store, "entries")).flatMap((shard) =>
-        fs.readdirSync(path.join(store, "entries", shard)).map((key) => [key, fs.readFileSync(path.join(store, "entries", shard, key, "manifest.json"), "utf8")] as const)))
+    const manifests = () => manifestsOf(store)
     const firstManifests = manifests()
     const forced = await run("--force", "items")
     expect(forced.code, forced.stderr + explain()).toBe(0)
