@@ -94,6 +94,17 @@ export const executePlan = (
     const progress = yield* ProgressDisplay
     const info = yield* RuntimeInfo
     const byName = new Map(plan.nodes.map((n) => [n.node.name, n]))
+    // A node's depth (longest chain of inputs above it): the pool runs deeper waiting items first,
+    // so a stage whose inputs just finished goes before independent ones queued from the start.
+    const depths = new Map<string, number>()
+    const depthOf = (name: string): number => {
+      const known = depths.get(name)
+      if (known !== undefined) return known
+      const p = byName.get(name)
+      const d = p === undefined ? 0 : Math.max(-1, ...inputNames(p).map(depthOf)) + 1
+      depths.set(name, d)
+      return d
+    }
     const outcomes = new Map<string, Deferred.Deferred<NodeOutcome>>()
     const entries = new Map<string, Deferred.Deferred<Ready, Failure>>()
     const values = new Map<string, Deferred.Deferred<unknown, Failure>>()
@@ -267,7 +278,7 @@ export const executePlan = (
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
           const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, ...remoteFolderOf(store), inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
-          const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart }).pipe(
+          const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart, priority: depthOf(p.node.name) }).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
           )
           if (r._tag === "Done") return { _tag: "Pooled", files: r.files, backend: r.backend ?? "none" } satisfies Ran

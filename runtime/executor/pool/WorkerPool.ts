@@ -16,7 +16,8 @@
  * `Unavailable` with the reason, and the executor runs it in-process.
  */
 import { Worker } from "node:worker_threads"
-import { Effect, Exit, Queue, Semaphore } from "effect"
+import { Effect, Exit, Queue } from "effect"
+import { makePriorityGate } from "./priorityGate.ts"
 import type { AnyStage } from "../../../dsl/Stage.ts"
 import type { MetricRecord, Progress } from "../../../dsl/StageContext.ts"
 import { StageFailedInWorker, WorkerCrashed, WorkerOutputFailed } from "./errors.ts"
@@ -50,6 +51,8 @@ export interface ItemHooks {
   readonly metric?: ((record: MetricRecord) => Effect.Effect<void>) | undefined
   /** Called when a worker takes the item, after any wait for a free one (the stage's clock starts here). */
   readonly started?: (() => void) | undefined
+  /** Items waiting for a free worker go highest priority first (the executor gives the node's depth: downstream first), then in arrival order. */
+  readonly priority?: number | undefined
 }
 
 export type ItemResult =
@@ -110,7 +113,7 @@ const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.
 
 export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> =>
   Effect.gen(function* () {
-    const permits = yield* Semaphore.make(Math.max(1, options.workers))
+    const gate = makePriorityGate(options.workers)
     const grace = options.interruptGraceMs ?? 1500
     const idle: Array<Slot> = []
     const slots = new Set<Slot>()
@@ -217,7 +220,8 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
 
     const inWorker = (job: Job, hooks: ItemHooks): Effect.Effect<ItemResult, ItemError> => {
       let id: number | undefined
-      return Semaphore.withPermits(permits, 1)(
+      return gate.withPermit(
+        hooks.priority ?? 0,
         Effect.acquireUseRelease(
           Effect.try({
             try: () => {
