@@ -96,6 +96,22 @@ export const executePlan = (
     const byName = new Map(plan.nodes.map((n) => [n.node.name, n]))
     // A node's depth (longest chain of inputs above it): the pool runs deeper waiting items first,
     // so a stage whose inputs just finished goes before independent ones queued from the start.
+    const dependents = new Map<string, Array<string>>()
+    for (const n of plan.nodes) for (const dep of new Set(inputNames(n))) dependents.set(dep, [...(dependents.get(dep) ?? []), n.node.name])
+    /** Nodes whose entries are made sure of (cached and checked, or computed and committed). */
+    const ensured = new Set<string>()
+    // When a pooled node ends: the depth of a dependent that will run in the pool next (its other inputs
+    // are ready), for which the pool holds the freed worker a moment (it is submitted after the commit).
+    const reserveFor = (name: string) => (): number | undefined => {
+      let best: number | undefined
+      for (const d of dependents.get(name) ?? []) {
+        const n = byName.get(d)
+        if (n === undefined || !inPool(n) || n.status === "cached" || ensured.has(d)) continue
+        if (!inputNames(n).every((i) => i === name || ensured.has(i))) continue
+        best = Math.max(best ?? 0, depthOf(d))
+      }
+      return best
+    }
     const depths = new Map<string, number>()
     const depthOf = (name: string): number => {
       const known = depths.get(name)
@@ -168,7 +184,8 @@ export const executePlan = (
 
     // A node's entry, made sure of once and shared by every consumer: a cached one verified (decoded, when
     // a stage of this process will read it), or computed and committed.
-    const ensure = (name: string): Effect.Effect<Ready, Failure> => once(entries, name, () => loadOrCompute(byName.get(name)!))
+    const ensure = (name: string): Effect.Effect<Ready, Failure> =>
+      once(entries, name, () => loadOrCompute(byName.get(name)!).pipe(Effect.tap(() => Effect.sync(() => void ensured.add(name)))))
 
     // A node's value, decoded once, only for a stage that reads it in this process.
     const valueOf = (name: string): Effect.Effect<unknown, Failure> =>
@@ -278,7 +295,7 @@ export const executePlan = (
         yield* store.prepareScratch(p.key)
         if (pool !== undefined && inPool(p)) {
           const job = { node: p.node.name, key: p.key, config: p.canonicalConfig, storeRoot: store.root, ...remoteFolderOf(store), inputs: p.inputKeys, scratchDir, preload: p.pluginFiles.map((f) => pathToFileURL(f).href), run: runFacts() }
-          const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart, priority: depthOf(p.node.name) }).pipe(
+          const r = yield* pool.run(p.node.stage, job, { ...ctx, started: onWorkerStart, priority: depthOf(p.node.name), reserve: reserveFor(p.node.name) }).pipe(
             Effect.catchTag("WorkerOutputFailed", (e) => Effect.succeed({ _tag: "OutputFailed", detail: e.detail } as const)),
           )
           if (r._tag === "Done") return { _tag: "Pooled", files: r.files, backend: r.backend ?? "none" } satisfies Ran

@@ -269,6 +269,16 @@ describe("worker pool for fan-out items", () => {
     for (const [start, end, ms] of spans) expect(end - start).toBe(ms)
   })
 
+  it("with one worker, a stage whose input just finished runs before independent stages queued earlier (deepest first)", async () => {
+    const cache = await cacheDir("ordered")
+    const work = path.join(dir, "ordered-work")
+    await fs.mkdir(work, { recursive: true })
+    const report = await run(cache, stages.orderedPipeline!(work), { workers: 1, scope: "all" })
+    expect(report.stages.every((s) => s.status === "ran")).toBe(true)
+    // FIFO (before) gave train-a, train-b, train-c, eval-a
+    expect((await fs.readFile(path.join(work, "order.log"), "utf8")).trim().split("\n")).toEqual(["train-a", "eval-a", "train-b", "train-c"])
+  })
+
   it("a pooled output that does not decode fails its stage with an OutputError and commits no entry", async () => {
     const pooled = await cacheDir("broken")
     const report = await run(pooled, stages.brokenPipeline!(), { workers: 2, scope: "all" })

@@ -100,6 +100,20 @@ export const slow = Stage.make({
     }).pipe(Effect.onInterrupt(() => Effect.sync(() => fs.writeFileSync(path.join(config.dir, \`interrupted-\${threadId}\`), "")))),
 })
 
+/** Appends its label to \`dir\`/order.log when it starts, then sleeps \`ms\`. */
+export const ordered = Stage.make({
+  name: "pool/ordered",
+  config: Schema.Struct({ dir: Schema.String, label: Schema.String, ms: Config.withDefault(Schema.Int, 200) }),
+  inputs: { numbers: Numbers },
+  output: Numbers,
+  run: ({ config, inputs }) =>
+    Effect.gen(function* () {
+      fs.appendFileSync(path.join(config.dir, "order.log"), \`\${config.label}\\n\`)
+      yield* Effect.sleep(Duration.millis(config.ms))
+      return inputs.numbers
+    }),
+})
+
 // Not exported: a worker cannot find it, so its items run in-process.
 const hidden = Stage.make({
   name: "pool/hidden",
@@ -199,6 +213,16 @@ export const twoSlowPipeline = (dir: string) =>
   Pipeline.make("pool-two-slow")
     .stage("numbers", numbers, {})
     .fanOut("slow", slow, { inputs: { numbers: "numbers" }, over: { a: { dir, steps: 12, stepMs: 50 }, b: { dir, steps: 13, stepMs: 50 } } })
+    .build()
+
+/** Three independent trainings and an evaluation of the first: with one worker, the evaluation goes before the trainings still queued. */
+export const orderedPipeline = (dir: string) =>
+  Pipeline.make("pool-ordered")
+    .stage("numbers", numbers, {})
+    .stage("train-a", ordered, { inputs: { numbers: "numbers" }, config: { dir, label: "train-a" } })
+    .stage("train-b", ordered, { inputs: { numbers: "numbers" }, config: { dir, label: "train-b" } })
+    .stage("train-c", ordered, { inputs: { numbers: "numbers" }, config: { dir, label: "train-c" } })
+    .stage("eval-a", ordered, { inputs: { numbers: "train-a" }, config: { dir, label: "eval-a", ms: 10 } })
     .build()
 
 export const slowPipeline = (dir: string) =>

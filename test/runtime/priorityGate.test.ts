@@ -29,6 +29,31 @@ describe("priority gate", () => {
     expect(order).toEqual(["first", "report", "eval-1", "train-2", "train-3", "train-4"])
   })
 
+  it("a permit reserved for a dependent about to arrive waits for it, then for nobody longer than reserveMs", async () => {
+    const order = await Effect.runPromise(
+      Effect.gen(function* () {
+        const gate = makePriorityGate(1, { reserveMs: 300 })
+        const order: Array<string> = []
+        const hold = yield* Deferred.make<void>()
+        const trained = yield* Effect.forkChild(gate.withPermit(1, Effect.andThen(Deferred.await(hold), Effect.sync(() => void order.push("train-a"))), () => 2))
+        yield* settle
+        const next = yield* Effect.forkChild(gate.withPermit(1, Effect.sync(() => void order.push("train-b")), () => 2))
+        yield* settle
+        yield* Deferred.succeed(hold, undefined)
+        yield* Fiber.join(trained)
+        yield* settle // train-b waits: the permit is held for eval-a
+        expect(order).toEqual(["train-a"])
+        yield* Effect.forkChild(gate.withPermit(2, Effect.sync(() => void order.push("eval-a"))))
+        yield* Fiber.join(next) // after train-b, its reservation finds no one and lapses after 300 ms
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 400)))
+        const later = yield* Effect.forkChild(gate.withPermit(0, Effect.sync(() => void order.push("other"))))
+        yield* Fiber.join(later)
+        return order
+      }),
+    )
+    expect(order).toEqual(["train-a", "eval-a", "train-b", "other"])
+  })
+
   it("an interrupted waiter leaves the queue; the permits are all there afterwards", async () => {
     const result = await Effect.runPromise(
       Effect.gen(function* () {

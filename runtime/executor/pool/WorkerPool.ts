@@ -53,6 +53,8 @@ export interface ItemHooks {
   readonly started?: (() => void) | undefined
   /** Items waiting for a free worker go highest priority first (the executor gives the node's depth: downstream first), then in arrival order. */
   readonly priority?: number | undefined
+  /** Asked when the item ends well: the priority of a dependent about to be submitted, for which its worker is held a moment (priorityGate.ts). */
+  readonly reserve?: (() => number | undefined) | undefined
 }
 
 export type ItemResult =
@@ -251,6 +253,7 @@ export const makeWorkerPool = (options: PoolOptions): Effect.Effect<WorkerPool> 
               return stop(slot, interrupted ? id : undefined)
             }),
         ),
+        hooks.reserve,
       )
     }
 
