@@ -12,7 +12,7 @@
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Schema } from "effect"
 import { CorruptEntryError, ioError, StoreIOError } from "./errors.ts"
 import { sha256 } from "./hash.ts"
 import { withLock } from "./lock.ts"
@@ -358,7 +358,5 @@ export const makeFileStore = (root: string): StoreShape => {
   }
 }
 
-/** Layer of the file-system store rooted at `root`. */
-export const layerFile = (root: string): Layer.Layer<ArtifactStore> => Layer.succeed(ArtifactStore, makeFileStore(root))
 
 export { CorruptEntryError, StoreIOError }

@@ -71,9 +71,12 @@ export class RemoteStoreUrlError extends Data.TaggedError("RemoteStoreUrlError")
   }
 }
 
+/** The scheme of a `--remote-store` value (`file`, `s3`, ...), lower-cased; undefined for a plain path. */
+export const urlScheme = (value: string): string | undefined => /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase()
+
 /** `file:///abs/path`, or a plain path (relative to `cwd`), to the folder of the remote store. */
 export const remoteStoreFolder = (value: string, cwd: string): Effect.Effect<string, RemoteStoreUrlError> => {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase()
+  const scheme = urlScheme(value)
   if (scheme === undefined) {
     if (value.trim() === "") return Effect.fail(new RemoteStoreUrlError({ value, reason: "expected file:///path/to/shared/store or a folder path" }))
     return Effect.succeed(path.resolve(cwd, value))
@@ -116,6 +119,10 @@ export const fileRemoteStore = (url: string, folder: string, options: { readonly
 export const openRemoteStore = (value: string, cwd: string, options: { readonly create?: boolean } = {}) =>
   Effect.flatMap(remoteStoreFolder(value, cwd), (folder) => fileRemoteStore(value, folder, options))
 
+/** The file store at `root`, reading through to `remote` when there is one. */
+export const storeAt = (root: string, remote?: RemoteStoreShape): StoreShape =>
+  remote === undefined ? makeFileStore(root) : readThrough(makeFileStore(root), remote)
+
 /** The store a run uses when a remote is attached: `local` in front of `remote` (see the module comment). */
 export const readThrough = (local: StoreShape, remote: RemoteStoreShape): StoreShape => {
   /** Keys this process saw valid on the remote (so a hit is not re-checked there every time). */
@@ -123,24 +130,21 @@ export const readThrough = (local: StoreShape, remote: RemoteStoreShape): StoreS
   /** Keys whose remote entry failed verification: a quarantine moves it aside there too. */
   const corruptRemote = new Set<string>()
 
-  const strip = (m: Manifest): Omit<Manifest, "files"> => {
-    const { files: _files, ...rest } = m
-    return rest
-  }
+  const named = (m: ReadonlyMap<string, Uint8Array>) => [...m].map(([name, bytes]) => ({ name, bytes }))
 
-  /** Copy a remote entry into the local store (checksums verified on read); its local manifest. */
-  const download = (manifest: Manifest) =>
+  /** Copy an entry (payload checksummed as it is read, sidecars) from one store to the other; the copy's manifest. */
+  const copy = (from: Pick<StoreShape, "readPayload" | "readSidecars">, to: Pick<StoreShape, "commit">, manifest: Manifest) =>
     Effect.gen(function* () {
-      const files = yield* remote.readPayload(manifest)
-      const sidecars = yield* remote.readSidecars(manifest.key)
-      const committed = yield* local.commit(
-        strip(manifest),
-        [...files].map(([name, bytes]) => ({ name, bytes })),
-        { replace: false, sidecars: [...sidecars].map(([name, bytes]) => ({ name, bytes })) },
-      )
+      const { files: _files, ...partial } = manifest
+      const files = yield* from.readPayload(manifest)
+      const sidecars = yield* from.readSidecars(manifest.key)
+      const copied = yield* to.commit(partial, named(files), { replace: false, sidecars: named(sidecars) })
       onRemote.add(manifest.key)
-      return committed
+      return copied
     })
+
+  /** Copy a remote entry into the local store; its local manifest. */
+  const download = (manifest: Manifest) => copy(remote, local, manifest)
 
   /** Upload a valid local entry the remote lacks (or holds corrupt). */
   const publish = (manifest: Manifest) =>
@@ -149,10 +153,7 @@ export const readThrough = (local: StoreShape, remote: RemoteStoreShape): StoreS
       const there = yield* remote.lookup(manifest.key, "size")
       if (there._tag === "Hit") return void onRemote.add(manifest.key)
       if (there._tag === "Corrupt") yield* remote.quarantine(manifest.key, `replaced by a valid copy: ${there.reason}`)
-      const files = yield* local.readPayload(manifest)
-      const sidecars = yield* local.readSidecars(manifest.key)
-      yield* remote.commit(strip(manifest), [...files].map(([name, bytes]) => ({ name, bytes })), { replace: false, sidecars: [...sidecars].map(([name, bytes]) => ({ name, bytes })) })
-      onRemote.add(manifest.key)
+      yield* copy(local, remote, manifest)
     })
 
   const fromRemote = (key: string, level: VerifyLevel, localProblem: string | undefined): Effect.Effect<Lookup, StoreIOError> =>

@@ -19,9 +19,8 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
 import { inputSources } from "../../dsl/Pipeline.ts"
-import { makeFileStore } from "../cache/Store.ts"
-import { metricsOf, type MetricRecord } from "../executor/metrics.ts"
-import { readThrough, type RemoteStoreShape } from "../cache/remoteStore.ts"
+import { entryMetrics, type MetricRecord } from "../executor/metrics.ts"
+import { storeAt, type RemoteStoreShape } from "../cache/remoteStore.ts"
 import type { RunReport } from "../cache/runRecord.ts"
 
 /** Nodes whose output no other node consumes. */
@@ -70,8 +69,7 @@ export const publishOutputs = (options: {
 }): Effect.Effect<Published, Error> =>
   Effect.tryPromise({
     try: async () => {
-      const local = makeFileStore(options.storeRoot)
-      const store = options.remoteStore === undefined ? local : readThrough(local, options.remoteStore)
+      const store = storeAt(options.storeRoot, options.remoteStore)
       const dir = path.resolve(options.dir)
       const tmp = `${dir}.tmp-${process.pid}`
       await fs.rm(tmp, { recursive: true, force: true })
@@ -96,7 +94,7 @@ export const publishOutputs = (options: {
       const csv: Array<string> = ["node,stage,epoch,step,metric,value"]
       for (const s of options.report.stages) {
         if (s.status === "failed") continue
-        const records = metricsOf(await Effect.runPromise(store.readSidecars(s.key).pipe(Effect.orElseSucceed(() => new Map<string, Uint8Array>()))))
+        const records = await Effect.runPromise(entryMetrics(store, s.key))
         if (records.length === 0) continue
         await fs.mkdir(path.join(tmp, "metrics"), { recursive: true })
         await fs.writeFile(path.join(tmp, "metrics", `${s.name.replace(/[^A-Za-z0-9_.-]/g, "_")}.jsonl`), records.map((r) => JSON.stringify(r)).join("\n") + "\n")

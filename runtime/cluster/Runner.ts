@@ -19,8 +19,7 @@ import { pathToFileURL } from "node:url"
 import { Data, Deferred, Duration, Effect, Layer, Option, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { DurableQueue } from "effect/workflow"
-import { makeFileStore } from "../cache/Store.ts"
-import { readThrough, type RemoteStoreShape } from "../cache/remoteStore.ts"
+import { storeAt, type RemoteStoreShape } from "../cache/remoteStore.ts"
 import { remoteFolderOf } from "../executor/pool/jobStore.ts"
 import { ensureStore } from "../cache/marker.ts"
 import type { BackendRequestData } from "../executor/pool/protocol.ts"
@@ -67,7 +66,7 @@ const describe = (e: unknown): string =>
 export const runRunner = (options: RunnerOptions): Effect.Effect<never, RunnerFailed> =>
   Effect.gen(function* () {
     const runnerName = `${os.hostname()}:${options.port} (pid ${process.pid})`
-    const store = options.remoteStore === undefined ? makeFileStore(options.storeRoot) : readThrough(makeFileStore(options.storeRoot), options.remoteStore)
+    const store = storeAt(options.storeRoot, options.remoteStore)
     yield* ensureStore(store.root, { create: true })
     const check = yield* Effect.acquireRelease(
       Effect.sync(() =>

@@ -14,8 +14,8 @@ import { Context, Effect, Exit, Layer } from "effect"
 import type { Pipeline } from "../../dsl/Pipeline.ts"
 import type { CorruptEntryError, NotAStoreError } from "../cache/errors.ts"
 import { withRunMarker } from "../cache/lock.ts"
-import { ArtifactStore, ensureStore, layerFile, makeFileStore } from "../cache/Store.ts"
-import { readThrough, type RemoteStoreShape } from "../cache/remoteStore.ts"
+import { ArtifactStore, ensureStore } from "../cache/Store.ts"
+import { storeAt, type RemoteStoreShape } from "../cache/remoteStore.ts"
 import * as Fingerprint from "../fingerprint/Fingerprint.ts"
 import { ProgressDisplay } from "../progress/Progress.ts"
 import * as DatasetIdentityLayer from "./DatasetIdentity.ts"
@@ -24,7 +24,7 @@ import { executePlan } from "./execute.ts"
 import type { BackendRequestData } from "./pool/protocol.ts"
 import type { RemoteExecutor } from "./remote.ts"
 import { makePlan, type Plan, type PlanError, type PlanOptions } from "./plan.ts"
-import { headline, metricsOf } from "./metrics.ts"
+import { entryMetrics, headline } from "./metrics.ts"
 import { newRunId, writeRunRecord, type RunReport } from "../cache/runRecord.ts"
 
 export interface RunOptions extends PlanOptions {
@@ -125,7 +125,7 @@ const make = (options: LocalOptions) =>
         const metrics: Record<string, Readonly<Record<string, number>>> = {}
         for (const o of outcomes) {
           if (o.status === "failed") continue
-          const h = headline(metricsOf(yield* store.readSidecars(o.key).pipe(Effect.orElseSucceed(() => new Map<string, Uint8Array>()))))
+          const h = headline(yield* entryMetrics(store, o.key))
           if (Object.keys(h).length > 0) metrics[o.name] = h
         }
         const report = record(outcomes, false, metrics)
@@ -152,7 +152,7 @@ const make = (options: LocalOptions) =>
 export const layerLocal = (options: LocalOptions): Layer.Layer<Executor, never, ProgressDisplay> => {
   const root = path.resolve(options.cacheDir)
   const deps = Layer.mergeAll(
-    options.remoteStore === undefined ? layerFile(root) : Layer.succeed(ArtifactStore, readThrough(makeFileStore(root), options.remoteStore)),
+    Layer.succeed(ArtifactStore, storeAt(root, options.remoteStore)),
     Fingerprint.layer(path.join(root, "memo", "fingerprints.json")),
     DatasetIdentityLayer.layer(path.join(root, "memo", "digests.json")),
   )

@@ -24,8 +24,6 @@
  * in the manifest; timings, backend and versions stay those of the run that
  * computed it. The old entry is left as it was.
  */
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import { Effect } from "effect"
 import type { CorruptEntryError, StoreIOError } from "../cache/errors.ts"
 import { canonicalJson } from "../cache/hash.ts"

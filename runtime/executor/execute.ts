@@ -94,10 +94,16 @@ export const executePlan = (
     const progress = yield* ProgressDisplay
     const info = yield* RuntimeInfo
     const byName = new Map(plan.nodes.map((n) => [n.node.name, n]))
-    // A node's depth (longest chain of inputs above it): the pool runs deeper waiting items first,
+    // The pool's order: deeper waiting items first (a node's depth: the longest chain of inputs above it),
     // so a stage whose inputs just finished goes before independent ones queued from the start.
     const dependents = new Map<string, Array<string>>()
-    for (const n of plan.nodes) for (const dep of new Set(inputNames(n))) dependents.set(dep, [...(dependents.get(dep) ?? []), n.node.name])
+    for (const n of plan.nodes) {
+      for (const dep of new Set(inputNames(n))) {
+        const list = dependents.get(dep) ?? []
+        list.push(n.node.name)
+        dependents.set(dep, list)
+      }
+    }
     /** Nodes whose entries are made sure of (cached and checked, or computed and committed). */
     const ensured = new Set<string>()
     // When a pooled node ends: the depth of a dependent that will run in the pool next (its other inputs

@@ -1,13 +1,13 @@
 /**
  * Stage metrics (`StageContext.metric`): buffered while a stage runs, written
- * as JSON lines to `metrics.jsonl` beside the entry's manifest once the entry
- * is committed (not part of the payload: metrics describe how an entry was
- * made, like its timings), and read back for cached stages, so a cached run
- * publishes the same metrics as the run that computed them.
+ * as JSON lines to `metrics.jsonl` beside the entry's manifest in the same
+ * commit (a sidecar, not part of the payload: metrics describe how an entry
+ * was made, like its timings), and read back for cached stages, so a cached
+ * run publishes the same metrics as the run that computed them.
  */
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
+import { Effect } from "effect"
 import type { MetricRecord } from "../../dsl/StageContext.ts"
+import type { StoreShape } from "../cache/Store.ts"
 
 export type { MetricRecord }
 
@@ -21,29 +21,18 @@ export const cleanRecord = (r: MetricRecord): MetricRecord =>
 export const metricsSidecar = (records: ReadonlyArray<MetricRecord>): Array<{ name: string; bytes: Uint8Array }> =>
   records.length === 0 ? [] : [{ name: METRICS_FILE, bytes: new TextEncoder().encode(records.map((r) => JSON.stringify(cleanRecord(r))).join("\n") + "\n") }]
 
-export const writeEntryMetrics = async (entryDir: string, records: ReadonlyArray<MetricRecord>): Promise<void> => {
-  if (records.length === 0) return
-  const file = path.join(entryDir, METRICS_FILE)
-  await fs.writeFile(`${file}.tmp`, records.map((r) => JSON.stringify(cleanRecord(r))).join("\n") + "\n")
-  await fs.rename(`${file}.tmp`, file)
-}
-
-/** An entry's metrics; none when absent or unreadable (lines that do not parse are skipped). */
-export const readEntryMetrics = async (entryDir: string): Promise<ReadonlyArray<MetricRecord>> => {
-  let text: string
-  try {
-    text = await fs.readFile(path.join(entryDir, METRICS_FILE), "utf8")
-  } catch {
-    return []
-  }
-  return parseMetrics(text)
-}
-
 /** An entry's metrics from its sidecars (`StoreShape.readSidecars`: a remote store's too); none when absent or unreadable. */
 export const metricsOf = (sidecars: ReadonlyMap<string, Uint8Array>): ReadonlyArray<MetricRecord> => {
   const bytes = sidecars.get(METRICS_FILE)
   return bytes === undefined ? [] : parseMetrics(new TextDecoder().decode(bytes))
 }
+
+/** An entry's metrics as `store` has them (a remote store's too); none when absent or unreadable. */
+export const entryMetrics = (store: StoreShape, key: string): Effect.Effect<ReadonlyArray<MetricRecord>> =>
+  store.readSidecars(key).pipe(
+    Effect.map(metricsOf),
+    Effect.orElseSucceed((): ReadonlyArray<MetricRecord> => []),
+  )
 
 const parseMetrics = (text: string): ReadonlyArray<MetricRecord> => {
   const out: Array<MetricRecord> = []

@@ -19,6 +19,7 @@ import { checkCommonFlags, parseWith, requirePositional } from "../args.ts"
 import type { CommandHelp } from "../help.ts"
 import type { CliCommand, CliIO } from "../Command.ts"
 import { cacheDirOf, pipelineOptions, presetHelp } from "../session.ts"
+import { urlScheme } from "../../cache/remoteStore.ts"
 
 const usage = "ssl-kd watch <pipeline.ts> [--preset P] [--set NODE.FIELD=VALUE]... [--also PATH]... [--no-typecheck] [--json] [-v] [--backend B] [--workers N] [--data-dir DIR] [--cache-dir DIR] [--remote-store URL]"
 
@@ -147,7 +148,7 @@ export const command: CliCommand = {
         ...(values.backend ? ["--backend", values.backend] : []),
         ...(values.verbose === true ? ["--verbose"] : []),
         ...(values["data-dir"] ? ["--data-dir", path.resolve(io.cwd, values["data-dir"])] : []),
-        ...(values["remote-store"] ? ["--remote-store", /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(values["remote-store"]) ? values["remote-store"] : path.resolve(io.cwd, values["remote-store"])] : []),
+        ...(values["remote-store"] ? ["--remote-store", urlScheme(values["remote-store"]) !== undefined ? values["remote-store"] : path.resolve(io.cwd, values["remote-store"])] : []),
       ]
       const also = (values.also ?? []).map((p) => path.resolve(io.cwd, p))
       // Watch the pipeline's own import graph (grown after each check) and `--also` paths.
